@@ -1,1 +1,56 @@
-fn main() {}
+//! `callscope`: serve, migrate, keys create, demo.
+
+use std::io::Write;
+
+use anyhow::Context;
+use callscope_server::auth::{KeyMode, create_key};
+use callscope_server::cli::{Cli, Command, KeysCommand};
+use callscope_server::storage::Store;
+use callscope_server::{clock, demo, serve};
+use clap::Parser;
+use tracing_subscriber::EnvFilter;
+
+#[tokio::main]
+async fn main() -> std::process::ExitCode {
+    // Logs go to stderr; stdout carries only what a command prints for scripts.
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    match run(cli).await {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("error: {err:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
+    let store = Store::connect(&cli.db.database_url, cli.db.db_max_connections)
+        .await
+        .context("connecting to the database")?;
+    store.migrate().await.context("migrating the database")?;
+    match cli.command {
+        Command::Migrate => {
+            tracing::info!("migrations applied");
+        }
+        Command::Serve(args) => serve::serve(store.clone(), args).await?,
+        Command::Keys {
+            command: KeysCommand::Create { account, test },
+        } => {
+            let account = account.trim();
+            anyhow::ensure!(!account.is_empty(), "--account must not be empty");
+            let mode = if test { KeyMode::Test } else { KeyMode::Live };
+            let key = create_key(&store, account, mode, clock::now()).await?;
+            let mut out = std::io::stdout().lock();
+            writeln!(out, "{}", key.reveal())?;
+        }
+        Command::Demo(args) => demo::run(&store, &args).await?,
+    }
+    store.close().await;
+    Ok(())
+}

@@ -1,0 +1,121 @@
+//! The HTTP application: shared state, the router and the layers every request passes.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::{MatchedPath, Request};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use tower::ServiceExt;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::services::ServeDir;
+use tower_http::timeout::TimeoutLayer;
+use tower_http::trace::TraceLayer;
+
+use crate::error::{ApiError, default_message};
+use crate::live::LiveStore;
+use crate::routes;
+use crate::storage::Store;
+
+/// Largest request body the API accepts.
+pub const BODY_LIMIT: usize = 256 * 1024;
+
+/// Everything a handler may need. Cheap to clone.
+#[derive(Clone)]
+pub struct AppState {
+    pub store: Store,
+    pub live: LiveStore,
+    pub settings: Arc<Settings>,
+}
+
+/// Serving settings fixed at start.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// The viewer's built files (`dist/`).
+    pub dist: PathBuf,
+}
+
+/// Builds the whole application.
+pub fn router(state: AppState) -> Router {
+    let dist = state.settings.dist.clone();
+    let api = routes::api().with_state(state.clone());
+
+    Router::new()
+        .merge(api)
+        .fallback(move |request: Request| serve_file(dist.clone(), request))
+        .method_not_allowed_fallback(|| async {
+            ApiError::new(StatusCode::METHOD_NOT_ALLOWED, "Method not allowed")
+        })
+        .layer(middleware::from_fn(json_errors))
+        .layer(axum::extract::DefaultBodyLimit::max(BODY_LIMIT))
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            Duration::from_secs(30),
+        ))
+        .layer(CatchPanicLayer::custom(|_| {
+            ApiError::internal().into_response()
+        }))
+        .layer(
+            TraceLayer::new_for_http().make_span_with(|req: &Request<Body>| {
+                // The matched route, never the raw path: debug tokens live in paths.
+                let route = req
+                    .extensions()
+                    .get::<MatchedPath>()
+                    .map(|p| p.as_str().to_owned())
+                    .unwrap_or_else(|| "unmatched".to_owned());
+                let request_id = req
+                    .headers()
+                    .get("x-request-id")
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or("")
+                    .to_owned();
+                tracing::info_span!("request", method = %req.method(), route, request_id)
+            }),
+        )
+        .layer(PropagateRequestIdLayer::x_request_id())
+        .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+}
+
+/// Anything outside the API is a file of the viewer's build.
+async fn serve_file(dist: PathBuf, request: Request) -> Response {
+    if routes::is_api_path(request.uri().path()) {
+        return ApiError::not_found("Not found").into_response();
+    }
+    match ServeDir::new(dist).oneshot(request).await {
+        Ok(response) => response.into_response(),
+        Err(never) => match never {},
+    }
+}
+
+/// Guarantees every error response is `{"error": …}` JSON, whichever layer produced it
+/// (unknown route, unknown static file, timeout, body limit, panic).
+async fn json_errors(request: Request, next: Next) -> Response {
+    let response = next.run(request).await;
+    let status = response.status();
+    if !(status.is_client_error() || status.is_server_error()) {
+        return response;
+    }
+    let is_json = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"));
+    if is_json {
+        return response;
+    }
+    let retry_after = response.headers().get(header::RETRY_AFTER).cloned();
+    let mut replaced = ApiError::new(status, default_message(status)).into_response();
+    if let Some(value) = retry_after {
+        replaced.headers_mut().insert(header::RETRY_AFTER, value);
+    }
+    replaced.headers_mut().insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    replaced
+}

@@ -1,0 +1,111 @@
+//! Command line: every flag has an environment fallback (flag wins).
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "callscope",
+    version,
+    about = "Calls API with public debug links"
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub db: DbArgs,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Args)]
+pub struct DbArgs {
+    /// Database: `sqlite://PATH` (created if missing) or `postgres://…`.
+    #[arg(
+        long,
+        env = "DATABASE_URL",
+        default_value = "sqlite://data/callscope.db",
+        global = true
+    )]
+    pub database_url: String,
+
+    /// Most open database connections of this process.
+    #[arg(
+        long,
+        env = "CALLSCOPE_DB_MAX_CONNECTIONS",
+        default_value_t = 10,
+        global = true
+    )]
+    pub db_max_connections: u32,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the HTTP server (migrates first).
+    Serve(ServeArgs),
+    /// Apply pending database migrations and exit.
+    Migrate,
+    /// Manage API keys.
+    Keys {
+        #[command(subcommand)]
+        command: KeysCommand,
+    },
+    /// Fill the "Demo" account with realistic, reproducible calls.
+    Demo(DemoArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, env = "CALLSCOPE_BIND", default_value = "127.0.0.1:8080")]
+    pub bind: SocketAddr,
+
+    /// The viewer's built files (Trunk's `dist/`).
+    #[arg(long, env = "CALLSCOPE_DIST", default_value = "dist")]
+    pub dist: PathBuf,
+
+    /// Redis for live call state, shared by every instance; in-process when unset.
+    #[arg(long, env = "REDIS_URL")]
+    pub redis_url: Option<String>,
+
+    /// Prefix of every Redis key this server writes.
+    #[arg(long, env = "CALLSCOPE_REDIS_PREFIX", default_value = "callscope:")]
+    pub redis_prefix: String,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum KeysCommand {
+    /// Create an API key (and the account, if new); prints only the key, once.
+    Create {
+        /// Account name.
+        #[arg(long)]
+        account: String,
+        /// Make an `sfy_test_` key instead of `sfy_live_`.
+        #[arg(long)]
+        test: bool,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// How many calls to write.
+    #[arg(long, default_value_t = 200, value_parser = clap::value_parser!(u32).range(1..=10_000_000))]
+    pub calls: u32,
+
+    /// Seed of the generator: the same seed and end date give the same data.
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+
+    /// Last day (YYYY-MM-DD, UTC) of the 60-day window; today when omitted.
+    #[arg(long)]
+    pub until: Option<String>,
+
+    /// Write nothing if the Demo account already has calls (still prints a fresh key).
+    #[arg(long)]
+    pub if_empty: bool,
+
+    /// Print one JSON object (`api_key`, `account`, `calls`, `debug_call_id`) on stdout.
+    #[arg(long)]
+    pub json: bool,
+}

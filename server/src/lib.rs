@@ -1,0 +1,14 @@
+//! The callscope server: the Calls API, public debug links and webhook delivery, over
+//! SQLite or PostgreSQL. `main.rs` is only the command line around this library.
+
+pub mod app;
+pub mod auth;
+pub mod cli;
+pub mod clock;
+pub mod demo;
+pub mod error;
+pub mod extract;
+pub mod live;
+pub mod routes;
+pub mod serve;
+pub mod storage;

@@ -1,0 +1,61 @@
+//! Starting and stopping the server.
+
+use std::sync::Arc;
+
+use anyhow::Context;
+use tokio::net::TcpListener;
+
+use crate::app::{AppState, Settings, router};
+use crate::cli::ServeArgs;
+use crate::live::LiveStore;
+use crate::storage::Store;
+
+/// Runs the server until SIGINT or SIGTERM, then drains in-flight requests.
+pub async fn serve(store: Store, args: ServeArgs) -> anyhow::Result<()> {
+    let live = match &args.redis_url {
+        Some(url) => LiveStore::redis(url, &args.redis_prefix)
+            .await
+            .context("connecting to Redis")?,
+        None => LiveStore::in_process(),
+    };
+    if !args.dist.join("index.html").is_file() {
+        tracing::warn!(dist = %args.dist.display(), "viewer not built: no index.html in the dist directory");
+    }
+    let state = AppState {
+        store,
+        live,
+        settings: Arc::new(Settings {
+            dist: args.dist.clone(),
+        }),
+    };
+    let listener = TcpListener::bind(args.bind)
+        .await
+        .with_context(|| format!("binding {}", args.bind))?;
+    let addr = listener.local_addr()?;
+    tracing::info!(%addr, "listening");
+    // One line on stdout that scripts and tests can wait for.
+    println!("callscope listening on http://{addr}");
+    axum::serve(listener, router(state))
+        .with_graceful_shutdown(shutdown_signal())
+        .await?;
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! { _ = ctrl_c => {}, _ = terminate => {} }
+    tracing::info!("shutting down");
+}

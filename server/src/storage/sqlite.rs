@@ -1,0 +1,63 @@
+//! The embedded default: a SQLite file (WAL mode), created with its directory on first use.
+
+use std::path::Path;
+use std::str::FromStr;
+
+use sqlx::any::AnyPoolOptions;
+use sqlx::sqlite::SqliteConnectOptions;
+use sqlx::{AnyPool, Executor};
+
+use super::StoreResult;
+
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
+
+pub(super) async fn connect(url: &str, max_connections: u32) -> StoreResult<AnyPool> {
+    // Validate the URL with the SQLite driver's own parser and create the parent directory,
+    // so `sqlite://data/callscope.db` works on a fresh checkout.
+    let options = SqliteConnectOptions::from_str(url)?;
+    let file = options.get_filename();
+    if let Some(dir) = file.parent().filter(|d| !d.as_os_str().is_empty()) {
+        if !is_memory(file) {
+            std::fs::create_dir_all(dir)?;
+        }
+    }
+    let url = with_create_mode(url);
+    let pool = AnyPoolOptions::new()
+        .max_connections(max_connections.max(1))
+        .after_connect(|conn, _| {
+            Box::pin(async move {
+                conn.execute("PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000; PRAGMA synchronous = NORMAL;")
+                    .await?;
+                Ok(())
+            })
+        })
+        .connect(&url)
+        .await?;
+    // WAL lets readers proceed while one writer writes; the setting is stored in the file.
+    if !url.contains(":memory:") && !url.contains("mode=memory") {
+        sqlx::query("PRAGMA journal_mode = WAL")
+            .execute(&pool)
+            .await?;
+    }
+    Ok(pool)
+}
+
+pub(super) async fn migrate(pool: &AnyPool) -> StoreResult<()> {
+    MIGRATOR.run(pool).await?;
+    Ok(())
+}
+
+fn is_memory(file: &Path) -> bool {
+    file.to_string_lossy().contains("in-memory")
+}
+
+/// Adds `mode=rwc` (create if missing) unless the URL chooses a mode itself.
+fn with_create_mode(url: &str) -> String {
+    if url.contains("mode=") || url.contains(":memory:") {
+        url.to_owned()
+    } else if url.contains('?') {
+        format!("{url}&mode=rwc")
+    } else {
+        format!("{url}?mode=rwc")
+    }
+}
