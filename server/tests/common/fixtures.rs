@@ -1,0 +1,86 @@
+//! Builders for stored test data.
+
+use callscope_shared::{AgentId, CallStatus, Disposition, EndedReason, Minutes, Money, Role, ToolCall};
+use callscope_server::storage::{AgentRecord, NewAgent, NewCall, NewLatencyTurn, NewTranscriptEntry, Store};
+
+pub async fn account(store: &Store, name: &str) -> i64 {
+    store.ensure_account(name, 1_768_000_000).await.unwrap()
+}
+
+pub async fn agent(store: &Store, account_id: i64, bits: u32) -> AgentRecord {
+    store
+        .insert_agent(&NewAgent {
+            account_id,
+            public_id: AgentId::from_bits(bits),
+            name: format!("Agent {bits:x}"),
+            rate_per_minute: Money::from_units(2500),
+            recording_enabled: false,
+            created_at: 1_768_000_000,
+        })
+        .await
+        .unwrap()
+}
+
+/// A completed, answered call with `turns` transcript entries (alternating roles, a tool call
+/// on the second assistant entry) and latency on every assistant entry.
+pub fn completed_call(account_id: i64, agent_id: i64, started_at: i64, turns: usize) -> NewCall {
+    let transcript: Vec<NewTranscriptEntry> = (0..turns)
+        .map(|i| NewTranscriptEntry {
+            role: if i % 2 == 0 { Role::Assistant } else { Role::User },
+            content: format!("entry {i}: call me at +31612345678"),
+            offset_ms: i as i64 * 2_400,
+            tool_calls: if i == 2 {
+                vec![ToolCall {
+                    name: "get_policy".into(),
+                    arguments: serde_json::json!({"policy": "P-1"}),
+                    result: Some("active".into()),
+                }]
+            } else {
+                Vec::new()
+            },
+        })
+        .collect();
+    let latency = transcript
+        .iter()
+        .enumerate()
+        .filter(|(_, e)| e.role == Role::Assistant)
+        .enumerate()
+        .map(|(n, (_, e))| NewLatencyTurn {
+            turn: n as i64 + 1,
+            offset_ms: e.offset_ms,
+            llm_ttfb_ms: 200 + n as i64,
+            tts_start_ms: 320 + n as i64,
+            tts_ttfb_ms: 95,
+        })
+        .collect();
+    NewCall {
+        account_id,
+        agent_id,
+        from_number: "+31612345678".into(),
+        to_number: "+31850012345".into(),
+        status: CallStatus::Completed,
+        disposition: Some(Disposition::Answered),
+        ended_reason: Some(EndedReason::CallerHangup),
+        duration_seconds: 127,
+        minutes_used: Minutes::from_units(212),
+        rate_per_minute: Money::from_units(2500),
+        total_cost: Money::from_units(5300),
+        call_cost: Money::from_units(4664),
+        recording_cost: Money::ZERO,
+        llm_discount: Money::ZERO,
+        transfer_duration_seconds: 0,
+        transfer_cost: Money::ZERO,
+        transferred_to: None,
+        has_recording: false,
+        recording_enabled: false,
+        recording_key: None,
+        metadata: serde_json::json!({"crm_id": 7}),
+        extracted_data: serde_json::json!({"claim": true}),
+        ws_unavailable: false,
+        call_control_id: Some("v3:abc".into()),
+        started_at,
+        ended_at: Some(started_at + 127),
+        transcript,
+        latency,
+    }
+}

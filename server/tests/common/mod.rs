@@ -1,0 +1,177 @@
+//! Test support: a scratch database per test on either backend, and the real app served
+//! over loopback HTTP.
+//!
+//! PostgreSQL tests use `CALLSCOPE_TEST_PG_URL` (default
+//! `postgres://postgres@127.0.0.1:5432/test`) to create a fresh database per test and drop
+//! it afterwards. An unreachable server fails the test: nothing is skipped silently.
+
+#![allow(dead_code)]
+
+pub mod fixtures;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use callscope_server::app::{AppState, Settings, router};
+use callscope_server::live::LiveStore;
+use callscope_server::storage::Store;
+use sqlx::Connection;
+
+static COUNTER: AtomicU64 = AtomicU64::new(0);
+
+fn unique(label: &str) -> String {
+    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .subsec_nanos();
+    format!("{label}_{}_{n}_{nanos}", std::process::id())
+}
+
+pub fn pg_admin_url() -> String {
+    std::env::var("CALLSCOPE_TEST_PG_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into())
+}
+
+pub fn redis_url() -> String {
+    std::env::var("CALLSCOPE_TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into())
+}
+
+/// A migrated scratch database; removed on drop.
+pub struct TestDb {
+    pub store: Store,
+    pub url: String,
+    cleanup: Cleanup,
+}
+
+enum Cleanup {
+    Dir(PathBuf),
+    PgDatabase(String),
+}
+
+#[derive(Debug, Clone, Copy)]
+pub enum Kind {
+    Sqlite,
+    Postgres,
+}
+
+impl TestDb {
+    pub async fn new(kind: Kind) -> TestDb {
+        match kind {
+            Kind::Sqlite => Self::sqlite().await,
+            Kind::Postgres => Self::postgres().await,
+        }
+    }
+
+    pub async fn sqlite() -> TestDb {
+        let dir = std::env::temp_dir().join(unique("callscope_test"));
+        std::fs::create_dir_all(&dir).unwrap();
+        let url = format!("sqlite://{}/test.db", dir.display());
+        let store = Store::connect(&url, 4).await.expect("open sqlite");
+        store.migrate().await.expect("migrate sqlite");
+        TestDb { store, url, cleanup: Cleanup::Dir(dir) }
+    }
+
+    pub async fn postgres() -> TestDb {
+        let admin = pg_admin_url();
+        let name = unique("callscope_test");
+        let mut conn = sqlx::PgConnection::connect(&admin)
+            .await
+            .unwrap_or_else(|e| panic!("PostgreSQL at {admin} is required for this test: {e}"));
+        sqlx::query(&format!("CREATE DATABASE {name}")).execute(&mut conn).await.unwrap();
+        conn.close().await.ok();
+        let (base, _) = admin.rsplit_once('/').expect("database name in URL");
+        let url = format!("{base}/{name}");
+        let store = Store::connect(&url, 4).await.expect("open postgres");
+        store.migrate().await.expect("migrate postgres");
+        TestDb { store, url, cleanup: Cleanup::PgDatabase(name) }
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        match &self.cleanup {
+            Cleanup::Dir(dir) => {
+                let _ = std::fs::remove_dir_all(dir);
+            }
+            Cleanup::PgDatabase(name) => {
+                let name = name.clone();
+                // Drop runs inside the test's runtime; do the async cleanup on a thread of its
+                // own. FORCE ends the pool's connections, which belong to the test's runtime.
+                std::thread::spawn(move || {
+                    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+                    rt.block_on(async move {
+                        if let Ok(mut conn) = sqlx::PgConnection::connect(&pg_admin_url()).await {
+                            let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                                .execute(&mut conn)
+                                .await;
+                        }
+                    });
+                })
+                .join()
+                .ok();
+            }
+        }
+    }
+}
+
+/// The real application served on a free loopback port.
+pub struct TestServer {
+    pub addr: SocketAddr,
+    pub client: reqwest::Client,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl TestServer {
+    pub async fn start(store: Store, live: LiveStore) -> TestServer {
+        Self::start_with_dist(store, live, PathBuf::from("/nonexistent-dist")).await
+    }
+
+    pub async fn start_with_dist(store: Store, live: LiveStore, dist: PathBuf) -> TestServer {
+        let state = AppState { store, live, settings: Arc::new(Settings { dist }) };
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let task = tokio::spawn(async move {
+            axum::serve(listener, router(state)).await.unwrap();
+        });
+        TestServer { addr, client: reqwest::Client::new(), task }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.addr)
+    }
+
+    /// GET with a bearer key.
+    pub async fn get(&self, path: &str, key: &str) -> reqwest::Response {
+        self.client.get(self.url(path)).bearer_auth(key).send().await.unwrap()
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+/// Runs an async test body once per backend: `both_backends!(name, |db| async move { … })`.
+#[macro_export]
+macro_rules! both_backends {
+    ($name:ident, $body:expr) => {
+        mod $name {
+            use super::*;
+
+            #[tokio::test]
+            async fn sqlite() {
+                let db = common::TestDb::new(common::Kind::Sqlite).await;
+                ($body)(db).await;
+            }
+
+            #[tokio::test]
+            async fn postgres() {
+                let db = common::TestDb::new(common::Kind::Postgres).await;
+                ($body)(db).await;
+            }
+        }
+    };
+}
