@@ -20,6 +20,7 @@ use tower_http::trace::TraceLayer;
 use crate::error::{ApiError, default_message};
 use crate::live::LiveStore;
 use crate::routes;
+use crate::secrets::Keys;
 use crate::storage::Store;
 
 /// Largest request body the API accepts.
@@ -30,6 +31,7 @@ pub const BODY_LIMIT: usize = 256 * 1024;
 pub struct AppState {
     pub store: Store,
     pub live: LiveStore,
+    pub keys: Arc<Keys>,
     pub settings: Arc<Settings>,
 }
 

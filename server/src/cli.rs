@@ -72,6 +72,22 @@ pub struct ServeArgs {
     /// Prefix of every Redis key this server writes.
     #[arg(long, env = "CALLSCOPE_REDIS_PREFIX", default_value = "callscope:")]
     pub redis_prefix: String,
+
+    #[command(flatten)]
+    pub key: KeyArgs,
+}
+
+/// Where the server key comes from (see `secrets.rs`).
+#[derive(Debug, Args)]
+pub struct KeyArgs {
+    /// The server key itself: base64 of 32 random bytes. Same on every instance.
+    #[arg(long, env = "CALLSCOPE_LINK_KEY", hide_env_values = true)]
+    pub link_key: Option<String>,
+
+    /// A file holding the server key; created (mode 0600) if missing. Defaults to
+    /// `callscope.key` beside a SQLite database.
+    #[arg(long, env = "CALLSCOPE_LINK_KEY_FILE")]
+    pub link_key_file: Option<PathBuf>,
 }
 
 #[derive(Debug, Subcommand)]

@@ -38,7 +38,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Migrate => {
             tracing::info!("migrations applied");
         }
-        Command::Serve(args) => serve::serve(store.clone(), args).await?,
+        Command::Serve(args) => serve::serve(store.clone(), args, &cli.db.database_url).await?,
         Command::Keys {
             command: KeysCommand::Create { account, test },
         } => {

@@ -6,12 +6,27 @@ use anyhow::Context;
 use tokio::net::TcpListener;
 
 use crate::app::{AppState, Settings, router};
-use crate::cli::ServeArgs;
+use crate::cli::{KeyArgs, ServeArgs};
 use crate::live::LiveStore;
+use crate::secrets::{KeyError, Keys, ServerKey, default_key_file};
 use crate::storage::Store;
 
+/// The server key from the flags, the environment or the default key file.
+pub fn server_key(args: &KeyArgs, database_url: &str) -> Result<ServerKey, KeyError> {
+    if let Some(text) = &args.link_key {
+        return ServerKey::from_base64(text);
+    }
+    let file = args
+        .link_key_file
+        .clone()
+        .or_else(|| default_key_file(database_url))
+        .ok_or(KeyError::Missing)?;
+    ServerKey::load_or_create(&file)
+}
+
 /// Runs the server until SIGINT or SIGTERM, then drains in-flight requests.
-pub async fn serve(store: Store, args: ServeArgs) -> anyhow::Result<()> {
+pub async fn serve(store: Store, args: ServeArgs, database_url: &str) -> anyhow::Result<()> {
+    let key = server_key(&args.key, database_url)?;
     let live = match &args.redis_url {
         Some(url) => LiveStore::redis(url, &args.redis_prefix)
             .await
@@ -24,6 +39,7 @@ pub async fn serve(store: Store, args: ServeArgs) -> anyhow::Result<()> {
     let state = AppState {
         store,
         live,
+        keys: Arc::new(Keys::from_server_key(&key)),
         settings: Arc::new(Settings {
             dist: args.dist.clone(),
         }),

@@ -13,139 +13,238 @@ both_backends!(migrations_are_idempotent, |db: common::TestDb| async move {
     db.store.ping().await.unwrap();
 });
 
-both_backends!(accounts_are_unique_by_name, |db: common::TestDb| async move {
-    let a = db.store.ensure_account("acme", 1).await.unwrap();
-    let again = db.store.ensure_account("acme", 2).await.unwrap();
-    let other = db.store.ensure_account("globex", 3).await.unwrap();
-    assert_eq!(a, again);
-    assert_ne!(a, other);
-    assert_eq!(db.store.account_id("acme").await.unwrap(), Some(a));
-    assert_eq!(db.store.account_id("nobody").await.unwrap(), None);
-});
-
-both_backends!(api_keys_find_revoke_and_suspend, |db: common::TestDb| async move {
-    let key = create_key(&db.store, "acme", KeyMode::Live, 10).await.unwrap();
-    let owner = db.store.find_api_key(&key.hash()).await.unwrap().expect("key found");
-    assert_eq!(Some(owner.account_id), db.store.account_id("acme").await.unwrap());
-    assert_eq!(owner.account_status, AccountStatus::Active);
-
-    let unknown = ApiKey::generate(KeyMode::Live);
-    assert!(db.store.find_api_key(&unknown.hash()).await.unwrap().is_none());
-
-    db.store.set_account_status(owner.account_id, AccountStatus::Suspended).await.unwrap();
-    let suspended = db.store.find_api_key(&key.hash()).await.unwrap().unwrap();
-    assert_eq!(suspended.account_status, AccountStatus::Suspended);
-
-    db.store.revoke_api_key(owner.key_id, 11).await.unwrap();
-    assert!(db.store.find_api_key(&key.hash()).await.unwrap().is_none());
-});
-
-both_backends!(agents_are_scoped_to_their_account, |db: common::TestDb| async move {
-    let acme = fixtures::account(&db.store, "acme").await;
-    let globex = fixtures::account(&db.store, "globex").await;
-    let agent = fixtures::agent(&db.store, acme, 0x28c5_1f81).await;
-    assert_eq!(agent.public_id.as_str(), "agent_28c51f81");
-    assert_eq!(agent.rate_per_minute, Money::from_units(2500));
-    let id = AgentId::from_bits(0x28c5_1f81);
-    assert_eq!(db.store.agent_by_public_id(acme, &id).await.unwrap(), Some(agent.clone()));
-    assert_eq!(db.store.agent_by_public_id(globex, &id).await.unwrap(), None);
-    assert_eq!(db.store.agents(acme).await.unwrap(), vec![agent]);
-});
-
-both_backends!(a_call_round_trips_every_field, |db: common::TestDb| async move {
-    let acme = fixtures::account(&db.store, "acme").await;
-    let agent = fixtures::agent(&db.store, acme, 1).await;
-    let new = fixtures::completed_call(acme, agent.id, 1_768_471_200, 6);
-    let id = db.store.insert_call(&new).await.unwrap();
-    let call = db.store.get_call(acme, id).await.unwrap().expect("stored");
-
-    assert_eq!(call.call_id, id);
-    assert_eq!(call.agent_id, agent.public_id);
-    assert_eq!(call.status, CallStatus::Completed);
-    assert_eq!(call.disposition, new.disposition);
-    assert_eq!(call.ended_reason, new.ended_reason);
-    assert_eq!(call.from_number, "+31612345678");
-    assert_eq!(call.duration_seconds, 127);
-    assert_eq!(call.minutes_used, new.minutes_used);
-    assert_eq!(call.total_cost, Money::from_units(5300));
-    assert_eq!(call.call_cost, Money::from_units(4664));
-    assert_eq!(call.turn_count, 6);
-    assert_eq!(call.tool_call_count, 1);
-    assert_eq!(call.tools_called, vec!["get_policy".to_owned()]);
-    assert_eq!(call.metadata, serde_json::json!({"crm_id": 7}));
-    assert_eq!(call.extracted_data, serde_json::json!({"claim": true}));
-    assert_eq!(call.started_at.to_string(), "2026-01-15T10:00:00Z");
-    assert_eq!(call.ended_at.unwrap().to_string(), "2026-01-15T10:02:07Z");
-    assert!(!call.has_recording && !call.ws_unavailable && !call.recording_enabled);
-
-    let transcript = call.transcript.unwrap();
-    assert_eq!(transcript.len(), 6);
-    assert_eq!(transcript[1].role, Role::User);
-    assert_eq!(transcript[1].timestamp, 2.4);
-    assert_eq!(transcript[2].tool_calls[0].name, "get_policy");
-    let latency = call.latency_data.unwrap().turns;
-    assert_eq!(latency.len(), 3);
-    assert_eq!((latency[0].turn, latency[0].llm_ttfb_ms, latency[0].tts_start_ms), (1, 200, 320));
-    assert_eq!(latency[1].ts, 4.8);
-});
-
-both_backends!(another_accounts_call_is_invisible, |db: common::TestDb| async move {
-    let acme = fixtures::account(&db.store, "acme").await;
-    let globex = fixtures::account(&db.store, "globex").await;
-    let agent = fixtures::agent(&db.store, acme, 1).await;
-    let id = db.store.insert_call(&fixtures::completed_call(acme, agent.id, 1_768_471_200, 2)).await.unwrap();
-    assert!(db.store.get_call(globex, id).await.unwrap().is_none());
-    assert!(db.store.get_call(acme, CallId::new(id.get() + 1).unwrap()).await.unwrap().is_none());
-    assert_eq!(db.store.count_calls(acme).await.unwrap(), 1);
-    assert_eq!(db.store.count_calls(globex).await.unwrap(), 0);
-});
-
-both_backends!(long_transcripts_keep_their_order, |db: common::TestDb| async move {
-    let acme = fixtures::account(&db.store, "acme").await;
-    let agent = fixtures::agent(&db.store, acme, 1).await;
-    let id = db.store.insert_call(&fixtures::completed_call(acme, agent.id, 1_768_471_200, 1_203)).await.unwrap();
-    let transcript = db.store.transcript(id).await.unwrap();
-    assert_eq!(transcript.len(), 1_203);
-    assert!(transcript.iter().enumerate().all(|(i, e)| e.content.starts_with(&format!("entry {i}:"))));
-    assert_eq!(db.store.latency_turns(id).await.unwrap().len(), 602);
-});
-
-both_backends!(a_failed_insert_leaves_nothing_behind, |db: common::TestDb| async move {
-    let acme = fixtures::account(&db.store, "acme").await;
-    // An agent id that does not exist violates the foreign key: the whole call is refused.
-    let bad = fixtures::completed_call(acme, 9_999, 1_768_471_200, 4);
-    assert!(db.store.insert_call(&bad).await.is_err());
-    assert_eq!(db.store.count_calls(acme).await.unwrap(), 0);
-});
-
-both_backends!(deliveries_are_ordered_and_capped, |db: common::TestDb| async move {
-    let acme = fixtures::account(&db.store, "acme").await;
-    let agent = fixtures::agent(&db.store, acme, 1).await;
-    let id = db.store.insert_call(&fixtures::completed_call(acme, agent.id, 1_768_471_200, 2)).await.unwrap();
-    let delivery = |created_at: i64, attempt: u32, success: bool| NewDelivery {
-        account_id: acme,
-        call_id: Some(id),
-        event: "call.ended".into(),
-        event_id: format!("evt-{created_at}"),
-        url: "https://hooks.example.com/x".into(),
-        attempt,
-        status_code: if success { Some(200) } else { None },
-        success,
-        error: (!success).then(|| "timeout".to_owned()),
-        created_at,
-    };
-    db.store.insert_delivery(&delivery(200, 2, true)).await.unwrap();
-    db.store.insert_delivery(&delivery(100, 1, false)).await.unwrap();
-    db.store.insert_delivery(&delivery(200, 1, false)).await.unwrap();
-    let got = db.store.call_deliveries(id).await.unwrap();
-    let order: Vec<(i64, u32)> = got.iter().map(|d| (d.created_at.unix(), d.attempt)).collect();
-    assert_eq!(order, vec![(100, 1), (200, 1), (200, 2)]);
-    assert_eq!(got[0].status_code, None);
-    assert_eq!(got[0].error.as_deref(), Some("timeout"));
-    assert!(got[2].success);
-
-    for i in 0..600 {
-        db.store.insert_delivery(&delivery(1_000 + i, 1, true)).await.unwrap();
+both_backends!(
+    accounts_are_unique_by_name,
+    |db: common::TestDb| async move {
+        let a = db.store.ensure_account("acme", 1).await.unwrap();
+        let again = db.store.ensure_account("acme", 2).await.unwrap();
+        let other = db.store.ensure_account("globex", 3).await.unwrap();
+        assert_eq!(a, again);
+        assert_ne!(a, other);
+        assert_eq!(db.store.account_id("acme").await.unwrap(), Some(a));
+        assert_eq!(db.store.account_id("nobody").await.unwrap(), None);
     }
-    assert_eq!(db.store.call_deliveries(id).await.unwrap().len(), 500);
-});
+);
+
+both_backends!(
+    api_keys_find_revoke_and_suspend,
+    |db: common::TestDb| async move {
+        let key = create_key(&db.store, "acme", KeyMode::Live, 10)
+            .await
+            .unwrap();
+        let owner = db
+            .store
+            .find_api_key(&key.hash())
+            .await
+            .unwrap()
+            .expect("key found");
+        assert_eq!(
+            Some(owner.account_id),
+            db.store.account_id("acme").await.unwrap()
+        );
+        assert_eq!(owner.account_status, AccountStatus::Active);
+
+        let unknown = ApiKey::generate(KeyMode::Live);
+        assert!(
+            db.store
+                .find_api_key(&unknown.hash())
+                .await
+                .unwrap()
+                .is_none()
+        );
+
+        db.store
+            .set_account_status(owner.account_id, AccountStatus::Suspended)
+            .await
+            .unwrap();
+        let suspended = db.store.find_api_key(&key.hash()).await.unwrap().unwrap();
+        assert_eq!(suspended.account_status, AccountStatus::Suspended);
+
+        db.store.revoke_api_key(owner.key_id, 11).await.unwrap();
+        assert!(db.store.find_api_key(&key.hash()).await.unwrap().is_none());
+    }
+);
+
+both_backends!(
+    agents_are_scoped_to_their_account,
+    |db: common::TestDb| async move {
+        let acme = fixtures::account(&db.store, "acme").await;
+        let globex = fixtures::account(&db.store, "globex").await;
+        let agent = fixtures::agent(&db.store, acme, 0x28c5_1f81).await;
+        assert_eq!(agent.public_id.as_str(), "agent_28c51f81");
+        assert_eq!(agent.rate_per_minute, Money::from_units(2500));
+        let id = AgentId::from_bits(0x28c5_1f81);
+        assert_eq!(
+            db.store.agent_by_public_id(acme, &id).await.unwrap(),
+            Some(agent.clone())
+        );
+        assert_eq!(
+            db.store.agent_by_public_id(globex, &id).await.unwrap(),
+            None
+        );
+        assert_eq!(db.store.agents(acme).await.unwrap(), vec![agent]);
+    }
+);
+
+both_backends!(
+    a_call_round_trips_every_field,
+    |db: common::TestDb| async move {
+        let acme = fixtures::account(&db.store, "acme").await;
+        let agent = fixtures::agent(&db.store, acme, 1).await;
+        let new = fixtures::completed_call(acme, agent.id, 1_768_471_200, 6);
+        let id = db.store.insert_call(&new).await.unwrap();
+        let call = db.store.get_call(acme, id).await.unwrap().expect("stored");
+
+        assert_eq!(call.call_id, id);
+        assert_eq!(call.agent_id, agent.public_id);
+        assert_eq!(call.status, CallStatus::Completed);
+        assert_eq!(call.disposition, new.disposition);
+        assert_eq!(call.ended_reason, new.ended_reason);
+        assert_eq!(call.from_number, "+31612345678");
+        assert_eq!(call.duration_seconds, 127);
+        assert_eq!(call.minutes_used, new.minutes_used);
+        assert_eq!(call.total_cost, Money::from_units(5300));
+        assert_eq!(call.call_cost, Money::from_units(4664));
+        assert_eq!(call.turn_count, 6);
+        assert_eq!(call.tool_call_count, 1);
+        assert_eq!(call.tools_called, vec!["get_policy".to_owned()]);
+        assert_eq!(call.metadata, serde_json::json!({"crm_id": 7}));
+        assert_eq!(call.extracted_data, serde_json::json!({"claim": true}));
+        assert_eq!(call.started_at.to_string(), "2026-01-15T10:00:00Z");
+        assert_eq!(call.ended_at.unwrap().to_string(), "2026-01-15T10:02:07Z");
+        assert!(!call.has_recording && !call.ws_unavailable && !call.recording_enabled);
+
+        let transcript = call.transcript.unwrap();
+        assert_eq!(transcript.len(), 6);
+        assert_eq!(transcript[1].role, Role::User);
+        assert_eq!(transcript[1].timestamp, 2.4);
+        assert_eq!(transcript[2].tool_calls[0].name, "get_policy");
+        let latency = call.latency_data.unwrap().turns;
+        assert_eq!(latency.len(), 3);
+        assert_eq!(
+            (
+                latency[0].turn,
+                latency[0].llm_ttfb_ms,
+                latency[0].tts_start_ms
+            ),
+            (1, 200, 320)
+        );
+        assert_eq!(latency[1].ts, 4.8);
+    }
+);
+
+both_backends!(
+    another_accounts_call_is_invisible,
+    |db: common::TestDb| async move {
+        let acme = fixtures::account(&db.store, "acme").await;
+        let globex = fixtures::account(&db.store, "globex").await;
+        let agent = fixtures::agent(&db.store, acme, 1).await;
+        let id = db
+            .store
+            .insert_call(&fixtures::completed_call(acme, agent.id, 1_768_471_200, 2))
+            .await
+            .unwrap();
+        assert!(db.store.get_call(globex, id).await.unwrap().is_none());
+        assert!(
+            db.store
+                .get_call(acme, CallId::new(id.get() + 1).unwrap())
+                .await
+                .unwrap()
+                .is_none()
+        );
+        assert_eq!(db.store.count_calls(acme).await.unwrap(), 1);
+        assert_eq!(db.store.count_calls(globex).await.unwrap(), 0);
+    }
+);
+
+both_backends!(
+    long_transcripts_keep_their_order,
+    |db: common::TestDb| async move {
+        let acme = fixtures::account(&db.store, "acme").await;
+        let agent = fixtures::agent(&db.store, acme, 1).await;
+        let id = db
+            .store
+            .insert_call(&fixtures::completed_call(
+                acme,
+                agent.id,
+                1_768_471_200,
+                1_203,
+            ))
+            .await
+            .unwrap();
+        let transcript = db.store.transcript(id).await.unwrap();
+        assert_eq!(transcript.len(), 1_203);
+        assert!(
+            transcript
+                .iter()
+                .enumerate()
+                .all(|(i, e)| e.content.starts_with(&format!("entry {i}:")))
+        );
+        assert_eq!(db.store.latency_turns(id).await.unwrap().len(), 602);
+    }
+);
+
+both_backends!(
+    a_failed_insert_leaves_nothing_behind,
+    |db: common::TestDb| async move {
+        let acme = fixtures::account(&db.store, "acme").await;
+        // An agent id that does not exist violates the foreign key: the whole call is refused.
+        let bad = fixtures::completed_call(acme, 9_999, 1_768_471_200, 4);
+        assert!(db.store.insert_call(&bad).await.is_err());
+        assert_eq!(db.store.count_calls(acme).await.unwrap(), 0);
+    }
+);
+
+both_backends!(
+    deliveries_are_ordered_and_capped,
+    |db: common::TestDb| async move {
+        let acme = fixtures::account(&db.store, "acme").await;
+        let agent = fixtures::agent(&db.store, acme, 1).await;
+        let id = db
+            .store
+            .insert_call(&fixtures::completed_call(acme, agent.id, 1_768_471_200, 2))
+            .await
+            .unwrap();
+        let delivery = |created_at: i64, attempt: u32, success: bool| NewDelivery {
+            account_id: acme,
+            call_id: Some(id),
+            event: "call.ended".into(),
+            event_id: format!("evt-{created_at}"),
+            url: "https://hooks.example.com/x".into(),
+            attempt,
+            status_code: if success { Some(200) } else { None },
+            success,
+            error: (!success).then(|| "timeout".to_owned()),
+            created_at,
+        };
+        db.store
+            .insert_delivery(&delivery(200, 2, true))
+            .await
+            .unwrap();
+        db.store
+            .insert_delivery(&delivery(100, 1, false))
+            .await
+            .unwrap();
+        db.store
+            .insert_delivery(&delivery(200, 1, false))
+            .await
+            .unwrap();
+        let got = db.store.call_deliveries(id).await.unwrap();
+        let order: Vec<(i64, u32)> = got
+            .iter()
+            .map(|d| (d.created_at.unix(), d.attempt))
+            .collect();
+        assert_eq!(order, vec![(100, 1), (200, 1), (200, 2)]);
+        assert_eq!(got[0].status_code, None);
+        assert_eq!(got[0].error.as_deref(), Some("timeout"));
+        assert!(got[2].success);
+
+        for i in 0..600 {
+            db.store
+                .insert_delivery(&delivery(1_000 + i, 1, true))
+                .await
+                .unwrap();
+        }
+        assert_eq!(db.store.call_deliveries(id).await.unwrap().len(), 500);
+    }
+);

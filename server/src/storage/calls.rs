@@ -254,6 +254,7 @@ impl Store {
             q.execute(&mut *tx).await?;
         }
 
+        super::listing::add_to_daily_stats(&mut tx, call, 1).await?;
         tx.commit().await?;
         CallId::new(id).ok_or_else(|| StoreError::Corrupt(format!("call id {id}")))
     }

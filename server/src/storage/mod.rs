@@ -9,6 +9,7 @@
 mod accounts;
 mod agents;
 mod calls;
+mod listing;
 mod postgres;
 mod sqlite;
 mod webhooks;
@@ -18,6 +19,7 @@ use sqlx::AnyPool;
 pub use accounts::{AccountStatus, KeyOwner};
 pub use agents::{AgentRecord, NewAgent};
 pub use calls::{NewCall, NewLatencyTurn, NewTranscriptEntry};
+pub use listing::{CallFilter, DAY, Position, StatusRow, Totals};
 pub use webhooks::NewDelivery;
 
 /// Which database a store talks to.

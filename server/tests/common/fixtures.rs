@@ -1,7 +1,11 @@
 //! Builders for stored test data.
 
-use callscope_shared::{AgentId, CallStatus, Disposition, EndedReason, Minutes, Money, Role, ToolCall};
-use callscope_server::storage::{AgentRecord, NewAgent, NewCall, NewLatencyTurn, NewTranscriptEntry, Store};
+use callscope_server::storage::{
+    AgentRecord, NewAgent, NewCall, NewLatencyTurn, NewTranscriptEntry, Store,
+};
+use callscope_shared::{
+    AgentId, CallStatus, Disposition, EndedReason, Minutes, Money, Role, ToolCall,
+};
 
 pub async fn account(store: &Store, name: &str) -> i64 {
     store.ensure_account(name, 1_768_000_000).await.unwrap()
@@ -26,7 +30,11 @@ pub async fn agent(store: &Store, account_id: i64, bits: u32) -> AgentRecord {
 pub fn completed_call(account_id: i64, agent_id: i64, started_at: i64, turns: usize) -> NewCall {
     let transcript: Vec<NewTranscriptEntry> = (0..turns)
         .map(|i| NewTranscriptEntry {
-            role: if i % 2 == 0 { Role::Assistant } else { Role::User },
+            role: if i % 2 == 0 {
+                Role::Assistant
+            } else {
+                Role::User
+            },
             content: format!("entry {i}: call me at +31612345678"),
             offset_ms: i as i64 * 2_400,
             tool_calls: if i == 2 {

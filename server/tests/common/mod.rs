@@ -16,6 +16,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use callscope_server::app::{AppState, Settings, router};
 use callscope_server::live::LiveStore;
+use callscope_server::secrets::{Keys, ServerKey};
 use callscope_server::storage::Store;
 use sqlx::Connection;
 
@@ -31,7 +32,8 @@ fn unique(label: &str) -> String {
 }
 
 pub fn pg_admin_url() -> String {
-    std::env::var("CALLSCOPE_TEST_PG_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into())
+    std::env::var("CALLSCOPE_TEST_PG_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into())
 }
 
 pub fn redis_url() -> String {
@@ -70,7 +72,11 @@ impl TestDb {
         let url = format!("sqlite://{}/test.db", dir.display());
         let store = Store::connect(&url, 4).await.expect("open sqlite");
         store.migrate().await.expect("migrate sqlite");
-        TestDb { store, url, cleanup: Cleanup::Dir(dir) }
+        TestDb {
+            store,
+            url,
+            cleanup: Cleanup::Dir(dir),
+        }
     }
 
     pub async fn postgres() -> TestDb {
@@ -79,13 +85,20 @@ impl TestDb {
         let mut conn = sqlx::PgConnection::connect(&admin)
             .await
             .unwrap_or_else(|e| panic!("PostgreSQL at {admin} is required for this test: {e}"));
-        sqlx::query(&format!("CREATE DATABASE {name}")).execute(&mut conn).await.unwrap();
+        sqlx::query(&format!("CREATE DATABASE {name}"))
+            .execute(&mut conn)
+            .await
+            .unwrap();
         conn.close().await.ok();
         let (base, _) = admin.rsplit_once('/').expect("database name in URL");
         let url = format!("{base}/{name}");
         let store = Store::connect(&url, 4).await.expect("open postgres");
         store.migrate().await.expect("migrate postgres");
-        TestDb { store, url, cleanup: Cleanup::PgDatabase(name) }
+        TestDb {
+            store,
+            url,
+            cleanup: Cleanup::PgDatabase(name),
+        }
     }
 }
 
@@ -100,12 +113,17 @@ impl Drop for TestDb {
                 // Drop runs inside the test's runtime; do the async cleanup on a thread of its
                 // own. FORCE ends the pool's connections, which belong to the test's runtime.
                 std::thread::spawn(move || {
-                    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+                    let rt = tokio::runtime::Builder::new_current_thread()
+                        .enable_all()
+                        .build()
+                        .unwrap();
                     rt.block_on(async move {
                         if let Ok(mut conn) = sqlx::PgConnection::connect(&pg_admin_url()).await {
-                            let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-                                .execute(&mut conn)
-                                .await;
+                            let _ = sqlx::query(&format!(
+                                "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
+                            ))
+                            .execute(&mut conn)
+                            .await;
                         }
                     });
                 })
@@ -129,13 +147,23 @@ impl TestServer {
     }
 
     pub async fn start_with_dist(store: Store, live: LiveStore, dist: PathBuf) -> TestServer {
-        let state = AppState { store, live, settings: Arc::new(Settings { dist }) };
+        let keys = Arc::new(Keys::from_server_key(&ServerKey::generate()));
+        let state = AppState {
+            store,
+            live,
+            keys,
+            settings: Arc::new(Settings { dist }),
+        };
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let task = tokio::spawn(async move {
             axum::serve(listener, router(state)).await.unwrap();
         });
-        TestServer { addr, client: reqwest::Client::new(), task }
+        TestServer {
+            addr,
+            client: reqwest::Client::new(),
+            task,
+        }
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -144,7 +172,12 @@ impl TestServer {
 
     /// GET with a bearer key.
     pub async fn get(&self, path: &str, key: &str) -> reqwest::Response {
-        self.client.get(self.url(path)).bearer_auth(key).send().await.unwrap()
+        self.client
+            .get(self.url(path))
+            .bearer_auth(key)
+            .send()
+            .await
+            .unwrap()
     }
 }
 

@@ -1,0 +1,19 @@
+-- Daily roll-ups behind GET /v1/calls/summary: one row per account, agent and UTC day of
+-- started_at, kept in step with `calls` in the same transaction. A summary reads one row
+-- per agent-day, so its cost follows the length of the range, not the number of calls.
+CREATE TABLE call_daily_stats (
+    account_id              BIGINT NOT NULL,
+    agent_id                BIGINT NOT NULL,
+    day                     BIGINT NOT NULL,   -- Unix seconds of 00:00 UTC
+    total_calls             BIGINT NOT NULL DEFAULT 0,
+    completed_calls         BIGINT NOT NULL DEFAULT 0,
+    failed_calls            BIGINT NOT NULL DEFAULT 0,
+    answered_calls          BIGINT NOT NULL DEFAULT 0,
+    no_answer_calls         BIGINT NOT NULL DEFAULT 0,
+    total_duration_seconds  BIGINT NOT NULL DEFAULT 0,
+    minutes_used_e2         BIGINT NOT NULL DEFAULT 0,
+    total_cost_e4           BIGINT NOT NULL DEFAULT 0,
+    recording_cost_e4       BIGINT NOT NULL DEFAULT 0,
+    llm_discount_e4         BIGINT NOT NULL DEFAULT 0,
+    PRIMARY KEY (account_id, day, agent_id)
+);
