@@ -121,6 +121,14 @@ pub struct DemoArgs {
     #[arg(long)]
     pub if_empty: bool,
 
+    /// Public base URL of the server, for the links the demo prints.
+    #[arg(
+        long,
+        env = "CALLSCOPE_PUBLIC_URL",
+        default_value = "http://127.0.0.1:8080"
+    )]
+    pub base_url: String,
+
     /// Print one JSON object (`api_key`, `account`, `calls`, `debug_call_id`) on stdout.
     #[arg(long)]
     pub json: bool,
