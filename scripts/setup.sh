@@ -1,0 +1,109 @@
+# shellcheck shell=bash
+# Installs what building and testing callscope needs; every step is skipped when already
+# satisfied and prints one line. Use either way:
+#
+#   source scripts/setup.sh   # installs, and exports PATH / CARGO_TARGET_DIR to the caller
+#   bash scripts/setup.sh     # installs only
+#
+# Environment:
+#   CALLSCOPE_TOOLS          tools folder (npm binaryen)   default $HOME/.cache/callscope-tools
+#   CARGO_TARGET_DIR         cargo's target dir            default $HOME/.cache/callscope-target
+#   CALLSCOPE_SETUP_BROWSER  0 skips Chromium/chromedriver (not needed to run the server)
+#
+# Pins (see /work/shared/TOOLCHAIN.md): trunk 0.21.14; wasm-bindgen-cli == the wasm-bindgen
+# in Cargo.lock; wasm-opt from npm binaryen@132.0.0 (Debian's binaryen 108 breaks the wasm:
+# our tools folder goes first on PATH and Trunk.toml pins wasm_opt = "version_132").
+
+_callscope_setup() {
+    local root tools want have
+    root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)" || return 1
+    tools="${CALLSCOPE_TOOLS:-$HOME/.cache/callscope-tools}"
+    local trunk_version=0.21.14 binaryen_version=132.0.0
+
+    _callscope_step() { printf 'setup: %-22s %s\n' "$1" "$2"; }
+    _callscope_fail() { printf 'setup: FAILED: %s\n' "$*" >&2; return 1; }
+
+    export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/callscope-target}"
+    case ":$PATH:" in *":$HOME/.cargo/bin:"*) ;; *) export PATH="$HOME/.cargo/bin:$PATH" ;; esac
+    case ":$PATH:" in
+        "$tools/node_modules/.bin:"*) ;;
+        *) export PATH="$tools/node_modules/.bin:$PATH" ;;
+    esac
+
+    command -v cargo >/dev/null || { _callscope_fail "cargo not found (install rustup)"; return 1; }
+
+    # 1. wasm target (rust-toolchain.toml lists it; this covers a toolchain installed without it)
+    if rustup target list --installed 2>/dev/null | grep -qx wasm32-unknown-unknown; then
+        _callscope_step "wasm32 target" "ok"
+    else
+        _callscope_step "wasm32 target" "installing"
+        rustup target add wasm32-unknown-unknown || { _callscope_fail "rustup target add wasm32-unknown-unknown"; return 1; }
+    fi
+
+    # 2. trunk
+    have="$(trunk --version 2>/dev/null | awk '{print $2}')"
+    if [ "$have" = "$trunk_version" ]; then
+        _callscope_step "trunk" "ok ($have)"
+    else
+        _callscope_step "trunk" "installing $trunk_version (have: ${have:-none}; ~8 min)"
+        # Own temporary target dir: keep tool builds out of the project's CARGO_TARGET_DIR.
+        env -u CARGO_TARGET_DIR cargo install --quiet trunk --locked --version "$trunk_version" \
+            || { _callscope_fail "cargo install trunk $trunk_version"; return 1; }
+    fi
+
+    # 3. wasm-bindgen CLI: must equal the wasm-bindgen crate in Cargo.lock.
+    want="$(awk '/^name = "wasm-bindgen"$/ { getline; gsub(/[^0-9.]/, ""); print; exit }' "$root/Cargo.lock")"
+    [ -n "$want" ] || { _callscope_fail "no wasm-bindgen in $root/Cargo.lock"; return 1; }
+    have="$(wasm-bindgen --version 2>/dev/null | awk '{print $2}')"
+    if [ "$have" = "$want" ]; then
+        _callscope_step "wasm-bindgen-cli" "ok ($have)"
+    else
+        _callscope_step "wasm-bindgen-cli" "installing $want (have: ${have:-none}; ~2 min)"
+        # No --locked: its lock file pins a crate version this registry lacks.
+        env -u CARGO_TARGET_DIR cargo install --quiet wasm-bindgen-cli --version "$want" --force \
+            || { _callscope_fail "cargo install wasm-bindgen-cli $want"; return 1; }
+        wasm-bindgen-test-runner --version >/dev/null 2>&1 \
+            || { _callscope_fail "wasm-bindgen-test-runner missing after install"; return 1; }
+    fi
+
+    # 4. wasm-opt from npm's binaryen, first on PATH.
+    have="$("$tools/node_modules/.bin/wasm-opt" --version 2>/dev/null | awk '{print $3}')"
+    if [ "$have" = "${binaryen_version%%.*}" ]; then
+        _callscope_step "wasm-opt (binaryen)" "ok (version $have, $tools)"
+    else
+        command -v npm >/dev/null || { _callscope_fail "npm not found (apt-get install -y npm)"; return 1; }
+        _callscope_step "wasm-opt (binaryen)" "installing binaryen@$binaryen_version into $tools"
+        mkdir -p "$tools" || { _callscope_fail "mkdir $tools"; return 1; }
+        npm install --prefix "$tools" --no-audit --no-fund --silent \
+            "binaryen@$binaryen_version" \
+            || { _callscope_fail "npm install binaryen@$binaryen_version"; return 1; }
+    fi
+    have="$(command -v wasm-opt)"
+    [ "$have" = "$tools/node_modules/.bin/wasm-opt" ] \
+        || { _callscope_fail "wasm-opt on PATH is $have, not $tools/node_modules/.bin/wasm-opt"; return 1; }
+
+    # 5. Chromium + chromedriver for the browser tests.
+    if [ "${CALLSCOPE_SETUP_BROWSER:-1}" = 0 ]; then
+        _callscope_step "chromium" "skipped (CALLSCOPE_SETUP_BROWSER=0)"
+    elif [ -x /usr/bin/chromium ] && [ -x /usr/bin/chromedriver ]; then
+        _callscope_step "chromium" "ok"
+    else
+        _callscope_step "chromium" "installing chromium chromium-driver (apt)"
+        local sudo=""
+        [ "$(id -u)" = 0 ] || sudo="sudo"
+        { $sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
+            $sudo apt-get install -y -qq chromium chromium-driver >/dev/null; } \
+            || { _callscope_fail "apt-get install chromium chromium-driver"; return 1; }
+    fi
+    export CHROMEDRIVER="${CHROMEDRIVER:-/usr/bin/chromedriver}"
+    return 0
+}
+
+if [ "${BASH_SOURCE[0]}" = "$0" ]; then
+    # Executed: fail loudly with a non-zero status.
+    set -u
+    _callscope_setup || exit 1
+else
+    # Sourced: leave the caller's shell options alone; return the status.
+    _callscope_setup || return 1
+fi
