@@ -17,6 +17,7 @@ use tower_http::services::ServeDir;
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
+use crate::debug_link::{MissLimiter, ViewRecorder};
 use crate::error::{ApiError, default_message};
 use crate::live::LiveStore;
 use crate::routes;
@@ -33,6 +34,13 @@ pub struct AppState {
     pub live: LiveStore,
     pub keys: Arc<Keys>,
     pub settings: Arc<Settings>,
+    pub debug: Arc<DebugLinks>,
+}
+
+/// The public debug endpoint's helpers: miss limiting and view counting.
+pub struct DebugLinks {
+    pub limiter: MissLimiter,
+    pub recorder: ViewRecorder,
 }
 
 /// Serving settings fixed at start.
@@ -40,9 +48,30 @@ pub struct AppState {
 pub struct Settings {
     /// The viewer's built files (`dist/`).
     pub dist: PathBuf,
+    /// Misses per minute one client may make on the public debug endpoint (0: no limit).
+    pub debug_miss_limit: u32,
 }
 
-/// Builds the whole application.
+impl AppState {
+    /// Assembles the state and starts its background tasks (view counting) on the current
+    /// runtime.
+    pub fn new(store: Store, live: LiveStore, keys: Keys, settings: Settings) -> Self {
+        let debug = DebugLinks {
+            limiter: MissLimiter::new(settings.debug_miss_limit, Duration::from_secs(60)),
+            recorder: ViewRecorder::start(store.clone()),
+        };
+        Self {
+            store,
+            live,
+            keys: Arc::new(keys),
+            settings: Arc::new(settings),
+            debug: Arc::new(debug),
+        }
+    }
+}
+
+/// Builds the whole application. Serve it with `into_make_service_with_connect_info::<SocketAddr>()`:
+/// the public debug endpoint limits misses per client address.
 pub fn router(state: AppState) -> Router {
     let dist = state.settings.dist.clone();
     let api = routes::api().with_state(state.clone());

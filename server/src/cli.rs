@@ -73,6 +73,11 @@ pub struct ServeArgs {
     #[arg(long, env = "CALLSCOPE_REDIS_PREFIX", default_value = "callscope:")]
     pub redis_prefix: String,
 
+    /// Misses per minute one client may make on the public debug endpoint before it gets
+    /// 429s (0: no limit).
+    #[arg(long, env = "CALLSCOPE_DEBUG_MISS_LIMIT", default_value_t = 20)]
+    pub debug_miss_limit: u32,
+
     #[command(flatten)]
     pub key: KeyArgs,
 }

@@ -6,6 +6,7 @@ pub mod auth;
 pub mod cli;
 pub mod clock;
 pub mod cursor;
+pub mod debug_link;
 pub mod demo;
 pub mod error;
 pub mod extract;

@@ -1,6 +1,6 @@
 //! Starting and stopping the server.
 
-use std::sync::Arc;
+use std::net::SocketAddr;
 
 use anyhow::Context;
 use tokio::net::TcpListener;
@@ -36,14 +36,11 @@ pub async fn serve(store: Store, args: ServeArgs, database_url: &str) -> anyhow:
     if !args.dist.join("index.html").is_file() {
         tracing::warn!(dist = %args.dist.display(), "viewer not built: no index.html in the dist directory");
     }
-    let state = AppState {
-        store,
-        live,
-        keys: Arc::new(Keys::from_server_key(&key)),
-        settings: Arc::new(Settings {
-            dist: args.dist.clone(),
-        }),
+    let settings = Settings {
+        dist: args.dist.clone(),
+        debug_miss_limit: args.debug_miss_limit,
     };
+    let state = AppState::new(store, live, Keys::from_server_key(&key), settings);
     let listener = TcpListener::bind(args.bind)
         .await
         .with_context(|| format!("binding {}", args.bind))?;
@@ -51,9 +48,12 @@ pub async fn serve(store: Store, args: ServeArgs, database_url: &str) -> anyhow:
     tracing::info!(%addr, "listening");
     // One line on stdout that scripts and tests can wait for.
     println!("callscope listening on http://{addr}");
-    axum::serve(listener, router(state))
-        .with_graceful_shutdown(shutdown_signal())
-        .await?;
+    axum::serve(
+        listener,
+        router(state).into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown_signal())
+    .await?;
     Ok(())
 }
 

@@ -1,11 +1,13 @@
 //! HTTP routes. Handlers are thin: parse, call the store or a service, serialise.
 
 mod calls;
+mod debug;
 mod health;
 pub mod params;
 
 use axum::Router;
-use axum::routing::get;
+use axum::middleware;
+use axum::routing::{get, post};
 
 use crate::app::AppState;
 
@@ -19,6 +21,14 @@ pub fn api() -> Router<AppState> {
         .route("/v1/calls/{call_id}", get(calls::detail))
         .route("/v1/calls/{call_id}/status", get(calls::status))
         .route("/v1/calls/{call_id}/webhooks", get(calls::webhooks))
+        .route("/v1/calls/{call_id}/debug-link", get(debug::issue))
+        .route("/v1/calls/{call_id}/debug-link/revoke", post(debug::revoke))
+        .route("/robots.txt", get(debug::robots))
+        .merge(
+            Router::new()
+                .route("/api/v1/call-debug/{token}", get(debug::public))
+                .route_layer(middleware::from_fn(debug::public_headers)),
+        )
 }
 
 /// Whether a path belongs to the API (so a miss there is a JSON 404, not a file lookup).

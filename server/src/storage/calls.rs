@@ -270,12 +270,25 @@ impl Store {
 
     /// The full call object (with transcript and latency) if the account owns the call.
     pub async fn get_call(&self, account_id: i64, call_id: CallId) -> StoreResult<Option<Call>> {
+        self.load_call(Some(account_id), call_id).await
+    }
+
+    /// The full call object whoever owns it: for a debug link, which names one call.
+    pub async fn get_call_for_link(&self, call_id: CallId) -> StoreResult<Option<Call>> {
+        self.load_call(None, call_id).await
+    }
+
+    async fn load_call(
+        &self,
+        account_id: Option<i64>,
+        call_id: CallId,
+    ) -> StoreResult<Option<Call>> {
         let row = sqlx::query(&format!(
             "SELECT {CALL_COLUMNS} FROM calls c JOIN agents ag ON ag.id = c.agent_id
-             WHERE c.account_id = $1 AND c.id = $2"
+             WHERE c.id = $1 AND ($2 IS NULL OR c.account_id = $2)"
         ))
-        .bind(account_id)
         .bind(call_id.get())
+        .bind(account_id)
         .fetch_optional(self.pool())
         .await?;
         let Some(row) = row else { return Ok(None) };

@@ -9,6 +9,7 @@
 mod accounts;
 mod agents;
 mod calls;
+mod debug_links;
 mod listing;
 mod postgres;
 mod sqlite;
@@ -19,6 +20,7 @@ use sqlx::AnyPool;
 pub use accounts::{AccountStatus, KeyOwner};
 pub use agents::{AgentRecord, NewAgent};
 pub use calls::{NewCall, NewLatencyTurn, NewTranscriptEntry};
+pub use debug_links::{DebugLogState, LinkRecord, LinkTarget};
 pub use listing::{CallFilter, DAY, Position, StatusRow, Totals};
 pub use webhooks::NewDelivery;
 

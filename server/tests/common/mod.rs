@@ -11,7 +11,6 @@ pub mod fixtures;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use callscope_server::app::{AppState, Settings, router};
@@ -137,6 +136,7 @@ impl Drop for TestDb {
 /// The real application served on a free loopback port.
 pub struct TestServer {
     pub addr: SocketAddr,
+    pub state: AppState,
     pub client: reqwest::Client,
     task: tokio::task::JoinHandle<()>,
 }
@@ -147,20 +147,29 @@ impl TestServer {
     }
 
     pub async fn start_with_dist(store: Store, live: LiveStore, dist: PathBuf) -> TestServer {
-        let keys = Arc::new(Keys::from_server_key(&ServerKey::generate()));
-        let state = AppState {
-            store,
-            live,
-            keys,
-            settings: Arc::new(Settings { dist }),
+        let settings = Settings {
+            dist,
+            debug_miss_limit: 20,
         };
+        Self::start_with(store, live, settings, ServerKey::generate()).await
+    }
+
+    pub async fn start_with(
+        store: Store,
+        live: LiveStore,
+        settings: Settings,
+        key: ServerKey,
+    ) -> TestServer {
+        let state = AppState::new(store, live, Keys::from_server_key(&key), settings);
+        let app = router(state.clone()).into_make_service_with_connect_info::<SocketAddr>();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let task = tokio::spawn(async move {
-            axum::serve(listener, router(state)).await.unwrap();
+            axum::serve(listener, app).await.unwrap();
         });
         TestServer {
             addr,
+            state,
             client: reqwest::Client::new(),
             task,
         }

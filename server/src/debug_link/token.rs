@@ -1,0 +1,123 @@
+//! Debug-link tokens: 32 bytes from the OS CSPRNG as unpadded base64url (43 characters).
+//! Looked up by SHA-256; the plaintext is kept only encrypted (AES-256-GCM) under a key
+//! derived from the server key, so a copy of the database alone opens no link.
+
+use aes_gcm::aead::{Aead, KeyInit};
+use aes_gcm::{Aes256Gcm, Nonce};
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use rand::TryRngCore;
+use rand::rngs::OsRng;
+use sha2::{Digest, Sha256};
+
+/// Length of a token's text.
+pub const TOKEN_LEN: usize = 43;
+const NONCE_LEN: usize = 12;
+
+/// A well-formed token. `Debug` hides it: tokens never reach a log line.
+#[derive(Clone, PartialEq, Eq)]
+pub struct DebugToken(String);
+
+impl std::fmt::Debug for DebugToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("DebugToken(..)")
+    }
+}
+
+impl DebugToken {
+    pub fn generate() -> Self {
+        let mut bytes = [0u8; 32];
+        OsRng
+            .try_fill_bytes(&mut bytes)
+            .expect("the OS random number generator failed");
+        Self(URL_SAFE_NO_PAD.encode(bytes))
+    }
+
+    /// Accepts only the canonical encoding of 32 bytes, so each token has one spelling.
+    pub fn parse(text: &str) -> Option<Self> {
+        if text.len() != TOKEN_LEN {
+            return None;
+        }
+        let bytes = URL_SAFE_NO_PAD.decode(text).ok()?;
+        (bytes.len() == 32 && URL_SAFE_NO_PAD.encode(&bytes) == text).then(|| Self(text.to_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The lookup key stored in the database.
+    pub fn hash(&self) -> [u8; 32] {
+        Sha256::digest(self.0.as_bytes()).into()
+    }
+
+    /// `nonce || ciphertext` under `key`.
+    pub fn encrypt(&self, key: &[u8; 32]) -> Vec<u8> {
+        let cipher = Aes256Gcm::new(key.into());
+        let mut nonce = [0u8; NONCE_LEN];
+        OsRng
+            .try_fill_bytes(&mut nonce)
+            .expect("the OS random number generator failed");
+        let sealed = cipher
+            .encrypt(Nonce::from_slice(&nonce), self.0.as_bytes())
+            .expect("AES-GCM encryption of a short message cannot fail");
+        [nonce.as_slice(), &sealed].concat()
+    }
+
+    /// Opens what `encrypt` sealed; `None` if the key is wrong or the bytes were altered.
+    pub fn decrypt(sealed: &[u8], key: &[u8; 32]) -> Option<Self> {
+        if sealed.len() <= NONCE_LEN {
+            return None;
+        }
+        let (nonce, body) = sealed.split_at(NONCE_LEN);
+        let plain = Aes256Gcm::new(key.into())
+            .decrypt(Nonce::from_slice(nonce), body)
+            .ok()?;
+        Self::parse(std::str::from_utf8(&plain).ok()?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tokens_are_43_canonical_characters() {
+        let t = DebugToken::generate();
+        assert_eq!(t.as_str().len(), 43);
+        assert_eq!(DebugToken::parse(t.as_str()), Some(t.clone()));
+        assert_ne!(DebugToken::generate(), t);
+        assert!(!format!("{t:?}").contains(t.as_str()));
+        // Same bytes, non-canonical last character (padding bits set).
+        let mut chars: Vec<char> = "A".repeat(43).chars().collect();
+        chars[42] = 'B';
+        assert_eq!(DebugToken::parse(&chars.iter().collect::<String>()), None);
+        for bad in [
+            "",
+            "short",
+            &"A".repeat(44),
+            &format!("{}=", &"A".repeat(42)),
+            &"+".repeat(43),
+        ] {
+            assert_eq!(DebugToken::parse(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn sealed_tokens_open_only_with_their_key() {
+        let t = DebugToken::generate();
+        let key = [3u8; 32];
+        let sealed = t.encrypt(&key);
+        assert!(
+            !sealed
+                .windows(10)
+                .any(|w| t.as_str().as_bytes().windows(10).any(|x| x == w))
+        );
+        assert_eq!(DebugToken::decrypt(&sealed, &key), Some(t.clone()));
+        assert_eq!(DebugToken::decrypt(&sealed, &[4u8; 32]), None);
+        let mut altered = sealed.clone();
+        altered[20] ^= 1;
+        assert_eq!(DebugToken::decrypt(&altered, &key), None);
+        assert_ne!(t.encrypt(&key), sealed, "fresh nonce each time");
+    }
+}

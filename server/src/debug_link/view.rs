@@ -1,0 +1,200 @@
+//! The public, masked view of one call. What is shown is chosen field by field: nothing
+//! from metadata, extracted_data, costs, recordings, the agent or the account is copied.
+
+use callscope_shared::mask::{mask_phone, mask_text};
+use callscope_shared::stats::percentile;
+use callscope_shared::{
+    Call, LatencySummary, LatencyTurn, MetricStats, PublicDebugView, PublicToolCall, PublicTurn,
+    PublicWebhookDelivery, Role, SlowestTurn, WebhookDelivery,
+};
+use serde_json::Value;
+
+/// Builds the view of `call` (loaded with transcript and latency) and its deliveries.
+pub fn public_view(call: &Call, deliveries: &[WebhookDelivery]) -> PublicDebugView {
+    let transcript = call.transcript.as_deref().unwrap_or_default();
+    let latency = call
+        .latency_data
+        .as_ref()
+        .map(|l| l.turns.as_slice())
+        .unwrap_or_default();
+    let turns = public_turns(transcript, latency);
+    PublicDebugView {
+        call_id: call.call_id,
+        status: call.status,
+        duration_seconds: call.duration_seconds,
+        from: mask_phone(&call.from_number),
+        to: mask_phone(&call.to_number),
+        started_at: call.started_at,
+        latency: latency_summary(&turns),
+        turns,
+        ended_at: call.ended_at,
+        ended_reason: call.ended_reason,
+        disposition: call.disposition,
+        webhooks: deliveries.iter().map(public_delivery).collect(),
+    }
+}
+
+/// Pairs the n-th assistant entry with latency turn n (turns count assistant replies from 1).
+fn public_turns(
+    transcript: &[callscope_shared::TranscriptEntry],
+    latency: &[LatencyTurn],
+) -> Vec<PublicTurn> {
+    let mut assistant_no = 0u32;
+    transcript
+        .iter()
+        .map(|entry| {
+            let metrics = if entry.role == Role::Assistant {
+                assistant_no += 1;
+                latency.iter().find(|t| t.turn == assistant_no)
+            } else {
+                None
+            };
+            PublicTurn {
+                role: entry.role,
+                content: mask_text(&entry.content),
+                llm_ttfb_ms: metrics.map(|m| m.llm_ttfb_ms),
+                tts_start_ms: metrics.map(|m| m.tts_start_ms),
+                tts_ttfb_ms: metrics.map(|m| m.tts_ttfb_ms),
+                timestamp: Some(entry.timestamp),
+                tool_calls: entry
+                    .tool_calls
+                    .iter()
+                    .map(|t| PublicToolCall {
+                        name: mask_text(&t.name),
+                        arguments: mask_json(&t.arguments),
+                    })
+                    .collect(),
+            }
+        })
+        .collect()
+}
+
+/// Masks phone-like numbers anywhere in a JSON value: in strings, in keys, and numbers of
+/// 7 digits or more (which become masked strings).
+pub fn mask_json(value: &Value) -> Value {
+    match value {
+        Value::String(s) => Value::String(mask_text(s)),
+        Value::Number(n) => {
+            let text = n.to_string();
+            let masked = mask_text(&text);
+            if masked == text {
+                value.clone()
+            } else {
+                Value::String(masked)
+            }
+        }
+        Value::Array(items) => Value::Array(items.iter().map(mask_json).collect()),
+        Value::Object(map) => Value::Object(
+            map.iter()
+                .map(|(k, v)| (mask_text(k), mask_json(v)))
+                .collect(),
+        ),
+        other => other.clone(),
+    }
+}
+
+fn stats(mut values: Vec<u32>) -> MetricStats {
+    values.sort_unstable();
+    MetricStats {
+        p50: percentile(&values, 50),
+        p90: percentile(&values, 90),
+        p99: percentile(&values, 99),
+        max: values.last().copied(),
+    }
+}
+
+/// Percentiles per metric over the assistant turns that have latency, and the slowest turn
+/// by time to first audio (LLM TTFB + TTS TTFB).
+fn latency_summary(turns: &[PublicTurn]) -> LatencySummary {
+    let measured: Vec<(usize, &PublicTurn)> = turns
+        .iter()
+        .enumerate()
+        .filter(|(_, t)| t.llm_ttfb_ms.is_some())
+        .collect();
+    let metric = |f: fn(&PublicTurn) -> Option<u32>| {
+        stats(measured.iter().filter_map(|(_, t)| f(t)).collect())
+    };
+    let slowest_turn = measured
+        .iter()
+        .map(|(i, t)| {
+            (
+                *i,
+                t.llm_ttfb_ms
+                    .unwrap_or(0)
+                    .saturating_add(t.tts_ttfb_ms.unwrap_or(0)),
+            )
+        })
+        .max_by_key(|&(i, total)| (total, std::cmp::Reverse(i)))
+        .map(|(index, total_ms)| SlowestTurn {
+            index: index as u32,
+            total_ms,
+        });
+    LatencySummary {
+        llm_ttfb_ms: metric(|t| t.llm_ttfb_ms),
+        tts_start_ms: metric(|t| t.tts_start_ms),
+        tts_ttfb_ms: metric(|t| t.tts_ttfb_ms),
+        slowest_turn,
+    }
+}
+
+fn public_delivery(d: &WebhookDelivery) -> PublicWebhookDelivery {
+    PublicWebhookDelivery {
+        event: d.event.clone(),
+        url: origin_of(&d.url),
+        attempt: d.attempt,
+        status_code: d.status_code,
+        success: d.success,
+        error: d.error.as_deref().map(mask_text),
+        created_at: d.created_at,
+    }
+}
+
+/// `scheme://host[:port]` of a URL: no user info, path, query or fragment (which may carry
+/// secrets). Anything unparsable is withheld.
+pub fn origin_of(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return "(hidden)".into();
+    };
+    let scheme = scheme.to_ascii_lowercase();
+    if !matches!(scheme.as_str(), "http" | "https") {
+        return "(hidden)".into();
+    }
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    let host_port = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+    if host_port.is_empty() {
+        return "(hidden)".into();
+    }
+    format!("{scheme}://{}", host_port.to_ascii_lowercase())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn origins_drop_credentials_paths_and_queries() {
+        assert_eq!(
+            origin_of("https://your-server.example.com/webhook"),
+            "https://your-server.example.com"
+        );
+        assert_eq!(
+            origin_of("https://user:pw@Hooks.Example.com:8443/x?token=abc#f"),
+            "https://hooks.example.com:8443"
+        );
+        assert_eq!(origin_of("http://[::1]:9000/a"), "http://[::1]:9000");
+        assert_eq!(origin_of("ftp://x/y"), "(hidden)");
+        assert_eq!(origin_of("nonsense"), "(hidden)");
+        assert_eq!(origin_of("https:///path"), "(hidden)");
+    }
+
+    #[test]
+    fn json_numbers_and_strings_are_masked() {
+        let v = serde_json::json!({"phone": "+31612345678", "n": 31612345678_i64, "small": 42, "list": ["call 0612345678"], "0612345678": true});
+        let m = mask_json(&v);
+        assert_eq!(m["phone"], "+316*****678");
+        assert_eq!(m["n"], "316*****678");
+        assert_eq!(m["small"], 42);
+        assert_eq!(m["list"][0], "call 061****678");
+        assert!(m.get("061****678").is_some());
+    }
+}

@@ -1,0 +1,153 @@
+//! Debug-link routes: the owner's issue/revoke, and the public, key-less view.
+
+use std::net::SocketAddr;
+use std::time::Instant;
+
+use axum::Json;
+use axum::extract::{ConnectInfo, Path, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use callscope_shared::DebugLink;
+use serde_json::json;
+
+use super::calls::parse_call_id;
+use super::params::Params;
+use crate::app::AppState;
+use crate::auth::Auth;
+use crate::clock;
+use crate::debug_link::{self, MAX_EXPIRES_IN, MIN_EXPIRES_IN, Opened};
+use crate::error::ApiError;
+use crate::extract::ApiQuery;
+
+/// `GET /v1/calls/:callId/debug-link[?expires_in=SECONDS]`
+pub async fn issue(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(call_id): Path<String>,
+    ApiQuery(query): ApiQuery<Vec<(String, String)>>,
+) -> Result<Json<DebugLink>, ApiError> {
+    let call_id = parse_call_id(&call_id)?;
+    let params = Params::new(query, &["expires_in"])?;
+    let expires_in = match params.get("expires_in") {
+        None => None,
+        Some(_) => Some(params.int_in("expires_in", MIN_EXPIRES_IN..=MAX_EXPIRES_IN, 0)?),
+    };
+    let link = debug_link::issue(
+        &state.store,
+        &state.keys.link_encryption,
+        auth.account_id,
+        call_id,
+        expires_in,
+        clock::now(),
+    )
+    .await?;
+    Ok(Json(link))
+}
+
+/// `POST /v1/calls/:callId/debug-link/revoke`
+pub async fn revoke(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(call_id): Path<String>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let call_id = parse_call_id(&call_id)?;
+    let revoked = debug_link::revoke(&state.store, auth.account_id, call_id, clock::now()).await?;
+    Ok(Json(json!({ "success": true, "revoked": revoked })))
+}
+
+/// The one answer for unknown, malformed, revoked and expired tokens.
+fn link_not_found() -> ApiError {
+    ApiError::not_found("Debug link not found")
+}
+
+/// Content Security Policy of the viewer page: our own origin only, wasm allowed.
+pub const VIEWER_CSP: &str = "default-src 'none'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self'; \
+     img-src 'self' data:; font-src 'self'; connect-src 'self'; manifest-src 'self'; base-uri 'none'; \
+     form-action 'none'; frame-ancestors 'none'";
+
+/// Whether a request is a browser navigation (HTML) rather than an API call (JSON).
+fn wants_html(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|accept| accept.split(',').any(|m| m.trim().starts_with("text/html")))
+}
+
+/// `GET /api/v1/call-debug/:token`: the viewer page for browsers, masked JSON otherwise.
+pub async fn public(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    Path(token): Path<String>,
+) -> Response {
+    if wants_html(&headers) {
+        return viewer_page(&state).await;
+    }
+    let ip = peer.ip();
+    if let Err(wait) = state.debug.limiter.check(ip, Instant::now()) {
+        return ApiError::new(StatusCode::TOO_MANY_REQUESTS, "Too many requests")
+            .with_retry_after(wait)
+            .into_response();
+    }
+    let now = clock::now();
+    match debug_link::open(&state.store, &token, now).await {
+        Ok(Opened::Found { link_id, view }) => {
+            state.debug.recorder.record(link_id, now);
+            Json(view).into_response()
+        }
+        Ok(Opened::Missing) => {
+            state.debug.limiter.record_miss(ip, Instant::now());
+            link_not_found().into_response()
+        }
+        Err(err) => err.into_response(),
+    }
+}
+
+/// The viewer's `index.html`, with its strict CSP. The app then fetches the same URL as JSON.
+async fn viewer_page(state: &AppState) -> Response {
+    match tokio::fs::read(state.settings.dist.join("index.html")).await {
+        Ok(html) => {
+            let mut response =
+                ([(header::CONTENT_TYPE, "text/html; charset=utf-8")], html).into_response();
+            response.headers_mut().insert(
+                header::CONTENT_SECURITY_POLICY,
+                HeaderValue::from_static(VIEWER_CSP),
+            );
+            response
+        }
+        Err(err) => {
+            tracing::error!(error = %err, "viewer page missing from the dist directory");
+            ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "Viewer not built").into_response()
+        }
+    }
+}
+
+/// Headers on every public debug response, success or not.
+pub async fn public_headers(request: axum::extract::Request, next: Next) -> Response {
+    let mut response = next.run(request).await;
+    let h = response.headers_mut();
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    h.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
+    h.insert(
+        "x-robots-tag",
+        HeaderValue::from_static("noindex, nofollow"),
+    );
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    h.insert(header::VARY, HeaderValue::from_static("Accept"));
+    response
+}
+
+/// `GET /robots.txt`: keep debug links out of search engines.
+pub async fn robots() -> impl IntoResponse {
+    (
+        [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+        "User-agent: *\nDisallow: /api/v1/call-debug/\n",
+    )
+}

@@ -1,0 +1,155 @@
+//! Debug links: at most one live (unrevoked) link per call, found by the token's hash.
+
+use callscope_shared::CallId;
+use sqlx::Row;
+
+use super::{Store, StoreError, StoreResult};
+
+/// A stored link. The token itself is only in `token_enc`, encrypted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LinkRecord {
+    pub id: i64,
+    pub call_id: CallId,
+    pub token_enc: Vec<u8>,
+    pub created_at: i64,
+    pub expires_at: Option<i64>,
+    pub view_count: i64,
+    pub last_viewed_at: Option<i64>,
+}
+
+/// What a presented token resolves to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LinkTarget {
+    pub link_id: i64,
+    pub call_id: CallId,
+    pub expires_at: Option<i64>,
+}
+
+/// Whether an account's call can have a debug link.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DebugLogState {
+    NoSuchCall,
+    NotAvailable,
+    Available,
+}
+
+const LINK_COLUMNS: &str =
+    "id, call_id, token_enc, created_at, expires_at, view_count, last_viewed_at";
+
+fn link_from_row(r: &sqlx::any::AnyRow) -> StoreResult<LinkRecord> {
+    let call_id: i64 = r.get(1);
+    Ok(LinkRecord {
+        id: r.get(0),
+        call_id: CallId::new(call_id)
+            .ok_or_else(|| StoreError::Corrupt(format!("call id {call_id}")))?,
+        token_enc: r.get(2),
+        created_at: r.get(3),
+        expires_at: r.get(4),
+        view_count: r.get(5),
+        last_viewed_at: r.get(6),
+    })
+}
+
+impl Store {
+    pub async fn debug_log_state(
+        &self,
+        account_id: i64,
+        call_id: CallId,
+    ) -> StoreResult<DebugLogState> {
+        let row = sqlx::query(
+            "SELECT CAST(has_debug_log AS INTEGER) FROM calls WHERE account_id = $1 AND id = $2",
+        )
+        .bind(account_id)
+        .bind(call_id.get())
+        .fetch_optional(self.pool())
+        .await?;
+        Ok(match row.map(|r| r.get::<i64, _>(0)) {
+            None => DebugLogState::NoSuchCall,
+            Some(0) => DebugLogState::NotAvailable,
+            Some(_) => DebugLogState::Available,
+        })
+    }
+
+    /// The call's unrevoked link, if any (expired or not).
+    pub async fn live_debug_link(&self, call_id: CallId) -> StoreResult<Option<LinkRecord>> {
+        let row = sqlx::query(&format!(
+            "SELECT {LINK_COLUMNS} FROM debug_links WHERE call_id = $1 AND revoked_at IS NULL"
+        ))
+        .bind(call_id.get())
+        .fetch_optional(self.pool())
+        .await?;
+        row.as_ref().map(link_from_row).transpose()
+    }
+
+    /// Stores a new link unless the call already has a live one; returns the live link
+    /// either way (so two concurrent first requests agree on one token).
+    pub async fn insert_debug_link(
+        &self,
+        call_id: CallId,
+        token_hash: &[u8; 32],
+        token_enc: &[u8],
+        now: i64,
+        expires_at: Option<i64>,
+    ) -> StoreResult<LinkRecord> {
+        sqlx::query(
+            "INSERT INTO debug_links (call_id, token_hash, token_enc, created_at, expires_at)
+             VALUES ($1, $2, $3, $4, $5)
+             ON CONFLICT DO NOTHING",
+        )
+        .bind(call_id.get())
+        .bind(token_hash.to_vec())
+        .bind(token_enc.to_vec())
+        .bind(now)
+        .bind(expires_at)
+        .execute(self.pool())
+        .await?;
+        self.live_debug_link(call_id)
+            .await?
+            .ok_or_else(|| StoreError::Corrupt("debug link vanished after insert".into()))
+    }
+
+    /// Revokes the call's live link; returns whether there was one.
+    pub async fn revoke_debug_link(&self, call_id: CallId, now: i64) -> StoreResult<bool> {
+        let done = sqlx::query(
+            "UPDATE debug_links SET revoked_at = $1 WHERE call_id = $2 AND revoked_at IS NULL",
+        )
+        .bind(now)
+        .bind(call_id.get())
+        .execute(self.pool())
+        .await?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    /// The unrevoked link with this token hash.
+    pub async fn find_debug_link(&self, token_hash: &[u8; 32]) -> StoreResult<Option<LinkTarget>> {
+        let row = sqlx::query("SELECT id, call_id, expires_at FROM debug_links WHERE token_hash = $1 AND revoked_at IS NULL")
+            .bind(token_hash.to_vec())
+            .fetch_optional(self.pool())
+            .await?;
+        row.map(|r| {
+            let call_id: i64 = r.get(1);
+            Ok(LinkTarget {
+                link_id: r.get(0),
+                call_id: CallId::new(call_id)
+                    .ok_or_else(|| StoreError::Corrupt(format!("call id {call_id}")))?,
+                expires_at: r.get(2),
+            })
+        })
+        .transpose()
+    }
+
+    /// Adds `views` to a link's count and moves `last_viewed_at` forward to `at`.
+    pub async fn record_link_views(&self, link_id: i64, views: i64, at: i64) -> StoreResult<()> {
+        sqlx::query(
+            "UPDATE debug_links SET view_count = view_count + $1,
+                last_viewed_at = CASE WHEN last_viewed_at IS NULL OR last_viewed_at < $2 THEN $2 ELSE last_viewed_at END
+             WHERE id = $3",
+        )
+        .bind(views)
+        .bind(at)
+        .bind(link_id)
+        .execute(self.pool())
+        .await?;
+        Ok(())
+    }
+}
