@@ -197,4 +197,105 @@ mod tests {
         assert_eq!(m["list"][0], "call 061****678");
         assert!(m.get("061****678").is_some());
     }
+
+    mod no_number_survives {
+        use super::*;
+        use callscope_shared::{
+            CallId, CallStatus, LatencyData, Minutes, Money, Timestamp, ToolCall, TranscriptEntry,
+        };
+        use proptest::prelude::*;
+
+        /// Ways a number may be written or spoken in a transcript.
+        fn spellings(digits: &str) -> Vec<String> {
+            let grouped = |sep: &str, size: usize| {
+                digits
+                    .as_bytes()
+                    .chunks(size)
+                    .map(|c| std::str::from_utf8(c).unwrap())
+                    .collect::<Vec<_>>()
+                    .join(sep)
+            };
+            vec![
+                format!("+{digits}"),
+                digits.to_owned(),
+                format!("+{}", grouped(" ", 3)),
+                grouped("-", 4),
+                grouped(".", 2),
+                grouped(" ", 1),
+                format!("({}) {}", &digits[..3], &digits[3..]),
+            ]
+        }
+
+        fn call(from: &str, to: &str, texts: Vec<String>) -> Call {
+            let transcript = texts
+                .into_iter()
+                .enumerate()
+                .map(|(i, content)| TranscriptEntry {
+                    role: if i % 2 == 0 { Role::Assistant } else { Role::User },
+                    tool_calls: vec![ToolCall {
+                        name: "send_sms".into(),
+                        arguments: serde_json::json!({ "to": content.clone(), "raw": from.trim_start_matches('+').parse::<i64>().unwrap() }),
+                        result: Some(content.clone()),
+                    }],
+                    content,
+                    timestamp: i as f64,
+                })
+                .collect();
+            Call {
+                call_id: CallId::new(1).unwrap(),
+                agent_id: "agent_28c51f81".parse().unwrap(),
+                from_number: from.into(),
+                to_number: to.into(),
+                status: CallStatus::Completed,
+                disposition: None,
+                ended_reason: None,
+                duration_seconds: 10,
+                minutes_used: Minutes::ZERO,
+                rate_per_minute: Money::ZERO,
+                total_cost: Money::ZERO,
+                has_recording: false,
+                turn_count: 0,
+                tool_call_count: 0,
+                tools_called: vec![],
+                metadata: serde_json::json!({ "caller": from }),
+                ws_unavailable: false,
+                transcript: Some(transcript),
+                latency_data: Some(LatencyData::default()),
+                call_cost: Money::ZERO,
+                recording_cost: Money::ZERO,
+                llm_discount: Money::ZERO,
+                transfer_duration_seconds: 0,
+                transfer_cost: Money::ZERO,
+                transferred_to: Some(to.into()),
+                recording_enabled: false,
+                extracted_data: serde_json::json!({ "callback": to }),
+                started_at: Timestamp::from_unix(1_768_471_200).unwrap(),
+                ended_at: None,
+            }
+        }
+
+        proptest! {
+            #[test]
+            fn no_unmasked_number_of_the_call_survives(
+                from in "[1-9][0-9]{7,14}",
+                to in "[1-9][0-9]{7,14}",
+                pick in prop::collection::vec((0usize..7, any::<bool>(), "[a-z ,.]{0,12}"), 1..8),
+            ) {
+                let texts: Vec<String> = pick
+                    .iter()
+                    .map(|(i, which, filler)| {
+                        let number = if *which { &from } else { &to };
+                        format!("{filler} {} {filler}", spellings(number)[*i])
+                    })
+                    .collect();
+                let view = public_view(&call(&format!("+{from}"), &format!("+{to}"), texts), &[]);
+                let json = serde_json::to_string(&view).unwrap();
+                // Separators removed, so every spelling collapses to its digits.
+                let digits_only: String = json.chars().filter(|c| !matches!(c, ' ' | '-' | '.' | '(' | ')' | '+')).collect();
+                for number in [&from, &to] {
+                    prop_assert!(!digits_only.contains(number.as_str()), "{} survives in {}", number, json);
+                }
+            }
+        }
+    }
 }
