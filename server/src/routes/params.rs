@@ -90,10 +90,10 @@ impl Params {
             .get("to_date")
             .map(|t| parse_date("to_date", t))
             .transpose()?;
-        if let (Some(f), Some(t)) = (from, to) {
-            if f > t {
-                return Err(ApiError::bad_request("from_date must not be after to_date"));
-            }
+        if let (Some(f), Some(t)) = (from, to)
+            && f > t
+        {
+            return Err(ApiError::bad_request("from_date must not be after to_date"));
         }
         Ok(DateRange {
             from: from.map(day_start),

@@ -16,10 +16,10 @@ pub(super) async fn connect(url: &str, max_connections: u32) -> StoreResult<AnyP
     // so `sqlite://data/callscope.db` works on a fresh checkout.
     let options = SqliteConnectOptions::from_str(url)?;
     let file = options.get_filename();
-    if let Some(dir) = file.parent().filter(|d| !d.as_os_str().is_empty()) {
-        if !is_memory(file) {
-            std::fs::create_dir_all(dir)?;
-        }
+    if let Some(dir) = file.parent().filter(|d| !d.as_os_str().is_empty())
+        && !is_memory(file)
+    {
+        std::fs::create_dir_all(dir)?;
     }
     let url = with_create_mode(url);
     let pool = AnyPoolOptions::new()
