@@ -134,7 +134,11 @@ pub struct DemoArgs {
     )]
     pub base_url: String,
 
-    /// Print one JSON object (`api_key`, `account`, `calls`, `debug_call_id`) on stdout.
+    /// Print one JSON object (`api_key`, `account`, `calls`, `created`, `debug_call_id`,
+    /// `debug_url`) on stdout.
     #[arg(long)]
     pub json: bool,
+
+    #[command(flatten)]
+    pub key: KeyArgs,
 }

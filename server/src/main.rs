@@ -49,7 +49,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let mut out = std::io::stdout().lock();
             writeln!(out, "{}", key.reveal())?;
         }
-        Command::Demo(args) => demo::run(&store, &args).await?,
+        Command::Demo(args) => demo::run(&store, &args, &cli.db.database_url).await?,
     }
     store.close().await;
     Ok(())

@@ -33,6 +33,9 @@ pub use window::{UntilError, Window};
 use crate::auth::{ApiKey, KeyMode, create_key};
 use crate::cli::DemoArgs;
 use crate::clock;
+use crate::debug_link;
+use crate::secrets::Keys;
+use crate::serve::server_key;
 use crate::storage::{CallFilter, NewAgent, NewCall, NewDelivery, Position, Store, StoreResult};
 
 /// The account the demo fills.
@@ -61,12 +64,32 @@ struct Report<'a> {
     calls: i64,
     created: usize,
     debug_call_id: Option<String>,
+    debug_url: Option<String>,
 }
 
-/// `callscope demo`.
-pub async fn run(store: &Store, args: &DemoArgs) -> anyhow::Result<()> {
+/// `callscope demo`. Issues (or reuses) a debug link for the showcase call with the same
+/// server key `serve` will use, so the printed link opens once the server runs.
+pub async fn run(store: &Store, args: &DemoArgs, database_url: &str) -> anyhow::Result<()> {
     let window = Window::from_until(args.until.as_deref(), clock::now())?;
     let outcome = populate(store, args.seed, args.calls as usize, window, args.if_empty).await?;
+    let base = args.base_url.trim_end_matches('/');
+    let debug_url = match outcome.debug_call_id {
+        Some(id) => {
+            let key = Keys::from_server_key(&server_key(&args.key, database_url)?);
+            let link = debug_link::issue(
+                store,
+                &key.link_encryption,
+                outcome.account_id,
+                id,
+                None,
+                clock::now(),
+            )
+            .await
+            .map_err(|e| anyhow::anyhow!("issuing the demo debug link: {}", e.message))?;
+            Some(format!("{base}{}", link.url))
+        }
+        None => None,
+    };
     let mut out = std::io::stdout().lock();
     if args.json {
         let report = Report {
@@ -75,12 +98,12 @@ pub async fn run(store: &Store, args: &DemoArgs) -> anyhow::Result<()> {
             calls: outcome.calls,
             created: outcome.created,
             debug_call_id: outcome.debug_call_id.map(|id| id.to_string()),
+            debug_url: debug_url.clone(),
         };
         writeln!(out, "{}", serde_json::to_string(&report)?)?;
         return Ok(());
     }
     let key = outcome.api_key.reveal();
-    let base = args.base_url.trim_end_matches('/');
     writeln!(out, "account:  {ACCOUNT}")?;
     writeln!(
         out,
@@ -101,6 +124,12 @@ pub async fn run(store: &Store, args: &DemoArgs) -> anyhow::Result<()> {
         writeln!(
             out,
             "link:     curl -H \"Authorization: Bearer {key}\" {base}/v1/calls/{id}/debug-link"
+        )?;
+    }
+    if let Some(url) = debug_url {
+        writeln!(
+            out,
+            "\nOpen this debug link in a browser (no API key needed):\n\n    {url}\n"
         )?;
     }
     Ok(())
