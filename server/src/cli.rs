@@ -118,9 +118,13 @@ pub struct DemoArgs {
     #[arg(long, default_value_t = 42)]
     pub seed: u64,
 
-    /// Last day (YYYY-MM-DD, UTC) of the 60-day window; today when omitted.
+    /// Last day (YYYY-MM-DD, UTC) of the window; up to now when omitted.
     #[arg(long)]
     pub until: Option<String>,
+
+    /// Length of the window in days.
+    #[arg(long, default_value_t = 60, value_parser = clap::value_parser!(u32).range(1..=3650))]
+    pub days: u32,
 
     /// Write nothing if the Demo account already has calls (still prints a fresh key).
     #[arg(long)]

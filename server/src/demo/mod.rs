@@ -70,7 +70,7 @@ struct Report<'a> {
 /// `callscope demo`. Issues (or reuses) a debug link for the showcase call with the same
 /// server key `serve` will use, so the printed link opens once the server runs.
 pub async fn run(store: &Store, args: &DemoArgs, database_url: &str) -> anyhow::Result<()> {
-    let window = Window::from_until(args.until.as_deref(), clock::now())?;
+    let window = Window::from_until(args.until.as_deref(), clock::now(), i64::from(args.days))?;
     let outcome = populate(store, args.seed, args.calls as usize, window, args.if_empty).await?;
     let base = args.base_url.trim_end_matches('/');
     let debug_url = match outcome.debug_call_id {

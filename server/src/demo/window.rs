@@ -1,11 +1,11 @@
-//! The 60 days the demo spreads calls over, and when in them people call.
+//! The days the demo spreads calls over (60 by default), and when in them people call.
 
 use time::Date;
 use time::macros::format_description;
 
 use super::random::{DemoRng, between, chance};
 
-/// Length of the window.
+/// Length of the window unless `--days` says otherwise.
 pub const DAYS: i64 = 60;
 const DAY: i64 = 86_400;
 
@@ -21,39 +21,39 @@ pub struct Window {
 pub enum UntilError {
     #[error("invalid --until {0:?}: expected a UTC date as YYYY-MM-DD, e.g. 2026-01-31")]
     Format(String),
-    #[error("--until {0} is out of range: the 60 days before it must start in 1970 or later")]
+    #[error("--until {0} is out of range: the window before it must start in 1970 or later")]
     Range(String),
 }
 
 impl Window {
-    /// The 60 whole UTC days ending with `day`: reproducible, whatever the time now.
-    pub fn ending_on(day: Date) -> Result<Self, UntilError> {
+    /// The `days` whole UTC days ending with `day`: reproducible, whatever the time now.
+    pub fn ending_on(day: Date, days: i64) -> Result<Self, UntilError> {
         let midnight = day.midnight().assume_utc().unix_timestamp();
         let end = midnight + DAY;
-        let start = end - DAYS * DAY;
+        let start = end - days * DAY;
         if start < 0 {
             return Err(UntilError::Range(day.to_string()));
         }
         Ok(Self { start, end })
     }
 
-    /// The 60 days up to and including the second `now`: without `--until` no call lies in
-    /// the future and the live calls are really minutes old.
-    pub fn ending_at(now: i64) -> Self {
+    /// The `days` days up to and including the second `now`: without `--until` no call
+    /// lies in the future and the live calls are really minutes old.
+    pub fn ending_at(now: i64, days: i64) -> Self {
         Self {
-            start: now + 1 - DAYS * DAY,
+            start: now + 1 - days * DAY,
             end: now + 1,
         }
     }
 
-    /// From `--until` (a date) or, when absent, up to `now`.
-    pub fn from_until(until: Option<&str>, now: i64) -> Result<Self, UntilError> {
+    /// `days` days ending with `--until` (a date) or, when absent, up to `now`.
+    pub fn from_until(until: Option<&str>, now: i64, days: i64) -> Result<Self, UntilError> {
         match until {
-            None => Ok(Self::ending_at(now)),
+            None => Ok(Self::ending_at(now, days)),
             Some(text) => {
                 let day = Date::parse(text.trim(), format_description!("[year]-[month]-[day]"))
                     .map_err(|_| UntilError::Format(text.to_owned()))?;
-                Self::ending_on(day)
+                Self::ending_on(day, days)
             }
         }
     }
