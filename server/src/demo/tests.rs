@@ -11,7 +11,7 @@ use super::{ACCOUNT, Plan, PlannedCall, Window, plan_calls, populate};
 use crate::storage::Store;
 
 fn window() -> Window {
-    Window::ending_on(date!(2026 - 01 - 31), super::window::DAYS).unwrap()
+    Window::ending_on(date!(2026 - 01 - 31), 60).unwrap()
 }
 
 fn calls(seed: u64, n: usize) -> Vec<PlannedCall> {

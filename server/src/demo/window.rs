@@ -5,8 +5,6 @@ use time::macros::format_description;
 
 use super::random::{DemoRng, between, chance};
 
-/// Length of the window unless `--days` says otherwise.
-pub const DAYS: i64 = 60;
 const DAY: i64 = 86_400;
 
 /// `[start, end)` in Unix seconds.
@@ -97,7 +95,7 @@ mod tests {
 
     #[test]
     fn a_date_gives_sixty_whole_days() {
-        let w = Window::from_until(Some("2026-01-31"), 0).unwrap();
+        let w = Window::from_until(Some("2026-01-31"), 0, 60).unwrap();
         assert_eq!(
             w.end,
             date!(2026 - 02 - 01)
@@ -111,25 +109,31 @@ mod tests {
     #[test]
     fn bad_dates_are_clear_errors() {
         for bad in ["2026-13-01", "2026-02-30", "yesterday", "2026/01/31", ""] {
-            let err = Window::from_until(Some(bad), 0).unwrap_err();
+            let err = Window::from_until(Some(bad), 0, 60).unwrap_err();
             assert!(err.to_string().contains("YYYY-MM-DD"), "{bad}: {err}");
         }
         assert!(matches!(
-            Window::from_until(Some("1970-01-15"), 0),
+            Window::from_until(Some("1970-01-15"), 0, 60),
             Err(UntilError::Range(_))
         ));
     }
 
     #[test]
+    fn days_sets_the_length() {
+        let w = Window::from_until(Some("2026-01-31"), 0, 365).unwrap();
+        assert_eq!(w.end - w.start, 365 * DAY);
+    }
+
+    #[test]
     fn without_a_date_the_window_ends_now() {
-        let w = Window::from_until(None, 1_800_000_000).unwrap();
+        let w = Window::from_until(None, 1_800_000_000, 60).unwrap();
         assert_eq!(w.end, 1_800_000_001);
     }
 
     #[test]
     fn office_hours_are_busier_than_nights() {
         let mut rng = DemoRng::seed_from_u64(5);
-        let w = Window::from_until(Some("2026-01-31"), 0).unwrap();
+        let w = Window::from_until(Some("2026-01-31"), 0, 60).unwrap();
         let starts: Vec<i64> = (0..5_000)
             .map(|_| sample_start(&mut rng, w.start, w.end))
             .collect();
