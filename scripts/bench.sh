@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# Benchmarks behind BENCHMARKS.md (not part of CI; takes a while on 2 cores):
+#  1. fills 1,000,000 demo calls over 365 days into SQLite and PostgreSQL, once (cached
+#     under ~/.cache/callscope-bench; PostgreSQL database `callscope_bench`);
+#  2. runs the criterion bench of the Calls read API's queries on each backend;
+#  3. load-tests the public debug endpoint next to /healthz with wrk, on loopback.
+# BENCH_CALLS (default 1000000) and BENCH_ONLY=sqlite|postgres|http narrow it.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+CALLSCOPE_SETUP_BROWSER=0 source scripts/setup.sh >/dev/null
+bash scripts/services.sh >/dev/null
+
+calls=${BENCH_CALLS:-1000000}
+only=${BENCH_ONLY:-}
+cache=$HOME/.cache/callscope-bench
+mkdir -p "$cache"
+cargo build --release -p callscope-server --locked
+bin=$CARGO_TARGET_DIR/release/callscope
+
+fill() { # url key-file
+  echo "==> filling $1 with $calls demo calls (skipped when already filled)"
+  /usr/bin/time -f "    %e s, %M KB peak" \
+    "$bin" --database-url "$1" demo --calls "$calls" --days 365 --until 2026-11-01 --seed 1 \
+      --if-empty --link-key-file "$2" --json >"$cache/demo-$(basename "$2" .key).json"
+}
+
+sqlite_url="sqlite://$cache/bench.db"
+pg_url="postgres://postgres@127.0.0.1:5432/callscope_bench"
+
+if [ -z "$only" ] || [ "$only" = sqlite ]; then
+  fill "$sqlite_url" "$cache/sqlite.key"
+  CALLSCOPE_BENCH_DATABASE_URL=$sqlite_url cargo bench -p callscope-server --bench calls_api --locked
+fi
+if [ -z "$only" ] || [ "$only" = postgres ]; then
+  psql -h 127.0.0.1 -U postgres -d test -tAc "SELECT 1 FROM pg_database WHERE datname = 'callscope_bench'" | grep -q 1 \
+    || psql -h 127.0.0.1 -U postgres -d test -tAc "CREATE DATABASE callscope_bench" >/dev/null
+  fill "$pg_url" "$cache/postgres.key"
+  CALLSCOPE_BENCH_DATABASE_URL=$pg_url cargo bench -p callscope-server --bench calls_api --locked
+fi
+if [ -z "$only" ] || [ "$only" = http ]; then
+  command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk >/dev/null; }
+  db="$cache/http.db"
+  "$bin" --database-url "sqlite://$db" demo --calls 2000 --seed 3 --if-empty \
+    --base-url http://127.0.0.1:18090 --json >"$cache/http.json"
+  url=$(sed -E 's/.*"debug_url":"([^"]+)".*/\1/' "$cache/http.json")
+  RUST_LOG=warn "$bin" --database-url "sqlite://$db" serve --bind 127.0.0.1:18090 --dist dist >/dev/null &
+  server=$!
+  trap 'kill $server 2>/dev/null || true' EXIT
+  sleep 1
+  for target in "http://127.0.0.1:18090/healthz" "$url"; do
+    echo "==> wrk -t2 -c32 -d15s --latency ${target%%call-debug/*}$( [ "$target" = "$url" ] && echo 'call-debug/<token>')"
+    wrk -t2 -c32 -d15s --latency -H 'Accept: application/json' "$target" | sed -n '/Latency Distribution/,/Transfer/p'
+  done
+fi

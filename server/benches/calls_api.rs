@@ -1,0 +1,201 @@
+//! The Calls read API's storage queries at scale: list page 1 against a page 10,000 pages
+//! deep, the summary over 30 and 365 days, and the detail of a 200-turn call.
+//!
+//! Needs a prepared database in `CALLSCOPE_BENCH_DATABASE_URL` holding the demo account
+//! (`scripts/bench.sh` fills one with 1,000,000 demo calls over 365 days on each backend).
+//! Without it the bench prints why and measures nothing.
+
+use std::time::Duration;
+
+use callscope_server::storage::{
+    CallFilter, NewCall, NewLatencyTurn, NewTranscriptEntry, Position, Store,
+};
+use callscope_shared::{CallId, CallStatus, Disposition, EndedReason, Minutes, Money, Role};
+use criterion::{Criterion, criterion_group, criterion_main};
+
+const DAY: i64 = 86_400;
+
+struct Fixture {
+    store: Store,
+    account: i64,
+    deep: Position,
+    newest: i64,
+    long_call: CallId,
+}
+
+/// A completed call with `turns` transcript entries, each assistant entry with latency.
+fn long_call(account_id: i64, agent_id: i64, started_at: i64, turns: usize) -> NewCall {
+    let transcript: Vec<NewTranscriptEntry> = (0..turns)
+        .map(|i| NewTranscriptEntry {
+            role: if i % 2 == 0 {
+                Role::Assistant
+            } else {
+                Role::User
+            },
+            content: format!("Turn {i}: a sentence of ordinary length about the caller's claim."),
+            offset_ms: i as i64 * 3_000,
+            tool_calls: Vec::new(),
+        })
+        .collect();
+    let latency = (0..turns.div_ceil(2))
+        .map(|n| NewLatencyTurn {
+            turn: n as i64 + 1,
+            offset_ms: n as i64 * 6_000,
+            llm_ttfb_ms: 300,
+            tts_start_ms: 420,
+            tts_ttfb_ms: 110,
+        })
+        .collect();
+    NewCall {
+        account_id,
+        agent_id,
+        from_number: "+31612345678".into(),
+        to_number: "+31850012345".into(),
+        status: CallStatus::Completed,
+        disposition: Some(Disposition::Answered),
+        ended_reason: Some(EndedReason::CallerHangup),
+        duration_seconds: turns as i64 * 3,
+        minutes_used: Minutes::from_units(turns as i64 * 5),
+        rate_per_minute: Money::from_units(2_500),
+        total_cost: Money::from_units(turns as i64 * 125),
+        call_cost: Money::from_units(turns as i64 * 100),
+        recording_cost: Money::ZERO,
+        llm_discount: Money::ZERO,
+        transfer_duration_seconds: 0,
+        transfer_cost: Money::ZERO,
+        transferred_to: None,
+        has_recording: false,
+        recording_enabled: false,
+        recording_key: None,
+        metadata: serde_json::json!({}),
+        extracted_data: serde_json::json!({}),
+        ws_unavailable: false,
+        call_control_id: None,
+        started_at,
+        ended_at: Some(started_at + turns as i64 * 3),
+        transcript,
+        latency,
+    }
+}
+
+async fn fixture(url: &str) -> Fixture {
+    let store = Store::connect(url, 4).await.expect("connect");
+    store.migrate().await.expect("migrate");
+    let account = store
+        .account_id("Demo")
+        .await
+        .expect("query")
+        .expect("the Demo account (run scripts/bench.sh)");
+    let filter = CallFilter::default();
+    let (first, _) = store
+        .list_calls(account, &filter, None, 1)
+        .await
+        .expect("list");
+    let newest = first[0].started_at.unix();
+    // Walk 10,000 pages of 50 to reach the deep position, as a client would.
+    let mut at: Option<Position> = None;
+    for _ in 0..10_000 {
+        let (page, more) = store
+            .list_calls(account, &filter, at, 50)
+            .await
+            .expect("page");
+        let last = page.last().expect("at least 500,000 calls");
+        at = Some(Position {
+            started_at: last.started_at.unix(),
+            id: last.call_id.get(),
+        });
+        assert!(more, "fewer than 500,050 calls");
+    }
+    // One 200-turn call (added once; later runs find it by its marker duration).
+    let agent = store.agents(account).await.expect("agents")[0].id;
+    let marker_start = 1_000_000_000;
+    let long_call = match store
+        .list_calls(
+            account,
+            &CallFilter {
+                from: Some(marker_start),
+                to: Some(marker_start + 1),
+                ..filter.clone()
+            },
+            None,
+            1,
+        )
+        .await
+        .expect("find long call")
+        .0
+        .first()
+    {
+        Some(call) => call.call_id,
+        None => store
+            .insert_call(&long_call(account, agent, marker_start, 200))
+            .await
+            .expect("insert long call"),
+    };
+    Fixture {
+        store,
+        account,
+        deep: at.expect("deep position"),
+        newest,
+        long_call,
+    }
+}
+
+fn bench(c: &mut Criterion) {
+    let Ok(url) = std::env::var("CALLSCOPE_BENCH_DATABASE_URL") else {
+        eprintln!("CALLSCOPE_BENCH_DATABASE_URL is not set: run scripts/bench.sh");
+        return;
+    };
+    let backend = if url.starts_with("postgres") {
+        "postgres"
+    } else {
+        "sqlite"
+    };
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    let f = rt.block_on(fixture(&url));
+    let filter = CallFilter::default();
+    let mut group = c.benchmark_group(backend);
+    group
+        .measurement_time(Duration::from_secs(5))
+        .sample_size(50);
+
+    group.bench_function("list page 1 (limit 50)", |b| {
+        b.to_async(&rt).iter(|| async {
+            f.store
+                .list_calls(f.account, &filter, None, 50)
+                .await
+                .unwrap()
+        })
+    });
+    group.bench_function("list page 10,001 (limit 50)", |b| {
+        b.to_async(&rt).iter(|| async {
+            f.store
+                .list_calls(f.account, &filter, Some(f.deep), 50)
+                .await
+                .unwrap()
+        })
+    });
+    let day_end = (f.newest / DAY + 1) * DAY;
+    for days in [30, 365] {
+        group.bench_function(format!("summary over {days} days"), |b| {
+            b.to_async(&rt).iter(|| async {
+                f.store
+                    .summary(f.account, None, Some(day_end - days * DAY), Some(day_end))
+                    .await
+                    .unwrap()
+            })
+        });
+    }
+    group.bench_function("detail of a 200-turn call", |b| {
+        b.to_async(&rt).iter(|| async {
+            f.store
+                .get_call(f.account, f.long_call)
+                .await
+                .unwrap()
+                .unwrap()
+        })
+    });
+    group.finish();
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);
