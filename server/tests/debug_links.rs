@@ -101,6 +101,17 @@ async fn public(w: &World, token: &str) -> reqwest::Response {
         .unwrap()
 }
 
+async fn revoke(w: &World, call: CallId, key: &str) -> reqwest::Response {
+    let url = w.server.url(&format!("/v1/calls/{call}/debug-link/revoke"));
+    w.server
+        .client
+        .post(url)
+        .bearer_auth(key)
+        .send()
+        .await
+        .unwrap()
+}
+
 fn assert_public_headers(r: &reqwest::Response) {
     let h = r.headers();
     assert_eq!(h["cache-control"], "no-store");
@@ -133,17 +144,7 @@ both_backends!(issuing_is_stable_until_revoked, |db: TestDb| async move {
         "asking again returns the same link"
     );
 
-    let r = w
-        .server
-        .client
-        .post(
-            w.server
-                .url(&format!("/v1/calls/{}/debug-link/revoke", w.call)),
-        )
-        .bearer_auth(&w.key)
-        .send()
-        .await
-        .unwrap();
+    let r = revoke(&w, w.call, &w.key).await;
     assert_eq!(
         json(r).await,
         (
@@ -169,17 +170,7 @@ both_backends!(issuing_is_stable_until_revoked, |db: TestDb| async move {
         StatusCode::OK
     );
 
-    let r = w
-        .server
-        .client
-        .post(
-            w.server
-                .url(&format!("/v1/calls/{}/debug-link/revoke", w.silent_call)),
-        )
-        .bearer_auth(&w.key)
-        .send()
-        .await
-        .unwrap();
+    let r = revoke(&w, w.silent_call, &w.key).await;
     assert_eq!(
         json(r).await.1["revoked"],
         false,
@@ -213,17 +204,7 @@ both_backends!(
                 "{path}"
             );
         }
-        let r = w
-            .server
-            .client
-            .post(
-                w.server
-                    .url(&format!("/v1/calls/{}/debug-link/revoke", w.call)),
-            )
-            .bearer_auth(&w.other_key)
-            .send()
-            .await
-            .unwrap();
+        let r = revoke(&w, w.call, &w.other_key).await;
         assert_eq!(
             r.status(),
             StatusCode::NOT_FOUND,
@@ -358,16 +339,7 @@ both_backends!(every_miss_looks_the_same, |db: TestDb| async move {
     let w = world(&db).await;
     let (_, link) = issue(&w, "").await;
     let revoked = link["debug_token"].as_str().unwrap().to_owned();
-    w.server
-        .client
-        .post(
-            w.server
-                .url(&format!("/v1/calls/{}/debug-link/revoke", w.call)),
-        )
-        .bearer_auth(&w.key)
-        .send()
-        .await
-        .unwrap();
+    revoke(&w, w.call, &w.key).await;
     let unknown = DebugToken::generate();
     let mut answers = Vec::new();
     for token in [
