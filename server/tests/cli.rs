@@ -1,0 +1,206 @@
+//! The `callscope` binary's commands, run as a user would run them.
+
+mod common;
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Output, Stdio};
+
+use callscope_server::auth::ApiKey;
+use callscope_server::storage::{CallFilter, Store};
+use common::TestDb;
+use serde_json::Value;
+
+const BIN: &str = env!("CARGO_BIN_EXE_callscope");
+
+fn run(database_url: &str, args: &[&str]) -> Output {
+    Command::new(BIN)
+        .args(args)
+        .env("DATABASE_URL", database_url)
+        .env_remove("CALLSCOPE_LINK_KEY")
+        .env_remove("REDIS_URL")
+        .output()
+        .expect("run callscope")
+}
+
+fn stdout(out: &Output) -> String {
+    assert!(
+        out.status.success(),
+        "failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout.clone()).unwrap()
+}
+
+#[tokio::test]
+async fn keys_create_prints_only_the_key_once() {
+    let db = TestDb::sqlite().await;
+    let live = stdout(&run(&db.url, &["keys", "create", "--account", "acme"]));
+    let test = stdout(&run(
+        &db.url,
+        &["keys", "create", "--account", "acme", "--test"],
+    ));
+    for (text, prefix) in [(&live, "sfy_live_"), (&test, "sfy_test_")] {
+        assert_eq!(text.lines().count(), 1, "{text:?}");
+        let key = ApiKey::parse(text.trim_end()).expect("a well-formed key");
+        assert!(key.reveal().starts_with(prefix));
+        let owner = db
+            .store
+            .find_api_key(&key.hash())
+            .await
+            .unwrap()
+            .expect("stored hashed");
+        assert_eq!(
+            Some(owner.account_id),
+            db.store.account_id("acme").await.unwrap()
+        );
+    }
+    assert_ne!(live, test);
+    let blank = run(&db.url, &["keys", "create", "--account", "  "]);
+    assert!(!blank.status.success());
+    assert!(String::from_utf8_lossy(&blank.stderr).contains("--account must not be empty"));
+}
+
+/// Every call of the Demo account, oldest id first, as JSON (full objects).
+async fn demo_calls(store: &Store) -> Vec<Value> {
+    let account = store
+        .account_id("Demo")
+        .await
+        .unwrap()
+        .expect("Demo account");
+    let (page, more) = store
+        .list_calls(account, &CallFilter::default(), None, 1_000)
+        .await
+        .unwrap();
+    assert!(!more);
+    let mut calls = Vec::new();
+    for call in page.iter().rev() {
+        let full = store
+            .get_call(account, call.call_id)
+            .await
+            .unwrap()
+            .unwrap();
+        calls.push(serde_json::to_value(full).unwrap());
+    }
+    calls
+}
+
+#[tokio::test]
+async fn demo_with_the_same_seed_writes_the_same_data() {
+    let args = [
+        "demo",
+        "--calls",
+        "60",
+        "--seed",
+        "11",
+        "--until",
+        "2026-01-31",
+        "--json",
+    ];
+    let (a, b, c) = (
+        TestDb::sqlite().await,
+        TestDb::sqlite().await,
+        TestDb::sqlite().await,
+    );
+    let report: Value = serde_json::from_str(&stdout(&run(&a.url, &args))).unwrap();
+    stdout(&run(&b.url, &args));
+    let mut other_seed = args;
+    other_seed[4] = "12";
+    stdout(&run(&c.url, &other_seed));
+
+    assert_eq!(report["account"], "Demo");
+    assert_eq!(
+        (report["calls"].as_i64(), report["created"].as_i64()),
+        (Some(60), Some(60))
+    );
+    assert!(ApiKey::parse(report["api_key"].as_str().unwrap()).is_some());
+    let debug_url = report["debug_url"].as_str().unwrap();
+    assert!(
+        debug_url.starts_with("http://127.0.0.1:8080/api/v1/call-debug/"),
+        "{debug_url}"
+    );
+
+    let (calls_a, calls_b, calls_c) = (
+        demo_calls(&a.store).await,
+        demo_calls(&b.store).await,
+        demo_calls(&c.store).await,
+    );
+    assert_eq!(calls_a.len(), 60);
+    assert_eq!(calls_a, calls_b, "same seed, same data");
+    assert_ne!(calls_a, calls_c, "another seed, other data");
+    for call in &calls_a {
+        let started = call["started_at"].as_str().unwrap();
+        assert!(
+            ("2025-12-03".."2026-02-01").contains(&started),
+            "{started} outside the 60 days"
+        );
+    }
+}
+
+#[tokio::test]
+async fn demo_if_empty_leaves_a_filled_account_alone() {
+    let db = TestDb::sqlite().await;
+    stdout(&run(&db.url, &["demo", "--calls", "30", "--json"]));
+    let again: Value = serde_json::from_str(&stdout(&run(
+        &db.url,
+        &["demo", "--calls", "30", "--if-empty", "--json"],
+    )))
+    .unwrap();
+    assert_eq!(
+        (again["calls"].as_i64(), again["created"].as_i64()),
+        (Some(30), Some(0))
+    );
+    let account = db.store.account_id("Demo").await.unwrap().unwrap();
+    assert_eq!(db.store.count_calls(account).await.unwrap(), 30);
+}
+
+#[tokio::test]
+async fn migrate_is_idempotent_on_postgres_and_bad_urls_fail_clearly() {
+    let db = TestDb::postgres().await;
+    stdout(&run(&db.url, &["migrate"]));
+    stdout(&run(&db.url, &["migrate"]));
+    let bad = run("mysql://localhost/x", &["migrate"]);
+    assert!(!bad.status.success());
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("unsupported database URL"));
+    // Several instances on one PostgreSQL must share a key: no silent per-instance default.
+    let no_key = run(&db.url, &["serve", "--bind", "127.0.0.1:0"]);
+    assert!(!no_key.status.success());
+    assert!(String::from_utf8_lossy(&no_key.stderr).contains("CALLSCOPE_LINK_KEY"));
+}
+
+#[tokio::test]
+async fn serve_announces_its_address_and_stops_cleanly_on_sigterm() {
+    let db = TestDb::sqlite().await;
+    let mut child = Command::new(BIN)
+        .args(["serve", "--bind", "127.0.0.1:0", "--dist", "/nonexistent"])
+        .env("DATABASE_URL", &db.url)
+        .env_remove("CALLSCOPE_LINK_KEY")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let base = line
+        .trim()
+        .strip_prefix("callscope listening on ")
+        .expect("listening line")
+        .to_owned();
+    let health = reqwest::get(format!("{base}/healthz")).await.unwrap();
+    assert_eq!(health.status(), 200);
+    let key_file = db
+        .url
+        .trim_start_matches("sqlite://")
+        .replace("test.db", "callscope.key");
+    assert!(
+        std::path::Path::new(&key_file).is_file(),
+        "the server key file is created beside the database"
+    );
+    let status = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    assert!(child.wait().unwrap().success(), "graceful shutdown exits 0");
+}
