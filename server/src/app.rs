@@ -23,6 +23,7 @@ use crate::live::LiveStore;
 use crate::routes;
 use crate::secrets::Keys;
 use crate::storage::Store;
+use crate::webhooks::WebhookSettings;
 
 /// Largest request body the API accepts.
 pub const BODY_LIMIT: usize = 256 * 1024;
@@ -35,6 +36,7 @@ pub struct AppState {
     pub keys: Arc<Keys>,
     pub settings: Arc<Settings>,
     pub debug: Arc<DebugLinks>,
+    pub webhooks: Arc<WebhookSettings>,
 }
 
 /// The public debug endpoint's helpers: miss limiting and view counting.
@@ -66,7 +68,14 @@ impl AppState {
             keys: Arc::new(keys),
             settings: Arc::new(settings),
             debug: Arc::new(debug),
+            webhooks: Arc::default(),
         }
+    }
+
+    /// Replaces the webhook settings (default: private targets refused).
+    pub fn with_webhook_settings(mut self, settings: WebhookSettings) -> Self {
+        self.webhooks = Arc::new(settings);
+        self
     }
 }
 

@@ -78,6 +78,20 @@ pub struct ServeArgs {
     #[arg(long, env = "CALLSCOPE_DEBUG_MISS_LIMIT", default_value_t = 20)]
     pub debug_miss_limit: u32,
 
+    /// Accept webhook endpoints on private, loopback and link-local addresses, and deliver
+    /// to them (refused by default).
+    #[arg(long, env = "CALLSCOPE_WEBHOOK_ALLOW_PRIVATE")]
+    pub webhook_allow_private: bool,
+
+    /// Seconds one webhook delivery attempt may take.
+    #[arg(long, env = "CALLSCOPE_WEBHOOK_TIMEOUT", default_value_t = 10,
+          value_parser = clap::value_parser!(u64).range(1..=300))]
+    pub webhook_timeout: u64,
+
+    /// Webhook attempts in flight at once in this process; 0 runs no dispatcher here.
+    #[arg(long, env = "CALLSCOPE_WEBHOOK_CONCURRENCY", default_value_t = 32)]
+    pub webhook_concurrency: usize,
+
     #[command(flatten)]
     pub key: KeyArgs,
 }

@@ -15,3 +15,4 @@ pub mod routes;
 pub mod secrets;
 pub mod serve;
 pub mod storage;
+pub mod webhooks;

@@ -127,6 +127,8 @@ pub struct Keys {
     pub cursor: [u8; 32],
     /// Encrypts debug-link tokens at rest.
     pub link_encryption: [u8; 32],
+    /// Encrypts webhook signing secrets at rest.
+    pub webhook_secret: [u8; 32],
 }
 
 impl Keys {
@@ -134,6 +136,7 @@ impl Keys {
         Self {
             cursor: key.derive("cursor/v1"),
             link_encryption: key.derive("debug-link-token/v1"),
+            webhook_secret: key.derive("webhook-signing-secret/v1"),
         }
     }
 }

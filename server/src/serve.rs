@@ -1,6 +1,8 @@
 //! Starting and stopping the server.
 
 use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::Context;
 use tokio::net::TcpListener;
@@ -10,6 +12,7 @@ use crate::cli::{KeyArgs, ServeArgs};
 use crate::live::LiveStore;
 use crate::secrets::{KeyError, Keys, ServerKey, default_key_file};
 use crate::storage::Store;
+use crate::webhooks::{DispatchConfig, Dispatcher, SystemClock, WebhookSettings};
 
 /// The server key from the flags, the environment or the default key file.
 pub fn server_key(args: &KeyArgs, database_url: &str) -> Result<ServerKey, KeyError> {
@@ -40,7 +43,25 @@ pub async fn serve(store: Store, args: ServeArgs, database_url: &str) -> anyhow:
         dist: args.dist.clone(),
         debug_miss_limit: args.debug_miss_limit,
     };
-    let state = AppState::new(store, live, Keys::from_server_key(&key), settings);
+    let keys = Keys::from_server_key(&key);
+    let dispatcher = (args.webhook_concurrency > 0).then(|| {
+        let config = DispatchConfig {
+            timeout: Duration::from_secs(args.webhook_timeout),
+            concurrency: args.webhook_concurrency,
+            allow_private: args.webhook_allow_private,
+            ..DispatchConfig::default()
+        };
+        Dispatcher::new(
+            store.clone(),
+            keys.webhook_secret,
+            config,
+            Arc::new(SystemClock),
+        )
+        .spawn()
+    });
+    let state = AppState::new(store, live, keys, settings).with_webhook_settings(WebhookSettings {
+        allow_private: args.webhook_allow_private,
+    });
     let listener = TcpListener::bind(args.bind)
         .await
         .with_context(|| format!("binding {}", args.bind))?;
@@ -54,6 +75,10 @@ pub async fn serve(store: Store, args: ServeArgs, database_url: &str) -> anyhow:
     )
     .with_graceful_shutdown(shutdown_signal())
     .await?;
+    // Attempts in flight finish and are recorded; anything else waits in the outbox.
+    if let Some(dispatcher) = dispatcher {
+        dispatcher.shutdown().await;
+    }
     Ok(())
 }
 

@@ -3,6 +3,7 @@
 
 pub mod call;
 pub mod debug;
+pub mod endpoint;
 pub mod enums;
 pub mod error;
 pub mod fixed;
@@ -21,6 +22,10 @@ pub use call::{
 pub use debug::{
     DebugLink, LatencySummary, MetricStats, PublicDebugView, PublicToolCall, PublicTurn,
     PublicWebhookDelivery, SlowestTurn,
+};
+pub use endpoint::{
+    EndpointDeliveries, NewWebhookEndpoint, WEBHOOK_EVENTS, WebhookEndpoint, WebhookEndpointList,
+    WebhookTestQueued,
 };
 pub use enums::{CallStatus, Disposition, EndedReason, ParseEnumError, Role};
 pub use error::ErrorBody;

@@ -4,10 +4,11 @@ mod calls;
 mod debug;
 mod health;
 pub mod params;
+mod webhooks;
 
 use axum::Router;
 use axum::middleware;
-use axum::routing::{get, post};
+use axum::routing::{delete, get, post};
 
 use crate::app::AppState;
 
@@ -23,6 +24,10 @@ pub fn api() -> Router<AppState> {
         .route("/v1/calls/{call_id}/webhooks", get(calls::webhooks))
         .route("/v1/calls/{call_id}/debug-link", get(debug::issue))
         .route("/v1/calls/{call_id}/debug-link/revoke", post(debug::revoke))
+        .route("/v1/webhooks", get(webhooks::list).post(webhooks::create))
+        .route("/v1/webhooks/{id}", delete(webhooks::delete))
+        .route("/v1/webhooks/{id}/test", post(webhooks::test))
+        .route("/v1/webhooks/{id}/deliveries", get(webhooks::deliveries))
         .route("/robots.txt", get(debug::robots))
         .merge(
             Router::new()

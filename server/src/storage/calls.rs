@@ -255,7 +255,12 @@ impl Store {
         }
 
         super::listing::add_to_daily_stats(&mut tx, call, 1).await?;
+        let queued =
+            super::outbox::enqueue_call_events(&mut tx, call, id, crate::clock::now()).await?;
         tx.commit().await?;
+        if queued > 0 {
+            self.wake_dispatcher();
+        }
         CallId::new(id).ok_or_else(|| StoreError::Corrupt(format!("call id {id}")))
     }
 

@@ -11,9 +11,12 @@ mod agents;
 mod calls;
 mod debug_links;
 mod listing;
+mod outbox;
 mod postgres;
 mod sqlite;
 mod webhooks;
+
+use std::sync::Arc;
 
 use sqlx::AnyPool;
 
@@ -22,6 +25,7 @@ pub use agents::{AgentRecord, NewAgent};
 pub use calls::{NewCall, NewLatencyTurn, NewTranscriptEntry};
 pub use debug_links::{DebugLogState, LinkRecord, LinkTarget};
 pub use listing::{CallFilter, DAY, Position, StatusRow, Totals};
+pub use outbox::{AttemptOutcome, ClaimedJob, EndpointRecord, JobState, NewEndpoint, OutboxEvent};
 pub use webhooks::NewDelivery;
 
 /// Which database a store talks to.
@@ -54,6 +58,8 @@ pub type StoreResult<T> = Result<T, StoreError>;
 pub struct Store {
     pool: AnyPool,
     backend: Backend,
+    /// Signals this process's webhook dispatcher that jobs were queued.
+    outbox_wake: Arc<tokio::sync::Notify>,
 }
 
 impl Store {
@@ -73,7 +79,11 @@ impl Store {
         } else {
             return Err(StoreError::UnsupportedUrl);
         };
-        Ok(Self { pool, backend })
+        Ok(Self {
+            pool,
+            backend,
+            outbox_wake: Arc::default(),
+        })
     }
 
     /// Applies every pending migration of this backend.

@@ -1,0 +1,456 @@
+//! The dispatcher: claims due jobs from the outbox, POSTs each signed event to its endpoint,
+//! records every attempt and schedules the next one.
+//!
+//! Crash safety comes from the database, not from this task: a job is claimed with a lease
+//! (`locked_until`) and its attempt number is bumped as it is claimed; if the process dies
+//! mid-attempt, the lease runs out and the job is due again as its next attempt. Time comes
+//! from a `Clock`, so tests drive the retry schedule without waiting for it.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::time::Duration;
+
+use rand::Rng;
+use reqwest::header::{CONTENT_TYPE, HeaderValue, RETRY_AFTER};
+use tokio::sync::watch;
+use tokio::task::JoinSet;
+
+use super::secret::SigningSecret;
+use super::target::{PublicResolver, is_private_literal};
+use crate::storage::{AttemptOutcome, ClaimedJob, Store};
+
+/// Delay before each attempt after the first, in seconds: immediately, 5 s, 5 min, 30 min,
+/// 2 h, 5 h, 10 h. Seven attempts in all, over about 17.6 hours.
+pub const DEFAULT_SCHEDULE: [i64; 7] = [0, 5, 300, 1_800, 7_200, 18_000, 36_000];
+/// The longest `Retry-After` honoured (a day); longer asks are capped.
+pub const MAX_RETRY_AFTER: i64 = 86_400;
+/// Response bodies are read (so connections can be reused) up to this much, then dropped.
+const MAX_RESPONSE_BYTES: usize = 64 * 1024;
+
+/// Where "now" comes from, in Unix seconds.
+pub trait Clock: Send + Sync + 'static {
+    fn now(&self) -> i64;
+}
+
+/// The wall clock.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> i64 {
+        crate::clock::now()
+    }
+}
+
+/// A clock that moves only when told to: for tests of the retry schedule.
+#[derive(Debug, Clone, Default)]
+pub struct ManualClock(Arc<AtomicI64>);
+
+impl ManualClock {
+    pub fn new(at: i64) -> Self {
+        Self(Arc::new(AtomicI64::new(at)))
+    }
+
+    pub fn advance(&self, secs: i64) {
+        self.0.fetch_add(secs, Ordering::SeqCst);
+    }
+
+    pub fn set(&self, at: i64) {
+        self.0.store(at, Ordering::SeqCst);
+    }
+}
+
+impl Clock for ManualClock {
+    fn now(&self) -> i64 {
+        self.0.load(Ordering::SeqCst)
+    }
+}
+
+/// How the dispatcher behaves.
+#[derive(Debug, Clone)]
+pub struct DispatchConfig {
+    /// Whole-request timeout of one attempt.
+    pub timeout: Duration,
+    /// `schedule[n]` is the delay in seconds before attempt n+1; its length is the number of
+    /// attempts. Each retry delay gets up to 10% random jitter on top.
+    pub schedule: Vec<i64>,
+    /// Attempts in flight at once.
+    pub concurrency: usize,
+    /// How often to look for due jobs when not woken (jobs queued by other instances, retries
+    /// falling due).
+    pub poll_interval: Duration,
+    /// Deliver to private, loopback and link-local addresses too.
+    pub allow_private: bool,
+}
+
+impl Default for DispatchConfig {
+    fn default() -> Self {
+        Self {
+            timeout: Duration::from_secs(10),
+            schedule: DEFAULT_SCHEDULE.to_vec(),
+            concurrency: 32,
+            poll_interval: Duration::from_secs(1),
+            allow_private: false,
+        }
+    }
+}
+
+impl DispatchConfig {
+    /// Seconds a claim holds a job: the attempt's timeout plus a margin for recording it.
+    pub fn lease(&self) -> i64 {
+        self.timeout.as_secs() as i64 + 30
+    }
+}
+
+/// Delivers outbox jobs. Cheap to clone.
+#[derive(Clone)]
+pub struct Dispatcher {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    store: Store,
+    secret_key: [u8; 32],
+    config: DispatchConfig,
+    clock: Arc<dyn Clock>,
+    client: reqwest::Client,
+}
+
+/// A running dispatcher task.
+pub struct DispatcherHandle {
+    stop: watch::Sender<bool>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl DispatcherHandle {
+    /// Stops claiming, lets attempts in flight finish and record, then returns.
+    pub async fn shutdown(self) {
+        let _ = self.stop.send(true);
+        let _ = self.task.await;
+    }
+
+    /// Stops at once, as a crash would: attempts in flight are abandoned unrecorded and their
+    /// jobs fall due again when their leases run out.
+    pub fn abort(self) {
+        self.task.abort();
+    }
+}
+
+/// What one HTTP attempt came to.
+struct Sent {
+    status_code: Option<u16>,
+    success: bool,
+    error: Option<String>,
+    retry_after: Option<i64>,
+    gone: bool,
+}
+
+impl Dispatcher {
+    /// `secret_key` opens the endpoints' sealed signing secrets (`Keys::webhook_secret`).
+    pub fn new(
+        store: Store,
+        secret_key: [u8; 32],
+        config: DispatchConfig,
+        clock: Arc<dyn Clock>,
+    ) -> Self {
+        let mut builder = reqwest::Client::builder()
+            .timeout(config.timeout)
+            .connect_timeout(config.timeout.min(Duration::from_secs(5)))
+            .redirect(reqwest::redirect::Policy::none())
+            .user_agent(concat!("callscope-webhooks/", env!("CARGO_PKG_VERSION")))
+            .pool_max_idle_per_host(config.concurrency.max(1))
+            .no_proxy();
+        if !config.allow_private {
+            builder = builder.dns_resolver(Arc::new(PublicResolver));
+        }
+        let client = builder
+            .build()
+            .expect("the webhook HTTP client's settings are valid");
+        Self {
+            inner: Arc::new(Inner {
+                store,
+                secret_key,
+                config,
+                clock,
+                client,
+            }),
+        }
+    }
+
+    /// Runs on the current runtime until shut down or aborted.
+    pub fn spawn(&self) -> DispatcherHandle {
+        let (stop, stopped) = watch::channel(false);
+        let me = self.clone();
+        let task = tokio::spawn(async move { me.run(stopped).await });
+        DispatcherHandle { stop, task }
+    }
+
+    async fn run(self, mut stopped: watch::Receiver<bool>) {
+        let cfg = &self.inner.config;
+        let mut in_flight: JoinSet<()> = JoinSet::new();
+        loop {
+            if *stopped.borrow() {
+                break;
+            }
+            let free = cfg.concurrency.max(1).saturating_sub(in_flight.len());
+            let mut full = false;
+            if free > 0 {
+                match self.claim(free).await {
+                    Ok(jobs) => {
+                        full = jobs.len() == free;
+                        for job in jobs {
+                            let me = self.clone();
+                            in_flight.spawn(async move { me.deliver(job).await });
+                        }
+                    }
+                    Err(err) => tracing::error!(error = %err, "claiming webhook jobs failed"),
+                }
+            }
+            if full {
+                // More may be due; make room first if every slot is busy.
+                if in_flight.len() >= cfg.concurrency.max(1) {
+                    in_flight.join_next().await;
+                }
+                continue;
+            }
+            tokio::select! {
+                _ = stopped.changed() => {}
+                Some(_) = in_flight.join_next(), if !in_flight.is_empty() => {}
+                _ = self.inner.store.outbox_woken() => {}
+                _ = tokio::time::sleep(cfg.poll_interval) => {}
+            }
+        }
+        while in_flight.join_next().await.is_some() {}
+    }
+
+    async fn claim(&self, limit: usize) -> crate::storage::StoreResult<Vec<ClaimedJob>> {
+        let now = self.inner.clock.now();
+        self.inner
+            .store
+            .claim_jobs(now, self.inner.config.lease(), limit as u32)
+            .await
+    }
+
+    /// Claims what is due now and delivers it, waiting for every attempt; returns how many
+    /// attempts were made. For tests and benchmarks that step the dispatcher by hand.
+    pub async fn run_once(&self) -> usize {
+        let jobs = match self.claim(self.inner.config.concurrency.max(1)).await {
+            Ok(jobs) => jobs,
+            Err(err) => {
+                tracing::error!(error = %err, "claiming webhook jobs failed");
+                return 0;
+            }
+        };
+        let n = jobs.len();
+        let mut set = JoinSet::new();
+        for job in jobs {
+            let me = self.clone();
+            set.spawn(async move { me.deliver(job).await });
+        }
+        while set.join_next().await.is_some() {}
+        n
+    }
+
+    /// Makes the claimed attempt and records it. A storage failure leaves the job leased;
+    /// it falls due again when the lease runs out.
+    async fn deliver(&self, job: ClaimedJob) {
+        let inner = &self.inner;
+        if !job.endpoint_live {
+            if let Err(err) = inner
+                .store
+                .drop_job(&job, "endpoint disabled", inner.clock.now())
+                .await
+            {
+                tracing::error!(error = %err, "settling a webhook job failed");
+            }
+            return;
+        }
+        let sent = self.send(&job).await;
+        let at = inner.clock.now();
+        let retry_at = (!sent.success && !sent.gone)
+            .then(|| next_delay(&inner.config.schedule, job.attempt, sent.retry_after))
+            .flatten()
+            .map(|delay| at + delay);
+        let outcome = AttemptOutcome {
+            status_code: sent.status_code,
+            success: sent.success,
+            error: sent.error,
+            at,
+            retry_at,
+            disable_endpoint: sent.gone.then(|| "HTTP 410 Gone".to_owned()),
+        };
+        tracing::info!(
+            event = %job.event,
+            event_id = %job.event_id,
+            endpoint_id = job.endpoint_id,
+            attempt = job.attempt,
+            status_code = outcome.status_code,
+            success = outcome.success,
+            error = outcome.error.as_deref(),
+            "webhook attempt"
+        );
+        if let Err(err) = inner.store.finish_attempt(&job, &outcome).await {
+            tracing::error!(error = %err, "recording a webhook attempt failed");
+        }
+    }
+
+    async fn send(&self, job: &ClaimedJob) -> Sent {
+        let failed = |error: &str| Sent {
+            status_code: None,
+            success: false,
+            error: Some(error.to_owned()),
+            retry_after: None,
+            gone: false,
+        };
+        let inner = &self.inner;
+        let Some(secret) = SigningSecret::open(&job.secret_enc, &inner.secret_key) else {
+            return failed("signing secret unreadable (server key changed?)");
+        };
+        let Ok(url) = reqwest::Url::parse(&job.url) else {
+            return failed("invalid url");
+        };
+        if !inner.config.allow_private && is_private_literal(&url) {
+            return failed("blocked: private address");
+        }
+        let timestamp = inner.clock.now();
+        let signature = secret.sign(&job.event_id, timestamp, job.payload.as_bytes());
+        let request = inner
+            .client
+            .post(url)
+            .header(CONTENT_TYPE, HeaderValue::from_static("application/json"))
+            .header("webhook-id", job.event_id.as_str())
+            .header("webhook-timestamp", timestamp.to_string())
+            .header("webhook-signature", signature)
+            .body(job.payload.clone());
+        let mut response = match request.send().await {
+            Ok(r) => r,
+            Err(err) => return failed(&describe(&err)),
+        };
+        let status = response.status();
+        let retry_after = response
+            .headers()
+            .get(RETRY_AFTER)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| parse_retry_after(v, timestamp));
+        // Read a little of the body so the connection can be reused; a body that stalls
+        // past the timeout does not undo an answer already given.
+        let mut read = 0;
+        while read < MAX_RESPONSE_BYTES {
+            match response.chunk().await {
+                Ok(Some(chunk)) => read += chunk.len(),
+                _ => break,
+            }
+        }
+        let code = status.as_u16();
+        Sent {
+            status_code: Some(code),
+            success: status.is_success(),
+            error: (!status.is_success()).then(|| format!("HTTP {code}")),
+            retry_after: matches!(code, 429 | 503).then_some(retry_after).flatten(),
+            gone: code == 410,
+        }
+    }
+}
+
+/// Seconds until the attempt after attempt `attempt` (1-based), or `None` when it was the
+/// last. The schedule's delay gets up to 10% jitter; a `Retry-After` asking for longer wins.
+pub fn next_delay(schedule: &[i64], attempt: u32, retry_after: Option<i64>) -> Option<i64> {
+    let base = *schedule.get(attempt as usize)?;
+    let jitter = if base >= 10 {
+        rand::rng().random_range(0..=base / 10)
+    } else {
+        0
+    };
+    let delay = base + jitter;
+    Some(match retry_after {
+        Some(asked) => delay.max(asked.min(MAX_RETRY_AFTER)),
+        None => delay,
+    })
+}
+
+/// `Retry-After` as seconds from `now`: delta-seconds or an HTTP date.
+pub fn parse_retry_after(value: &str, now: i64) -> Option<i64> {
+    let value = value.trim();
+    if let Ok(secs) = value.parse::<i64>() {
+        return (secs >= 0).then_some(secs);
+    }
+    let format = time::macros::format_description!(
+        "[weekday repr:short], [day] [month repr:short] [year] [hour]:[minute]:[second] GMT"
+    );
+    let at = time::PrimitiveDateTime::parse(value, format).ok()?;
+    Some((at.assume_utc().unix_timestamp() - now).max(0))
+}
+
+/// A short, stable description of a failed request, as delivery records show it.
+fn describe(err: &reqwest::Error) -> String {
+    if err.is_timeout() {
+        return "timeout".into();
+    }
+    let mut source: Option<&(dyn std::error::Error + 'static)> = std::error::Error::source(err);
+    while let Some(e) = source {
+        let text = e.to_string();
+        if text.starts_with("blocked:") {
+            return "blocked: private address".into();
+        }
+        if let Some(io) = e.downcast_ref::<std::io::Error>() {
+            use std::io::ErrorKind::*;
+            match io.kind() {
+                ConnectionRefused => return "connection refused".into(),
+                ConnectionReset | ConnectionAborted | BrokenPipe | UnexpectedEof => {
+                    return "connection reset".into();
+                }
+                TimedOut => return "timeout".into(),
+                _ => {}
+            }
+        }
+        if text.contains("connection closed before message completed") {
+            return "connection closed".into();
+        }
+        if text.contains("dns error") || text.contains("failed to lookup address") {
+            return "dns error".into();
+        }
+        source = e.source();
+    }
+    if err.is_connect() {
+        "connection failed".into()
+    } else {
+        "request failed".into()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn delays_follow_the_schedule_with_bounded_jitter() {
+        let s = DEFAULT_SCHEDULE;
+        assert_eq!(next_delay(&s, 1, None), Some(5));
+        for _ in 0..50 {
+            let d = next_delay(&s, 2, None).unwrap();
+            assert!((300..=330).contains(&d), "{d}");
+            let d = next_delay(&s, 6, None).unwrap();
+            assert!((36_000..=39_600).contains(&d), "{d}");
+        }
+        assert_eq!(next_delay(&s, 7, None), None, "seven attempts in all");
+        assert_eq!(next_delay(&s, 1, Some(120)), Some(120));
+        assert_eq!(next_delay(&s, 1, Some(1)), Some(5));
+        assert_eq!(next_delay(&s, 1, Some(10_000_000)), Some(MAX_RETRY_AFTER));
+    }
+
+    #[test]
+    fn retry_after_takes_seconds_and_dates() {
+        assert_eq!(parse_retry_after("120", 0), Some(120));
+        assert_eq!(parse_retry_after("-1", 0), None);
+        // 1994-11-06T08:49:37Z is 784111777.
+        assert_eq!(
+            parse_retry_after("Sun, 06 Nov 1994 08:49:37 GMT", 784_111_700),
+            Some(77)
+        );
+        assert_eq!(
+            parse_retry_after("Sun, 06 Nov 1994 08:49:37 GMT", 784_111_800),
+            Some(0)
+        );
+        assert_eq!(parse_retry_after("soon", 0), None);
+    }
+}

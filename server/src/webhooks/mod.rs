@@ -1,0 +1,61 @@
+//! Webhooks: endpoints an account registers, events written to a durable outbox in the
+//! transaction that caused them, and the dispatcher that delivers them, signed per Standard
+//! Webhooks, with retries.
+
+pub mod dispatcher;
+pub mod events;
+pub mod secret;
+pub mod target;
+
+pub use dispatcher::{
+    Clock, DEFAULT_SCHEDULE, DispatchConfig, Dispatcher, DispatcherHandle, ManualClock, SystemClock,
+};
+pub use secret::SigningSecret;
+
+/// Webhook settings the API needs (the dispatcher has its own `DispatchConfig`).
+#[derive(Debug, Clone, Default)]
+pub struct WebhookSettings {
+    /// Accept endpoints on private, loopback and link-local addresses.
+    pub allow_private: bool,
+}
+
+/// Most endpoints one account may have.
+pub const MAX_ENDPOINTS: usize = 20;
+
+/// An endpoint's public id: `wh_` + at least 8 digits of its numeric id.
+pub fn endpoint_public_id(id: i64) -> String {
+    format!("wh_{id:08}")
+}
+
+/// Parses `wh_00000001`; anything else is `None`.
+pub fn parse_endpoint_id(text: &str) -> Option<i64> {
+    let digits = text.strip_prefix("wh_")?;
+    if digits.len() < 8 || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let id: i64 = digits.parse().ok()?;
+    (id > 0 && endpoint_public_id(id) == text).then_some(id)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn endpoint_ids_round_trip_in_one_spelling() {
+        assert_eq!(endpoint_public_id(7), "wh_00000007");
+        assert_eq!(parse_endpoint_id("wh_00000007"), Some(7));
+        assert_eq!(parse_endpoint_id("wh_123456789"), Some(123_456_789));
+        for bad in [
+            "",
+            "wh_",
+            "wh_7",
+            "wh_000000007",
+            "wh_0000000x",
+            "wh_00000000",
+            "7",
+        ] {
+            assert_eq!(parse_endpoint_id(bad), None, "{bad}");
+        }
+    }
+}

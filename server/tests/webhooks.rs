@@ -1,0 +1,990 @@
+//! Webhooks end to end, on both backends: endpoints over the API, events queued with the
+//! calls that cause them, and the dispatcher delivering them over real HTTP to a receiver on
+//! 127.0.0.1 that can fail, hang, drop the connection or answer 410. Signatures are checked
+//! with the `standardwebhooks` crate, an implementation independent of ours.
+
+mod common;
+
+use std::collections::{HashMap, VecDeque};
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use callscope_server::app::{AppState, Settings, router};
+use callscope_server::auth::{KeyMode, create_key};
+use callscope_server::clock;
+use callscope_server::live::LiveStore;
+use callscope_server::secrets::{Keys, ServerKey};
+use callscope_server::storage::Store;
+use callscope_server::webhooks::{
+    Clock, DispatchConfig, Dispatcher, ManualClock, SystemClock, WebhookSettings,
+};
+use callscope_shared::CallStatus;
+use common::{TestDb, fixtures};
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpListener;
+
+// ---------------------------------------------------------------------------------------
+// A webhook receiver: plain HTTP/1.1 over TCP, one request per connection, scripted.
+
+#[derive(Debug, Clone)]
+enum Answer {
+    Status(u16),
+    StatusWith(u16, &'static str, String),
+    /// Never answer (until the connection is dropped by the client).
+    Hang,
+    /// Close the connection after reading the request, without a response.
+    Drop,
+}
+
+#[derive(Debug, Clone)]
+struct Received {
+    headers: reqwest::header::HeaderMap,
+    body: Vec<u8>,
+}
+
+#[derive(Clone, Default)]
+struct Receiver {
+    script: Arc<Mutex<VecDeque<Answer>>>,
+    received: Arc<Mutex<Vec<Received>>>,
+    addr: Option<SocketAddr>,
+}
+
+impl Receiver {
+    /// Answers with `script` in order, then 200 for ever.
+    async fn start(script: Vec<Answer>) -> Receiver {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let mut me = Receiver {
+            script: Arc::new(Mutex::new(script.into())),
+            ..Receiver::default()
+        };
+        me.addr = Some(listener.local_addr().unwrap());
+        let state = me.clone();
+        tokio::spawn(async move {
+            loop {
+                let Ok((socket, _)) = listener.accept().await else {
+                    return;
+                };
+                let state = state.clone();
+                tokio::spawn(async move { state.serve(socket).await });
+            }
+        });
+        me
+    }
+
+    fn url(&self) -> String {
+        format!("http://{}/hook", self.addr.unwrap())
+    }
+
+    fn received(&self) -> Vec<Received> {
+        self.received.lock().unwrap().clone()
+    }
+
+    async fn serve(&self, mut socket: tokio::net::TcpStream) {
+        let mut buf = Vec::new();
+        let mut chunk = [0u8; 8192];
+        let head_end = loop {
+            let Ok(n) = socket.read(&mut chunk).await else {
+                return;
+            };
+            if n == 0 {
+                return;
+            }
+            buf.extend_from_slice(&chunk[..n]);
+            if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+                break i + 4;
+            }
+        };
+        let head = String::from_utf8_lossy(&buf[..head_end]).to_string();
+        let mut headers = reqwest::header::HeaderMap::new();
+        for line in head.split("\r\n").skip(1).filter(|l| !l.is_empty()) {
+            let (name, value) = line.split_once(':').unwrap();
+            headers.append(
+                reqwest::header::HeaderName::from_bytes(name.trim().as_bytes()).unwrap(),
+                value.trim().parse().unwrap(),
+            );
+        }
+        let length: usize = headers
+            .get("content-length")
+            .map(|v| v.to_str().unwrap().parse().unwrap())
+            .unwrap_or(0);
+        while buf.len() < head_end + length {
+            let Ok(n) = socket.read(&mut chunk).await else {
+                return;
+            };
+            if n == 0 {
+                return;
+            }
+            buf.extend_from_slice(&chunk[..n]);
+        }
+        let body = buf[head_end..head_end + length].to_vec();
+        self.received
+            .lock()
+            .unwrap()
+            .push(Received { headers, body });
+        let answer = self
+            .script
+            .lock()
+            .unwrap()
+            .pop_front()
+            .unwrap_or(Answer::Status(200));
+        let reply = |code: u16, extra: String| {
+            format!("HTTP/1.1 {code} X\r\ncontent-length: 2\r\nconnection: close\r\n{extra}\r\nok")
+        };
+        match answer {
+            Answer::Status(code) => {
+                let _ = socket
+                    .write_all(reply(code, String::new()).as_bytes())
+                    .await;
+            }
+            Answer::StatusWith(code, name, value) => {
+                let _ = socket
+                    .write_all(reply(code, format!("{name}: {value}\r\n")).as_bytes())
+                    .await;
+            }
+            Answer::Hang => {
+                let _ = socket.read(&mut chunk).await;
+            }
+            Answer::Drop => {}
+        }
+        let _ = socket.shutdown().await;
+    }
+}
+
+/// Verifies a received request's Standard Webhooks signature with the reference crate.
+fn verify(secret: &str, r: &Received) {
+    let wh = standardwebhooks::Webhook::new(secret).unwrap();
+    wh.verify(&r.body, &r.headers)
+        .unwrap_or_else(|e| panic!("signature rejected: {e}"));
+    let wrong = standardwebhooks::Webhook::new(&format!("whsec_{}", "A".repeat(43) + "=")).unwrap();
+    assert!(wrong.verify(&r.body, &r.headers).is_err());
+}
+
+/// Like `verify`, for attempts signed at a manual clock's time (beyond the crate's 5-minute
+/// tolerance): recomputes the signature with the crate and compares.
+fn verify_at(secret: &str, r: &Received) {
+    let wh = standardwebhooks::Webhook::new(secret).unwrap();
+    let id = r.headers["webhook-id"].to_str().unwrap();
+    let ts: i64 = r.headers["webhook-timestamp"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let expected = wh.sign(id, ts, &r.body).unwrap();
+    assert_eq!(r.headers["webhook-signature"].to_str().unwrap(), expected);
+}
+
+// ---------------------------------------------------------------------------------------
+// The API and a dispatcher over one test database.
+
+struct World {
+    store: Store,
+    keys: Keys,
+    base: String,
+    http: reqwest::Client,
+    key: String,
+    other_key: String,
+    account: i64,
+    agent: i64,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for World {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+async fn world(db: &TestDb, allow_private: bool) -> World {
+    let store = db.store.clone();
+    let key = create_key(&store, "acme", KeyMode::Live, 1).await.unwrap();
+    let other_key = create_key(&store, "globex", KeyMode::Live, 1)
+        .await
+        .unwrap();
+    let account = store.account_id("acme").await.unwrap().unwrap();
+    let agent = fixtures::agent(&store, account, 0x28c5_1f81).await.id;
+    let server_key = ServerKey::generate();
+    let settings = Settings {
+        dist: "/nonexistent-dist".into(),
+        debug_miss_limit: 20,
+    };
+    let state = AppState::new(
+        store.clone(),
+        LiveStore::in_process(),
+        Keys::from_server_key(&server_key),
+        settings,
+    )
+    .with_webhook_settings(WebhookSettings { allow_private });
+    let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let task = tokio::spawn(async move {
+        axum::serve(listener, app).await.unwrap();
+    });
+    World {
+        store,
+        keys: Keys::from_server_key(&server_key),
+        base: format!("http://{addr}"),
+        http: reqwest::Client::new(),
+        key: key.reveal().to_owned(),
+        other_key: other_key.reveal().to_owned(),
+        account,
+        agent,
+        task,
+    }
+}
+
+impl World {
+    async fn call(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        key: &str,
+        body: Option<Value>,
+    ) -> (StatusCode, Value) {
+        let mut req = self
+            .http
+            .request(method, format!("{}{path}", self.base))
+            .bearer_auth(key);
+        if let Some(body) = body {
+            req = req.json(&body);
+        }
+        let res = req.send().await.unwrap();
+        let status = res.status();
+        let text = res.text().await.unwrap();
+        (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+    }
+
+    async fn get(&self, path: &str) -> (StatusCode, Value) {
+        self.call(reqwest::Method::GET, path, &self.key, None).await
+    }
+
+    async fn post(&self, path: &str, body: Value) -> (StatusCode, Value) {
+        self.call(reqwest::Method::POST, path, &self.key, Some(body))
+            .await
+    }
+
+    /// Creates an endpoint; returns (public id, secret).
+    async fn endpoint(&self, url: &str, events: Option<&[&str]>) -> (String, String) {
+        let mut body = json!({ "url": url });
+        if let Some(events) = events {
+            body["events"] = json!(events);
+        }
+        let (status, v) = self.post("/v1/webhooks", body).await;
+        assert_eq!(status, StatusCode::CREATED, "{v}");
+        (
+            v["id"].as_str().unwrap().to_owned(),
+            v["secret"].as_str().unwrap().to_owned(),
+        )
+    }
+
+    async fn send_test(&self, id: &str) -> String {
+        let (status, v) = self
+            .post(&format!("/v1/webhooks/{id}/test"), json!({}))
+            .await;
+        assert_eq!(status, StatusCode::ACCEPTED, "{v}");
+        assert_eq!(v["event"], "webhook.test");
+        v["event_id"].as_str().unwrap().to_owned()
+    }
+
+    fn dispatcher(&self, clock: Arc<dyn Clock>, config: DispatchConfig) -> Dispatcher {
+        Dispatcher::new(self.store.clone(), self.keys.webhook_secret, config, clock)
+    }
+
+    async fn deliveries(&self, id: &str) -> Vec<Value> {
+        let (status, v) = self.get(&format!("/v1/webhooks/{id}/deliveries")).await;
+        assert_eq!(status, StatusCode::OK, "{v}");
+        v["deliveries"].as_array().unwrap().clone()
+    }
+}
+
+fn fast(timeout_ms: u64) -> DispatchConfig {
+    DispatchConfig {
+        timeout: Duration::from_millis(timeout_ms),
+        poll_interval: Duration::from_millis(20),
+        allow_private: true,
+        ..DispatchConfig::default()
+    }
+}
+
+fn endpoint_row_id(public: &str) -> i64 {
+    callscope_server::webhooks::parse_endpoint_id(public).unwrap()
+}
+
+async fn wait_for(what: &str, mut check: impl AsyncFnMut() -> bool) {
+    for _ in 0..500 {
+        if check().await {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    panic!("timed out waiting for {what}");
+}
+
+// ---------------------------------------------------------------------------------------
+
+both_backends!(endpoints_are_managed_per_account, |db: TestDb| async move {
+    let w = world(&db, true).await;
+    let (id, secret) = w
+        .endpoint(
+            "http://127.0.0.1:9/hook",
+            Some(&["call.ended", "call.ended"]),
+        )
+        .await;
+    assert!(id.starts_with("wh_"));
+    let raw = secret.strip_prefix("whsec_").unwrap();
+    use base64::Engine;
+    assert_eq!(
+        base64::engine::general_purpose::STANDARD
+            .decode(raw)
+            .unwrap()
+            .len(),
+        32
+    );
+
+    let (status, list) = w.get("/v1/webhooks").await;
+    assert_eq!(status, StatusCode::OK);
+    let hooks = list["webhooks"].as_array().unwrap();
+    assert_eq!(hooks.len(), 1);
+    assert_eq!(hooks[0]["id"], id.as_str());
+    assert_eq!(hooks[0]["url"], "http://127.0.0.1:9/hook");
+    assert_eq!(hooks[0]["events"], json!(["call.ended"]));
+    assert_eq!(hooks[0]["enabled"], true);
+    assert!(hooks[0].get("secret").is_none(), "the secret is shown once");
+
+    // The secret is stored sealed, never as text.
+    let stored = w.store.list_endpoints(w.account).await.unwrap();
+    assert!(
+        !stored[0]
+            .secret_enc
+            .windows(raw.len().min(16))
+            .any(|win| win == &raw.as_bytes()[..16])
+    );
+
+    // Bad input.
+    for (body, message) in [
+        (
+            json!({"url": "ftp://example.com/"}),
+            "url must be an absolute http or https URL",
+        ),
+        (
+            json!({"url": "https://u:p@example.com/"}),
+            "url must not contain credentials",
+        ),
+        (
+            json!({"url": "https://example.com/", "events": ["call.exploded"]}),
+            "events must contain only: call.started, call.ended, transfer.initiated, transfer.completed, transfer.failed, call.gather.completed",
+        ),
+    ] {
+        let (status, v) = w.post("/v1/webhooks", body).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST);
+        assert_eq!(v["error"], message);
+    }
+    let (status, _) = w.post("/v1/webhooks", json!({"uri": "x"})).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+
+    // Another account sees none of it.
+    let (_, theirs) = w
+        .call(reqwest::Method::GET, "/v1/webhooks", &w.other_key, None)
+        .await;
+    assert_eq!(theirs["webhooks"], json!([]));
+    for (method, path) in [
+        (reqwest::Method::DELETE, format!("/v1/webhooks/{id}")),
+        (reqwest::Method::POST, format!("/v1/webhooks/{id}/test")),
+        (
+            reqwest::Method::GET,
+            format!("/v1/webhooks/{id}/deliveries"),
+        ),
+    ] {
+        let (status, v) = w.call(method, &path, &w.other_key, None).await;
+        assert_eq!(status, StatusCode::NOT_FOUND);
+        assert_eq!(v["error"], "Webhook not found");
+    }
+    let (status, _) = w.get("/v1/webhooks/wh_1/deliveries").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+
+    // Delete: gone from the list, a second delete is a 404.
+    let (status, v) = w
+        .call(
+            reqwest::Method::DELETE,
+            &format!("/v1/webhooks/{id}"),
+            &w.key,
+            None,
+        )
+        .await;
+    assert_eq!((status, v), (StatusCode::OK, json!({"success": true})));
+    let (status, _) = w
+        .call(
+            reqwest::Method::DELETE,
+            &format!("/v1/webhooks/{id}"),
+            &w.key,
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert_eq!(w.get("/v1/webhooks").await.1["webhooks"], json!([]));
+});
+
+both_backends!(
+    private_targets_are_refused_by_default,
+    |db: TestDb| async move {
+        let w = world(&db, false).await;
+        for url in [
+            "http://127.0.0.1:8080/hook",
+            "http://localhost/hook",
+            "http://10.1.2.3/hook",
+            "http://192.168.0.10/hook",
+            "http://169.254.169.254/latest/meta-data",
+            "http://[::1]/hook",
+            "http://[fe80::1]/hook",
+        ] {
+            let (status, v) = w.post("/v1/webhooks", json!({ "url": url })).await;
+            assert_eq!(status, StatusCode::BAD_REQUEST, "{url}");
+            assert_eq!(
+                v["error"], "url must not point to a private, loopback or link-local address",
+                "{url}"
+            );
+        }
+        // A dispatcher that does not allow private targets refuses them at delivery time too
+        // (say, an endpoint created while they were allowed).
+        let receiver = Receiver::start(vec![]).await;
+        let record = w
+            .store
+            .insert_endpoint(&callscope_server::storage::NewEndpoint {
+                account_id: w.account,
+                url: receiver.url(),
+                events: Vec::new(),
+                secret_enc: callscope_server::webhooks::SigningSecret::generate()
+                    .seal(&w.keys.webhook_secret),
+                created_at: clock::now(),
+            })
+            .await
+            .unwrap();
+        let id = callscope_server::webhooks::endpoint_public_id(record.id);
+        w.send_test(&id).await;
+        let open = &w;
+        let strict = DispatchConfig {
+            allow_private: false,
+            ..fast(2_000)
+        };
+        assert_eq!(
+            open.dispatcher(Arc::new(SystemClock), strict)
+                .run_once()
+                .await,
+            1
+        );
+        let d = open.deliveries(&id).await;
+        assert_eq!(d[0]["error"], "blocked: private address");
+        assert!(receiver.received().is_empty());
+    }
+);
+
+both_backends!(
+    call_events_are_queued_with_the_call_and_delivered_signed,
+    |db: TestDb| async move {
+        let w = world(&db, true).await;
+        let all = Receiver::start(vec![]).await;
+        let ended_only = Receiver::start(vec![]).await;
+        let (_, all_secret) = w.endpoint(&all.url(), None).await;
+        let (_, ended_secret) = w.endpoint(&ended_only.url(), Some(&["call.ended"])).await;
+
+        let call = w
+            .store
+            .insert_call(&fixtures::completed_call(
+                w.account,
+                w.agent,
+                1_768_471_200,
+                4,
+            ))
+            .await
+            .unwrap();
+        let mut live = fixtures::completed_call(w.account, w.agent, 1_768_471_300, 0);
+        live.status = CallStatus::InProgress;
+        live.disposition = None;
+        live.ended_reason = None;
+        live.ended_at = None;
+        let live_call = w.store.insert_call(&live).await.unwrap();
+        // Another account's call, without endpoints, queues nothing.
+        let globex = w.store.account_id("globex").await.unwrap().unwrap();
+        let g_agent = fixtures::agent(&w.store, globex, 0x0000_00bb).await.id;
+        let g_call = w
+            .store
+            .insert_call(&fixtures::completed_call(globex, g_agent, 1_768_471_200, 2))
+            .await
+            .unwrap();
+        assert!(w.store.call_events(g_call).await.unwrap().is_empty());
+        let events = w.store.call_events(call).await.unwrap();
+        let names: Vec<&str> = events.iter().map(|(_, e)| e.as_str()).collect();
+        assert_eq!(names, ["call.started", "call.ended"]);
+        let live_events = w.store.call_events(live_call).await.unwrap();
+        assert_eq!(live_events.len(), 1, "a live call has only started");
+
+        let handle = w.dispatcher(Arc::new(SystemClock), fast(5_000)).spawn();
+        wait_for("four deliveries", async || {
+            all.received().len() == 3 && ended_only.received().len() == 1
+        })
+        .await;
+        handle.shutdown().await;
+
+        for r in all.received() {
+            verify(&all_secret, &r);
+            assert_eq!(r.headers["content-type"], "application/json");
+        }
+        let got = &ended_only.received()[0];
+        verify(&ended_secret, got);
+        let body: Value = serde_json::from_slice(&got.body).unwrap();
+        assert_eq!(body["event"], "call.ended");
+        assert_eq!(body["call_id"], call.to_string());
+        assert_eq!(body["agent_id"], "agent_28c51f81");
+        assert_eq!(body["status"], "completed");
+        assert_eq!(body["ended_reason"], "caller-hangup");
+        assert_eq!(body["ended_at"], "2026-01-15T10:02:07Z");
+        assert_eq!(got.headers["webhook-id"], events[1].0.as_str());
+        assert_eq!(body["event_id"], events[1].0.as_str());
+
+        // The call's history shows both endpoints' attempts, as the spec's records.
+        wait_for("recorded deliveries", async || {
+            w.get(&format!("/v1/calls/{call}/webhooks")).await.1["deliveries"]
+                .as_array()
+                .is_some_and(|d| d.len() == 3)
+        })
+        .await;
+        let (_, history) = w.get(&format!("/v1/calls/{call}/webhooks")).await;
+        for d in history["deliveries"].as_array().unwrap() {
+            assert_eq!(d["attempt"], 1);
+            assert_eq!(d["status_code"], 200);
+            assert_eq!(d["success"], true);
+            assert_eq!(d["error"], Value::Null);
+        }
+    }
+);
+
+both_backends!(
+    failures_are_retried_on_schedule_with_one_event_id,
+    |db: TestDb| async move {
+        let w = world(&db, true).await;
+        let receiver = Receiver::start(vec![Answer::Status(503), Answer::Status(500)]).await;
+        let (id, secret) = w.endpoint(&receiver.url(), None).await;
+        let event_id = w.send_test(&id).await;
+        let clock = ManualClock::new(clock::now() + 1);
+        let d = w.dispatcher(Arc::new(clock.clone()), fast(5_000));
+        let endpoint = endpoint_row_id(&id);
+
+        assert_eq!(d.run_once().await, 1, "attempt 1 at once");
+        let job = w
+            .store
+            .job_state(&event_id, endpoint)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!((job.state.as_str(), job.attempts), ("pending", 1));
+        assert_eq!(job.due_at, clock.now() + 5, "attempt 2 after 5 s");
+        assert_eq!(d.run_once().await, 0, "not due yet");
+        clock.advance(5);
+        assert_eq!(d.run_once().await, 1, "attempt 2");
+        let job = w
+            .store
+            .job_state(&event_id, endpoint)
+            .await
+            .unwrap()
+            .unwrap();
+        let wait = job.due_at - clock.now();
+        assert!(
+            (300..=330).contains(&wait),
+            "attempt 3 after 5 min + jitter: {wait}"
+        );
+        clock.advance(299);
+        assert_eq!(d.run_once().await, 0);
+        clock.advance(wait - 299);
+        assert_eq!(d.run_once().await, 1, "attempt 3");
+        let job = w
+            .store
+            .job_state(&event_id, endpoint)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!((job.state.as_str(), job.attempts), ("delivered", 3));
+        clock.advance(100_000);
+        assert_eq!(d.run_once().await, 0, "delivered jobs are done");
+
+        let got = receiver.received();
+        assert_eq!(got.len(), 3);
+        for r in &got {
+            verify_at(&secret, r);
+            assert_eq!(r.headers["webhook-id"], event_id.as_str());
+            assert_eq!(r.body, got[0].body, "the same body every time");
+        }
+
+        // Newest first, every attempt recorded as the spec shows.
+        let all = w.deliveries(&id).await;
+        let view: Vec<(u64, Value, bool, Value)> = all
+            .iter()
+            .map(|d| {
+                assert_eq!(d["event"], "webhook.test");
+                assert_eq!(d["event_id"], event_id.as_str());
+                assert_eq!(d["url"], receiver.url());
+                (
+                    d["attempt"].as_u64().unwrap(),
+                    d["status_code"].clone(),
+                    d["success"].as_bool().unwrap(),
+                    d["error"].clone(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            view,
+            [
+                (3, json!(200), true, Value::Null),
+                (2, json!(500), false, json!("HTTP 500")),
+                (1, json!(503), false, json!("HTTP 503")),
+            ]
+        );
+
+        // Cursor pagination over the same records.
+        let (status, page) = w
+            .get(&format!("/v1/webhooks/{id}/deliveries?limit=2"))
+            .await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(page["has_more"], true);
+        assert_eq!(page["deliveries"].as_array().unwrap().len(), 2);
+        let cursor = page["next_cursor"].as_str().unwrap();
+        let (_, rest) = w
+            .get(&format!(
+                "/v1/webhooks/{id}/deliveries?limit=2&after={cursor}"
+            ))
+            .await;
+        assert_eq!(rest["has_more"], false);
+        assert_eq!(rest["next_cursor"], Value::Null);
+        assert_eq!(rest["deliveries"][0]["attempt"], 1);
+        for bad in [
+            format!("/v1/webhooks/{id}/deliveries?after=garbage"),
+            format!("/v1/webhooks/{id}/deliveries?limit=0"),
+            format!("/v1/webhooks/{id}/deliveries?limit=101"),
+            format!("/v1/webhooks/{id}/deliveries?cursor=x"),
+        ] {
+            assert_eq!(w.get(&bad).await.0, StatusCode::BAD_REQUEST, "{bad}");
+        }
+    }
+);
+
+both_backends!(
+    no_response_failures_are_recorded_without_status,
+    |db: TestDb| async move {
+        let w = world(&db, true).await;
+        let receiver = Receiver::start(vec![Answer::Hang, Answer::Drop]).await;
+        let (id, _) = w.endpoint(&receiver.url(), None).await;
+        // A port nobody listens on.
+        let closed = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let refused_url = format!("http://{}/hook", closed.local_addr().unwrap());
+        drop(closed);
+        let (refused_id, _) = w.endpoint(&refused_url, None).await;
+        let clock = ManualClock::new(clock::now() + 1);
+        let d = w.dispatcher(Arc::new(clock.clone()), fast(500));
+
+        w.send_test(&id).await;
+        w.send_test(&refused_id).await;
+        assert_eq!(d.run_once().await, 2);
+        clock.advance(5);
+        assert_eq!(d.run_once().await, 2);
+        clock.advance(400);
+        assert_eq!(d.run_once().await, 2);
+
+        let errors: Vec<(Value, Value)> = w
+            .deliveries(&id)
+            .await
+            .iter()
+            .map(|d| (d["status_code"].clone(), d["error"].clone()))
+            .collect();
+        assert_eq!(
+            errors,
+            [
+                (json!(200), Value::Null),
+                (Value::Null, json!("connection closed")),
+                (Value::Null, json!("timeout")),
+            ]
+        );
+        let refused = w.deliveries(&refused_id).await;
+        assert_eq!(refused.len(), 3);
+        for r in refused {
+            assert_eq!(r["status_code"], Value::Null);
+            assert_eq!(r["success"], false);
+            assert_eq!(r["error"], "connection refused");
+        }
+    }
+);
+
+both_backends!(gone_disables_the_endpoint, |db: TestDb| async move {
+    let w = world(&db, true).await;
+    let receiver = Receiver::start(vec![Answer::Status(410)]).await;
+    let (id, _) = w.endpoint(&receiver.url(), None).await;
+    let first = w.send_test(&id).await;
+    let second = w.send_test(&id).await;
+    let clock = ManualClock::new(clock::now() + 1);
+    let d = w.dispatcher(
+        Arc::new(clock.clone()),
+        DispatchConfig {
+            concurrency: 1,
+            ..fast(2_000)
+        },
+    );
+    assert_eq!(d.run_once().await, 1);
+    let endpoint = endpoint_row_id(&id);
+    let job = w.store.job_state(&first, endpoint).await.unwrap().unwrap();
+    assert_eq!(job.state, "failed", "no retry after 410");
+    let job = w.store.job_state(&second, endpoint).await.unwrap().unwrap();
+    assert_eq!(job.state, "failed", "queued events are dropped too");
+    clock.advance(100_000);
+    assert_eq!(d.run_once().await, 0);
+    assert_eq!(receiver.received().len(), 1);
+
+    let (_, list) = w.get("/v1/webhooks").await;
+    assert_eq!(list["webhooks"][0]["enabled"], false);
+    assert_eq!(list["webhooks"][0]["disabled_reason"], "HTTP 410 Gone");
+    let (status, v) = w.post(&format!("/v1/webhooks/{id}/test"), json!({})).await;
+    assert_eq!(status, StatusCode::CONFLICT);
+    assert_eq!(v["error"], "Webhook endpoint is disabled");
+    let call = w
+        .store
+        .insert_call(&fixtures::completed_call(
+            w.account,
+            w.agent,
+            1_768_471_200,
+            2,
+        ))
+        .await
+        .unwrap();
+    assert!(w.store.call_events(call).await.unwrap().is_empty());
+    let d = w.deliveries(&id).await;
+    assert_eq!((d.len(), d[0]["error"].clone()), (1, json!("HTTP 410")));
+});
+
+both_backends!(retry_after_is_honoured, |db: TestDb| async move {
+    let w = world(&db, true).await;
+    let clock = ManualClock::new(clock::now() + 1);
+    let date = time::OffsetDateTime::from_unix_timestamp(clock.now() + 900)
+        .unwrap()
+        .format(time::macros::format_description!(
+            "[weekday repr:short], [day] [month repr:short] [year] [hour]:[minute]:[second] GMT"
+        ))
+        .unwrap();
+    let receiver = Receiver::start(vec![
+        Answer::StatusWith(429, "retry-after", "120".into()),
+        Answer::StatusWith(503, "retry-after", date),
+        Answer::StatusWith(500, "retry-after", "9999".into()),
+    ])
+    .await;
+    let (id, _) = w.endpoint(&receiver.url(), None).await;
+    let event_id = w.send_test(&id).await;
+    let endpoint = endpoint_row_id(&id);
+    let d = w.dispatcher(Arc::new(clock.clone()), fast(2_000));
+
+    assert_eq!(d.run_once().await, 1);
+    let job = w
+        .store
+        .job_state(&event_id, endpoint)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        job.due_at - clock.now(),
+        120,
+        "429 Retry-After beats the 5 s step"
+    );
+    clock.advance(120);
+    assert_eq!(d.run_once().await, 1);
+    let job = w
+        .store
+        .job_state(&event_id, endpoint)
+        .await
+        .unwrap()
+        .unwrap();
+    let wait = job.due_at - clock.now();
+    assert!(
+        (775..=781).contains(&wait),
+        "503 Retry-After as a date: {wait}"
+    );
+    clock.advance(wait);
+    assert_eq!(d.run_once().await, 1);
+    let job = w
+        .store
+        .job_state(&event_id, endpoint)
+        .await
+        .unwrap()
+        .unwrap();
+    let wait = job.due_at - clock.now();
+    assert!(
+        (1_800..=1_980).contains(&wait),
+        "a 500's Retry-After is ignored: {wait}"
+    );
+});
+
+both_backends!(attempts_stop_after_the_schedule, |db: TestDb| async move {
+    let w = world(&db, true).await;
+    let receiver = Receiver::start(vec![Answer::Status(500); 10]).await;
+    let (id, _) = w.endpoint(&receiver.url(), None).await;
+    let event_id = w.send_test(&id).await;
+    let clock = ManualClock::new(clock::now() + 1);
+    let d = w.dispatcher(Arc::new(clock.clone()), fast(2_000));
+    for _ in 0..7 {
+        assert_eq!(d.run_once().await, 1);
+        clock.advance(40_000);
+    }
+    assert_eq!(d.run_once().await, 0);
+    let job = w
+        .store
+        .job_state(&event_id, endpoint_row_id(&id))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!((job.state.as_str(), job.attempts), ("failed", 7));
+    let attempts: Vec<u64> = w
+        .deliveries(&id)
+        .await
+        .iter()
+        .map(|d| d["attempt"].as_u64().unwrap())
+        .collect();
+    assert_eq!(attempts, [7, 6, 5, 4, 3, 2, 1]);
+});
+
+both_backends!(
+    a_dispatcher_killed_mid_attempt_or_mid_retry_loses_nothing,
+    |db: TestDb| async move {
+        let w = world(&db, true).await;
+        let receiver = Receiver::start(vec![Answer::Hang, Answer::Status(503)]).await;
+        let (id, secret) = w.endpoint(&receiver.url(), None).await;
+        let endpoint = endpoint_row_id(&id);
+        let event_id = w.send_test(&id).await;
+        let clock = ManualClock::new(clock::now() + 1);
+        let config = fast(30_000);
+        let lease = config.lease();
+
+        // Killed while the receiver holds attempt 1.
+        let first = w
+            .dispatcher(Arc::new(clock.clone()), config.clone())
+            .spawn();
+        wait_for("attempt 1 to arrive", async || {
+            receiver.received().len() == 1
+        })
+        .await;
+        first.abort();
+        let job = w
+            .store
+            .job_state(&event_id, endpoint)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!((job.state.as_str(), job.attempts), ("pending", 1));
+        assert_eq!(job.locked_until, Some(clock.now() + lease));
+
+        // A new dispatcher leaves the leased job alone until the lease runs out…
+        let second = w.dispatcher(Arc::new(clock.clone()), config.clone());
+        assert_eq!(second.run_once().await, 0);
+        clock.advance(lease);
+        // …then makes attempt 2 (503: to be retried in 5 s).
+        assert_eq!(second.run_once().await, 1);
+        let job = w
+            .store
+            .job_state(&event_id, endpoint)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!((job.state.as_str(), job.attempts), ("pending", 2));
+
+        // Killed between attempts; a third one picks the retry up when it falls due.
+        let idle = w
+            .dispatcher(Arc::new(clock.clone()), config.clone())
+            .spawn();
+        tokio::time::sleep(Duration::from_millis(60)).await;
+        idle.abort();
+        let third = w.dispatcher(Arc::new(clock.clone()), config).spawn();
+        // Attempt 3 comes 5 min (+ up to 10% jitter) after attempt 2.
+        clock.advance(330);
+        wait_for("delivery", async || {
+            w.store
+                .job_state(&event_id, endpoint)
+                .await
+                .unwrap()
+                .is_some_and(|j| j.state == "delivered")
+        })
+        .await;
+        third.shutdown().await;
+
+        let got = receiver.received();
+        assert_eq!(got.len(), 3);
+        for r in &got {
+            assert_eq!(r.headers["webhook-id"], event_id.as_str());
+            verify_at(&secret, r);
+        }
+        // The abandoned attempt 1 has no record (its outcome was never seen); 2 and 3 do.
+        let attempts: Vec<(u64, bool)> = w
+            .deliveries(&id)
+            .await
+            .iter()
+            .map(|d| {
+                (
+                    d["attempt"].as_u64().unwrap(),
+                    d["success"].as_bool().unwrap(),
+                )
+            })
+            .collect();
+        assert_eq!(attempts, [(3, true), (2, false)]);
+    }
+);
+
+both_backends!(
+    two_dispatchers_make_each_attempt_once,
+    |db: TestDb| async move {
+        let w = world(&db, true).await;
+        let receiver = Receiver::start(vec![]).await;
+        let (id, _) = w.endpoint(&receiver.url(), None).await;
+        let mut ids = Vec::new();
+        for _ in 0..60 {
+            ids.push(w.send_test(&id).await);
+        }
+        // A second instance: its own connection pool to the same database.
+        let other = Store::connect(&db.url, 4).await.unwrap();
+        let config = DispatchConfig {
+            concurrency: 8,
+            ..fast(5_000)
+        };
+        let a = w.dispatcher(Arc::new(SystemClock), config.clone()).spawn();
+        let b = Dispatcher::new(
+            other.clone(),
+            w.keys.webhook_secret,
+            config,
+            Arc::new(SystemClock),
+        )
+        .spawn();
+        wait_for("every event", async || {
+            receiver.received().len() >= ids.len()
+        })
+        .await;
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        a.shutdown().await;
+        b.shutdown().await;
+
+        let mut seen: HashMap<String, usize> = HashMap::new();
+        for r in receiver.received() {
+            *seen
+                .entry(r.headers["webhook-id"].to_str().unwrap().to_owned())
+                .or_default() += 1;
+        }
+        assert_eq!(seen.len(), ids.len());
+        assert!(
+            seen.values().all(|n| *n == 1),
+            "an event was delivered twice"
+        );
+        for event_id in &ids {
+            let job = w
+                .store
+                .job_state(event_id, endpoint_row_id(&id))
+                .await
+                .unwrap()
+                .unwrap();
+            assert_eq!((job.state.as_str(), job.attempts), ("delivered", 1));
+        }
+        other.close().await;
+    }
+);
