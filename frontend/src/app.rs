@@ -1,30 +1,161 @@
-//! The root component: header plus the section for the current page.
+//! The root component: loads the call once, then shows it (or why it cannot).
+
+use std::sync::Arc;
 
 use leptos::prelude::*;
+use leptos::task::spawn_local;
 
-use crate::route;
+use crate::client::{self, LoadError, Loaded};
+use crate::header::Header;
+use crate::latency::DEFAULT_BUDGET_MS;
+use crate::latency_summary::LatencySummary;
+use crate::timeline::Timeline;
+use crate::transcript::Transcript;
+use crate::webhooks::Webhooks;
+use crate::{dom, route};
+
+/// Where loading the call is.
+#[derive(Debug, Clone)]
+pub enum LoadState {
+    Loading,
+    Ready(Loaded),
+    Failed(LoadError),
+}
 
 /// The whole viewer for the page at `path` (the location's pathname).
 #[component]
 pub fn App(path: String) -> impl IntoView {
-    let section = match route::debug_token(&path) {
-        Some(_token) => view! {
-            <section class="call-debug" aria-busy="true">
-                <p class="placeholder">"Loading call…"</p>
-            </section>
-        }
-        .into_any(),
+    let body = match route::debug_token(&path) {
+        Some(_) => view! { <CallPage path=path.clone() /> }.into_any(),
         None => view! {
-            <section class="not-a-link">
-                <p>"This page is not a call debug link."</p>
+            <section class="panel state not-a-link">
+                <h1>"Not a call debug link"</h1>
+                <p>"Debug links look like /api/v1/call-debug/ followed by a 43-character token."</p>
             </section>
         }
         .into_any(),
     };
     view! {
-        <header class="site-header">
-            <h1>"callscope — call debug view"</h1>
-        </header>
-        {section}
+        <div class="site-bar">
+            <span class="brand">"callscope"</span>
+            <span class="brand-sub">"call debug view"</span>
+        </div>
+        {body}
+    }
+}
+
+/// Loads the call at `path` (exactly once, again only on "Retry").
+#[component]
+fn CallPage(path: String) -> impl IntoView {
+    let state = RwSignal::new(LoadState::Loading);
+    let path: Arc<str> = path.into();
+    let load = move || {
+        state.set(LoadState::Loading);
+        let path = path.clone();
+        spawn_local(async move {
+            let next = match client::fetch_call(&path).await {
+                Ok(loaded) => LoadState::Ready(loaded),
+                Err(e) => LoadState::Failed(e),
+            };
+            state.set(next);
+        });
+    };
+    load();
+    let retry = Callback::new(move |()| load());
+    move || match state.get() {
+        LoadState::Loading => skeleton().into_any(),
+        LoadState::Ready(loaded) => view! { <CallView loaded /> }.into_any(),
+        LoadState::Failed(e) => failure(e, retry).into_any(),
+    }
+}
+
+fn skeleton() -> impl IntoView {
+    view! {
+        <div class="skeleton" aria-busy="true">
+            <p class="sr-only" role="status">"Loading call…"</p>
+            <div class="panel sk-header">
+                <div class="sk-line wide"></div>
+                <div class="sk-line"></div>
+            </div>
+            <div class="panel">
+                <div class="sk-block"></div>
+            </div>
+            <div class="panel">
+                <div class="sk-line"></div>
+                <div class="sk-line wide"></div>
+                <div class="sk-line"></div>
+                <div class="sk-line wide"></div>
+            </div>
+        </div>
+    }
+}
+
+fn failure(error: LoadError, retry: Callback<()>) -> impl IntoView {
+    let (class, title, detail, can_retry) = match error {
+        LoadError::NotFound => (
+            "not-found",
+            "This link is invalid, expired or revoked",
+            "Ask whoever shared it for a new debug link.".to_owned(),
+            false,
+        ),
+        LoadError::RateLimited { retry_after } => (
+            "rate-limited",
+            "Too many requests",
+            match retry_after {
+                Some(s) => {
+                    format!("This address opened too many unknown links. Try again in {s} s.")
+                }
+                None => "This address opened too many unknown links. Try again shortly.".to_owned(),
+            },
+            true,
+        ),
+        LoadError::Network(e) => (
+            "network-error",
+            "The server could not be reached",
+            format!("Check your connection and try again. ({e})"),
+            true,
+        ),
+        LoadError::Server(e) => (
+            "server-error",
+            "The call could not be loaded",
+            format!("Something went wrong on the server: {e}."),
+            true,
+        ),
+    };
+    view! {
+        <section class=format!("panel state {class}") role="alert">
+            <h1>{title}</h1>
+            <p>{detail}</p>
+            {can_retry
+                .then(|| {
+                    view! {
+                        <button type="button" class="button retry" on:click=move |_| retry.run(())>
+                            "Retry"
+                        </button>
+                    }
+                })}
+        </section>
+    }
+}
+
+/// The loaded call, every part of it.
+#[component]
+fn CallView(loaded: Loaded) -> impl IntoView {
+    let budget = RwSignal::new(DEFAULT_BUDGET_MS);
+    let target = RwSignal::new(route::turn_from_hash(&dom::location_hash()));
+    let handle = window_event_listener(leptos::ev::hashchange, move |_| {
+        target.set(route::turn_from_hash(&dom::location_hash()));
+    });
+    on_cleanup(move || handle.remove());
+    let view = loaded.view;
+    let call_id = view.call_id.to_string();
+    view! {
+        <article class="call" data-call-id=call_id>
+            <Header view=view.clone() raw=loaded.raw />
+            <LatencySummary view=view.clone() budget />
+            <Timeline view=view.clone() budget />
+            <Transcript view=view.clone() budget target />
+            <Webhooks view />
+        </article>
     }
 }

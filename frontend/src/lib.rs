@@ -1,8 +1,25 @@
 //! The public debug viewer: a Leptos client-side app, built into `dist/` by Trunk.
 //! `main.rs` mounts it; everything else lives here so tests can reach it.
+//!
+//! Components, one per visible part: `header`, `latency_summary`, `timeline`,
+//! `transcript`, `webhooks` (composed by `app`). `client` fetches the call; `dom` holds the
+//! few imperative browser calls. Pure logic with native tests: `format`, `latency`,
+//! `search`, `chart`, `history`, `route`.
 
 pub mod app;
+pub mod chart;
+pub mod client;
+pub mod dom;
+pub mod format;
+pub mod header;
+pub mod history;
+pub mod latency;
+pub mod latency_summary;
 pub mod route;
+pub mod search;
+pub mod timeline;
+pub mod transcript;
+pub mod webhooks;
 
 /// Id of the element the app mounts into (in `index.html`).
 pub const MOUNT_ID: &str = "app";

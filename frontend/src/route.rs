@@ -17,6 +17,25 @@ pub fn debug_token(path: &str) -> Option<&str> {
     is_token(token).then_some(token)
 }
 
+/// The prefix of a turn's fragment: `#turn-3` is the third turn (counting from 1).
+pub const TURN_ANCHOR: &str = "turn-";
+
+/// The fragment id of turn `index` (0-based): `turn-{index + 1}`.
+pub fn turn_anchor(index: usize) -> String {
+    format!("{TURN_ANCHOR}{}", index + 1)
+}
+
+/// The 0-based turn index a location hash (`#turn-3`, with or without `#`) points at.
+pub fn turn_from_hash(hash: &str) -> Option<usize> {
+    let n: usize = hash
+        .strip_prefix('#')
+        .unwrap_or(hash)
+        .strip_prefix(TURN_ANCHOR)?
+        .parse()
+        .ok()?;
+    n.checked_sub(1)
+}
+
 fn is_token(s: &str) -> bool {
     let bytes = s.as_bytes();
     let Some((&last, _)) = bytes.split_last() else {
@@ -45,6 +64,22 @@ mod tests {
 
     /// 42 characters of every kind, then a valid last character.
     const TOKEN: &str = "abcXYZ019-_abcdefghijklmnopqrstuvwxyzABCDEA";
+
+    #[test]
+    fn turn_anchors_count_from_one_and_round_trip() {
+        assert_eq!(turn_anchor(0), "turn-1");
+        assert_eq!(turn_from_hash("#turn-3"), Some(2));
+        assert_eq!(turn_from_hash("turn-1"), Some(0));
+        assert_eq!(
+            turn_from_hash(&format!("#{}", turn_anchor(4999))),
+            Some(4999)
+        );
+        for bad in [
+            "", "#", "#turn-", "#turn-0", "#turn--1", "#turn-x", "#other-3", "#turn-3a",
+        ] {
+            assert_eq!(turn_from_hash(bad), None, "{bad:?}");
+        }
+    }
 
     #[test]
     fn example_token_has_the_length_of_32_bytes_in_base64url() {

@@ -1,7 +1,15 @@
 //! Runs in a real browser: `wasm-bindgen-test-runner` with chromedriver (see README).
+//! The pure pieces again, compiled to wasm, and the components mounted on a fixture call.
 #![cfg(target_arch = "wasm32")]
 
-use callscope_viewer::{app::App, route};
+use std::sync::Arc;
+
+use callscope_shared::PublicDebugView;
+use callscope_viewer::latency::{self, Grade, Phases};
+use callscope_viewer::timeline::Timeline;
+use callscope_viewer::transcript::Transcript;
+use callscope_viewer::webhooks::Webhooks;
+use callscope_viewer::{app::App, chart, format, route, search};
 use leptos::prelude::*;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_test::*;
@@ -10,37 +18,172 @@ wasm_bindgen_test_configure!(run_in_browser);
 
 const TOKEN: &str = "Zm9vYmFyLWJhei1xdXV4LWNhbGxzY29wZS10b2tlbkA";
 
-#[wasm_bindgen_test]
-fn debug_token_is_extracted_from_a_debug_link_path_in_wasm() {
-    let path = format!("/api/v1/call-debug/{TOKEN}");
-    assert_eq!(route::debug_token(&path), Some(TOKEN));
-    assert_eq!(route::debug_token("/api/v1/call-debug/short"), None);
+fn fixture() -> Arc<PublicDebugView> {
+    let json = serde_json::json!({
+        "call_id": "call_00000042",
+        "status": "completed",
+        "duration_seconds": 30,
+        "from": "+316*****678",
+        "to": "+318*****345",
+        "started_at": "2026-01-15T10:00:00Z",
+        "ended_at": "2026-01-15T10:00:30Z",
+        "disposition": "answered",
+        "ended_reason": "caller-hangup",
+        "turns": [
+            {"role": "assistant", "content": "Hello, how can I help?", "timestamp": 0.0,
+             "llm_ttfb_ms": 300, "tts_start_ms": 420, "tts_ttfb_ms": 110},
+            {"role": "user", "content": "I need to file a claim", "timestamp": 3.0},
+            {"role": "assistant", "content": "Sure, a claim. Your policy number?", "timestamp": 6.5,
+             "llm_ttfb_ms": 900, "tts_start_ms": 1050, "tts_ttfb_ms": 120,
+             "tool_calls": [{"name": "lookup_policy", "arguments": {"q": "x"}}]},
+            {"role": "user", "content": "It is A-12", "timestamp": 10.0}
+        ],
+        "latency": {
+            "llm_ttfb_ms": {"p50": 300, "p90": 900, "p99": 900, "max": 900},
+            "tts_start_ms": {"p50": 420, "p90": 1050, "p99": 1050, "max": 1050},
+            "tts_ttfb_ms": {"p50": 110, "p90": 120, "p99": 120, "max": 120},
+            "slowest_turn": {"index": 2, "total_ms": 1020}
+        },
+        "webhooks": [
+            {"event": "call.started", "url": "https://hooks.example", "attempt": 1,
+             "status_code": 200, "success": true, "error": null, "created_at": "2026-01-15T10:00:00Z"},
+            {"event": "call.ended", "url": "https://hooks.example", "attempt": 1,
+             "status_code": 503, "success": false, "error": "HTTP 503", "created_at": "2026-01-15T10:00:31Z"},
+            {"event": "call.ended", "url": "https://hooks.example", "attempt": 2,
+             "status_code": 200, "success": true, "error": null, "created_at": "2026-01-15T10:00:41Z"}
+        ]
+    });
+    Arc::new(serde_json::from_value(json).expect("fixture parses"))
 }
 
-fn mount_app(path: &str) -> web_sys::HtmlElement {
+fn mount(f: impl FnOnce() -> AnyView + 'static) -> web_sys::HtmlElement {
     let root: web_sys::HtmlElement = document()
         .create_element("div")
         .unwrap()
         .dyn_into()
         .unwrap();
     document().body().unwrap().append_child(&root).unwrap();
-    let path = path.to_owned();
-    leptos::mount::mount_to(root.clone(), move || view! { <App path /> }).forget();
+    leptos::mount::mount_to(root.clone(), f).forget();
     root
 }
 
+fn count(root: &web_sys::HtmlElement, selector: &str) -> u32 {
+    root.query_selector_all(selector).unwrap().length()
+}
+
+/// Lets effects and timers run.
+async fn settle() {
+    for _ in 0..5 {
+        let promise = web_sys::js_sys::Promise::new(&mut |resolve, _| {
+            window()
+                .set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, 20)
+                .unwrap();
+        });
+        wasm_bindgen_futures::JsFuture::from(promise).await.unwrap();
+    }
+}
+
 #[wasm_bindgen_test]
-fn app_shows_header_and_placeholder_on_a_debug_link() {
-    let root = mount_app(&format!("/api/v1/call-debug/{TOKEN}"));
-    let h1 = root.query_selector("header h1").unwrap().unwrap();
-    assert_eq!(h1.text_content().unwrap(), "callscope — call debug view");
-    assert!(root.query_selector("section.call-debug").unwrap().is_some());
-    assert!(root.query_selector("section.not-a-link").unwrap().is_none());
+fn pure_formatting_runs_the_same_in_wasm() {
+    assert_eq!(format::clock(127.0), "02:07");
+    assert_eq!(format::duration(127), "2m 07s");
+    assert_eq!(format::ms(1204), "1,204 ms");
+    assert_eq!(format::date_time(1_768_471_200, 60), "2026-01-15 11:00:00");
+    assert_eq!(route::turn_from_hash("#turn-3"), Some(2));
+    assert_eq!(
+        route::debug_token(&format!("/api/v1/call-debug/{TOKEN}")),
+        Some(TOKEN)
+    );
+}
+
+#[wasm_bindgen_test]
+fn percentile_display_and_grades_in_wasm() {
+    let view = fixture();
+    let rows = latency::summary_rows(&view.latency);
+    assert_eq!(rows[0].cells, ["300 ms", "900 ms", "900 ms", "900 ms"]);
+    assert_eq!(rows[1].cells[3], "1,050 ms");
+    let p = Phases::of(&view.turns[2]).unwrap();
+    assert_eq!(p.total(), 1170);
+    assert_eq!(Grade::of(p.total(), 800), Grade::Over);
+    assert_eq!(latency::over_budget(&view.turns, 800), (2, 1));
+}
+
+#[wasm_bindgen_test]
+fn search_counts_matches_in_wasm() {
+    let view = fixture();
+    let index = search::Index::new(view.turns.iter().map(|t| t.content.as_str()));
+    let found = index.find("CLAIM");
+    assert_eq!(found.count, 2);
+    assert_eq!(found.hits.len(), 2);
+    assert_eq!(search::summary(&found), "2 matches in 2 turns");
+}
+
+#[wasm_bindgen_test]
+fn chart_geometry_in_wasm() {
+    let view = fixture();
+    let chart = chart::bars(&view.turns, 800);
+    assert_eq!(chart.bars.len(), 2);
+    assert_eq!(chart.max_ms, 2000);
+    let lane = chart::lane(&view.turns, view.duration_seconds);
+    assert_eq!(lane.len(), 4);
 }
 
 #[wasm_bindgen_test]
 fn app_says_so_when_the_path_is_not_a_debug_link() {
-    let root = mount_app("/somewhere/else");
-    assert!(root.query_selector("section.not-a-link").unwrap().is_some());
-    assert!(root.query_selector("section.call-debug").unwrap().is_none());
+    let root = mount(|| view! { <App path="/somewhere/else".to_owned() /> }.into_any());
+    assert_eq!(count(&root, "section.not-a-link"), 1);
+    assert_eq!(count(&root, ".skeleton"), 0);
+}
+
+#[wasm_bindgen_test]
+fn app_shows_a_skeleton_while_loading_a_debug_link() {
+    let root = mount(|| view! { <App path=format!("/api/v1/call-debug/{TOKEN}") /> }.into_any());
+    assert_eq!(count(&root, ".skeleton[aria-busy='true']"), 1);
+    assert_eq!(count(&root, "section.not-a-link"), 0);
+}
+
+#[wasm_bindgen_test]
+async fn timeline_draws_one_bar_per_assistant_turn_and_marks_the_slow_one() {
+    let view = fixture();
+    let budget = RwSignal::new(800);
+    let root = mount(move || view! { <Timeline view budget /> }.into_any());
+    assert_eq!(count(&root, "svg.bars-chart g.bar"), 2);
+    assert_eq!(count(&root, "svg.bars-chart g.bar.over"), 1);
+    assert_eq!(count(&root, "svg.bars-chart line.budget"), 1);
+    assert_eq!(count(&root, "svg.lane-chart g.span"), 4);
+    let link = root
+        .query_selector("g.bar.over a")
+        .unwrap()
+        .unwrap()
+        .get_attribute("href");
+    assert_eq!(link.as_deref(), Some("#turn-3"));
+    budget.set(2000);
+    settle().await;
+    assert_eq!(count(&root, "svg.bars-chart g.bar.over"), 0);
+}
+
+#[wasm_bindgen_test]
+async fn transcript_renders_every_turn_with_anchors_chips_and_tools() {
+    let view = fixture();
+    let budget = RwSignal::new(800);
+    let target = RwSignal::new(None);
+    let root = mount(move || view! { <Transcript view budget target /> }.into_any());
+    settle().await;
+    assert_eq!(count(&root, "li.turn"), 4);
+    assert_eq!(count(&root, "li#turn-3.assistant .chip.total.over"), 1);
+    assert_eq!(count(&root, "li#turn-1 .chip.total.ok"), 1);
+    assert_eq!(count(&root, "li#turn-3 .tools li"), 1);
+    assert_eq!(count(&root, "ol.turns[data-complete='true']"), 1);
+    target.set(Some(1));
+    settle().await;
+    assert_eq!(count(&root, "li#turn-2.highlighted"), 1);
+}
+
+#[wasm_bindgen_test]
+fn webhooks_group_by_event_and_link_retries() {
+    let view = fixture();
+    let root = mount(move || view! { <Webhooks view /> }.into_any());
+    assert_eq!(count(&root, ".event-group"), 2);
+    assert_eq!(count(&root, "li.attempt"), 3);
+    assert_eq!(count(&root, "li.chain.retried li.attempt"), 2);
 }

@@ -1,0 +1,257 @@
+//! Geometry of the latency timeline, in SVG user units. Pure: the component only draws
+//! what this computes.
+
+use callscope_shared::{PublicTurn, Role};
+
+use crate::latency::Phases;
+
+/// Height of the bar plot area.
+pub const PLOT_HEIGHT: f64 = 180.0;
+/// Left margin for the axis labels, and the top margin.
+pub const MARGIN_LEFT: f64 = 56.0;
+pub const MARGIN_TOP: f64 = 10.0;
+/// Room below the plot for the x axis.
+pub const MARGIN_BOTTOM: f64 = 24.0;
+/// The plot is at least this wide; beyond `PLOT_WIDTH / MIN_STEP` bars it grows and scrolls.
+pub const PLOT_WIDTH: f64 = 900.0;
+pub const MIN_STEP: f64 = 4.0;
+/// Widest a bar gets on short calls.
+pub const MAX_BAR: f64 = 28.0;
+
+/// One phase rectangle of a bar.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Seg {
+    pub y: f64,
+    pub height: f64,
+}
+
+/// A bar: which turn (index into `turns`), where, and its three phase rectangles from
+/// the bottom up (LLM, hand-off, TTS).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Bar {
+    pub turn: usize,
+    pub x: f64,
+    pub width: f64,
+    pub segs: [Seg; 3],
+    pub phases: Phases,
+}
+
+/// The bar chart: its size, scale and bars.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BarChart {
+    pub width: f64,
+    pub height: f64,
+    /// The value (ms) at the top of the plot.
+    pub max_ms: u32,
+    pub ticks: Vec<u32>,
+    pub bars: Vec<Bar>,
+}
+
+/// The smallest "nice" number (1, 2 or 5 times a power of ten) at or above `v`.
+pub fn nice_ceil(v: u32) -> u32 {
+    let mut pow = 1u32;
+    loop {
+        for m in [1, 2, 5] {
+            let n = m * pow;
+            if n >= v {
+                return n;
+            }
+        }
+        match pow.checked_mul(10) {
+            Some(p) => pow = p,
+            None => return u32::MAX,
+        }
+    }
+}
+
+/// Y of a value on the plot (0 ms at the bottom).
+pub fn y_of(value: u32, max_ms: u32) -> f64 {
+    let max = f64::from(max_ms.max(1));
+    MARGIN_TOP + PLOT_HEIGHT - (f64::from(value).min(max) / max) * PLOT_HEIGHT
+}
+
+/// Lays out one bar per turn with latency. The scale covers the slowest turn and the
+/// budget, so the budget line is always on the chart.
+pub fn bars(turns: &[PublicTurn], budget_ms: u32) -> BarChart {
+    let with: Vec<(usize, Phases)> = turns
+        .iter()
+        .enumerate()
+        .filter_map(|(i, t)| Phases::of(t).map(|p| (i, p)))
+        .collect();
+    let top = with.iter().map(|(_, p)| p.total()).max().unwrap_or(0);
+    let max_ms = nice_ceil(top.max(budget_ms).max(100));
+    let n = with.len().max(1) as f64;
+    let plot_width = PLOT_WIDTH.max(n * MIN_STEP);
+    let step = plot_width / n;
+    let width = (step * 0.7).clamp(1.0, MAX_BAR).min(step);
+    let bars = with
+        .into_iter()
+        .enumerate()
+        .map(|(k, (turn, phases))| {
+            let x = MARGIN_LEFT + step * k as f64 + (step - width) / 2.0;
+            let mut base = 0u32;
+            let segs = [phases.llm, phases.handoff, phases.tts].map(|v| {
+                let top = base.saturating_add(v);
+                let seg = Seg {
+                    y: y_of(top, max_ms),
+                    height: y_of(base, max_ms) - y_of(top, max_ms),
+                };
+                base = top;
+                seg
+            });
+            Bar {
+                turn,
+                x,
+                width,
+                segs,
+                phases,
+            }
+        })
+        .collect();
+    let tick_step = max_ms / 4;
+    BarChart {
+        width: MARGIN_LEFT + plot_width + 8.0,
+        height: MARGIN_TOP + PLOT_HEIGHT + MARGIN_BOTTOM,
+        max_ms,
+        ticks: (0..=4).map(|k| k * tick_step).collect(),
+        bars,
+    }
+}
+
+/// One turn on the call's clock: when it starts and until the next turn starts, and for
+/// assistant turns how much of that was spent waiting for audio.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Span {
+    pub turn: usize,
+    pub role: Role,
+    pub x: f64,
+    pub width: f64,
+    /// Width of the waiting part at the start (assistant turns with latency).
+    pub wait: f64,
+    /// The audio would start after the next turn began: the turns overlap.
+    pub overlap: bool,
+}
+
+/// Width of the call-clock lane.
+pub const LANE_WIDTH: f64 = 900.0;
+
+/// Places every turn with a timestamp on the call's clock, scaled to `LANE_WIDTH` over
+/// the call's duration (or the last timestamp, if later).
+pub fn lane(turns: &[PublicTurn], duration_seconds: i64) -> Vec<Span> {
+    let last = turns
+        .iter()
+        .filter_map(|t| t.timestamp)
+        .filter(|t| t.is_finite())
+        .fold(0.0f64, f64::max);
+    let span = (duration_seconds.max(0) as f64).max(last).max(1.0);
+    let scale = LANE_WIDTH / span;
+    let timed: Vec<(usize, &PublicTurn, f64)> = turns
+        .iter()
+        .enumerate()
+        .filter_map(|(i, t)| t.timestamp.filter(|s| s.is_finite()).map(|s| (i, t, s)))
+        .collect();
+    timed
+        .iter()
+        .enumerate()
+        .map(|(k, &(turn, t, start))| {
+            let end = timed.get(k + 1).map_or(span, |&(_, _, next)| next);
+            let length = (end - start).max(0.0);
+            let wait_s = Phases::of(t).map_or(0.0, |p| f64::from(p.total()) / 1000.0);
+            Span {
+                turn,
+                role: t.role,
+                x: start.clamp(0.0, span) * scale,
+                width: length * scale,
+                wait: wait_s.min(length) * scale,
+                overlap: wait_s > length && timed.get(k + 1).is_some(),
+            }
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn t(role: Role, ts: f64, llm: Option<u32>) -> PublicTurn {
+        PublicTurn {
+            role,
+            content: String::new(),
+            llm_ttfb_ms: llm,
+            tts_start_ms: llm.map(|l| l + 100),
+            tts_ttfb_ms: llm.map(|_| 100),
+            timestamp: Some(ts),
+            tool_calls: vec![],
+        }
+    }
+
+    #[test]
+    fn nice_numbers_round_up() {
+        assert_eq!(nice_ceil(0), 1);
+        assert_eq!(nice_ceil(800), 1000);
+        assert_eq!(nice_ceil(1000), 1000);
+        assert_eq!(nice_ceil(1001), 2000);
+        assert_eq!(nice_ceil(4200), 5000);
+    }
+
+    #[test]
+    fn one_bar_per_turn_with_latency_stacked_from_the_bottom() {
+        let turns = [
+            t(Role::Assistant, 0.0, Some(300)),
+            t(Role::User, 2.0, None),
+            t(Role::Assistant, 5.0, Some(1300)),
+        ];
+        let chart = bars(&turns, 800);
+        assert_eq!(chart.bars.len(), 2);
+        assert_eq!(chart.bars[1].turn, 2);
+        assert_eq!(chart.max_ms, 2000);
+        assert_eq!(chart.ticks, vec![0, 500, 1000, 1500, 2000]);
+        let b = &chart.bars[0];
+        let bottom = MARGIN_TOP + PLOT_HEIGHT;
+        // LLM from the bottom, hand-off on top of it, TTS on top of that.
+        assert!((b.segs[0].y + b.segs[0].height - bottom).abs() < 1e-9);
+        assert!((b.segs[1].y + b.segs[1].height - b.segs[0].y).abs() < 1e-9);
+        assert!((b.segs[2].y + b.segs[2].height - b.segs[1].y).abs() < 1e-9);
+        // 500 ms of 2000 is a quarter of the plot.
+        assert!((bottom - b.segs[2].y - PLOT_HEIGHT / 4.0).abs() < 1e-9);
+        assert!(chart.bars[0].x < chart.bars[1].x);
+        assert!(b.width <= MAX_BAR);
+    }
+
+    #[test]
+    fn the_scale_always_shows_the_budget_and_long_calls_scroll() {
+        let turns: Vec<PublicTurn> = (0..2500)
+            .map(|i| t(Role::Assistant, f64::from(i), Some(100)))
+            .collect();
+        let chart = bars(&turns, 1500);
+        assert_eq!(chart.max_ms, 2000);
+        assert!(chart.width >= 2500.0 * MIN_STEP);
+        assert!(y_of(1500, chart.max_ms) > MARGIN_TOP);
+        assert_eq!(bars(&[], 800).bars.len(), 0);
+    }
+
+    #[test]
+    fn the_lane_places_turns_on_the_call_clock_and_flags_overlaps() {
+        let turns = [
+            t(Role::Assistant, 0.0, Some(300)),
+            t(Role::User, 3.0, None),
+            t(Role::Assistant, 6.0, Some(2000)),
+            t(Role::User, 7.0, None),
+        ];
+        let spans = lane(&turns, 10);
+        assert_eq!(spans.len(), 4);
+        let px = LANE_WIDTH / 10.0;
+        assert!((spans[1].x - 3.0 * px).abs() < 1e-9);
+        assert!((spans[1].width - 3.0 * px).abs() < 1e-9);
+        assert!((spans[0].wait - 0.5 * px).abs() < 1e-9);
+        assert!(!spans[0].overlap);
+        assert!(
+            spans[2].overlap,
+            "2.1 s of latency but the user spoke after 1 s"
+        );
+        assert!(
+            (spans[3].width - 3.0 * px).abs() < 1e-9,
+            "last turn runs to the end"
+        );
+    }
+}

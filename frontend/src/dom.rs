@@ -1,0 +1,80 @@
+//! The few imperative browser calls the viewer makes: local time offset, scrolling to and
+//! highlighting a turn, the clipboard and the download.
+
+use leptos::prelude::{document, request_animation_frame, window};
+use wasm_bindgen::{JsCast, JsValue};
+use web_sys::js_sys;
+
+/// The viewer's UTC offset at `unix` seconds, in minutes east of UTC.
+pub fn utc_offset_minutes(unix: i64) -> i32 {
+    let date = js_sys::Date::new(&JsValue::from_f64(unix as f64 * 1000.0));
+    -(date.get_timezone_offset() as i32)
+}
+
+/// The current location's hash (`#turn-3`), or empty.
+pub fn location_hash() -> String {
+    window().location().hash().unwrap_or_default()
+}
+
+/// The class that marks the turn a link pointed at.
+pub const HIGHLIGHT: &str = "highlighted";
+
+/// Scrolls turn element `id` into view, highlights it (only it) and focuses it. Tries again
+/// on the next frames while the element is not rendered yet.
+pub fn highlight(id: String, tries: u32) {
+    let Some(el) = document().get_element_by_id(&id) else {
+        if tries > 0 {
+            request_animation_frame(move || highlight(id, tries - 1));
+        }
+        return;
+    };
+    if let Ok(old) = document().query_selector_all(&format!(".{HIGHLIGHT}")) {
+        for i in 0..old.length() {
+            if let Some(e) = old
+                .item(i)
+                .and_then(|n| n.dyn_into::<web_sys::Element>().ok())
+            {
+                let _ = e.class_list().remove_1(HIGHLIGHT);
+            }
+        }
+    }
+    let _ = el.class_list().add_1(HIGHLIGHT);
+    let options = web_sys::ScrollIntoViewOptions::new();
+    options.set_block(web_sys::ScrollLogicalPosition::Center);
+    el.scroll_into_view_with_scroll_into_view_options(&options);
+    if let Ok(el) = el.dyn_into::<web_sys::HtmlElement>() {
+        let focus = web_sys::FocusOptions::new();
+        focus.set_prevent_scroll(true);
+        let _ = el.focus_with_options(&focus);
+    }
+}
+
+/// Copies `text` to the clipboard.
+pub async fn copy(text: &str) -> Result<(), ()> {
+    let clipboard = window().navigator().clipboard();
+    wasm_bindgen_futures::JsFuture::from(clipboard.write_text(text))
+        .await
+        .map(|_| ())
+        .map_err(|_| ())
+}
+
+/// Offers `text` as a download named `name`.
+pub fn download(name: &str, text: &str, mime: &str) -> Result<(), JsValue> {
+    let parts = js_sys::Array::of1(&JsValue::from_str(text));
+    let options = web_sys::BlobPropertyBag::new();
+    options.set_type(mime);
+    let blob = web_sys::Blob::new_with_str_sequence_and_options(&parts, &options)?;
+    let url = web_sys::Url::create_object_url_with_blob(&blob)?;
+    let a: web_sys::HtmlAnchorElement = document().create_element("a")?.unchecked_into();
+    a.set_href(&url);
+    a.set_download(name);
+    a.click();
+    // Let the download start before releasing the blob.
+    leptos::prelude::set_timeout(
+        move || {
+            let _ = web_sys::Url::revoke_object_url(&url);
+        },
+        std::time::Duration::from_secs(10),
+    );
+    Ok(())
+}

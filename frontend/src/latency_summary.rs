@@ -1,0 +1,80 @@
+//! p50/p90/p99/max per latency metric, and the slowest turn one click away.
+
+use std::sync::Arc;
+
+use callscope_shared::PublicDebugView;
+use leptos::prelude::*;
+
+use crate::latency::{self, Phases};
+use crate::{format, route};
+
+#[component]
+pub fn LatencySummary(view: Arc<PublicDebugView>, budget: RwSignal<u32>) -> impl IntoView {
+    let rows = latency::summary_rows(&view.latency)
+        .into_iter()
+        .map(|row| {
+            let [p50, p90, p99, max] = row.cells;
+            view! {
+                <tr>
+                    <th scope="row">{row.metric}</th>
+                    <td>{p50}</td>
+                    <td>{p90}</td>
+                    <td>{p99}</td>
+                    <td>{max}</td>
+                </tr>
+            }
+        })
+        .collect_view();
+    let slowest = view.latency.slowest_turn.map(|s| {
+        let index = s.index as usize;
+        let href = format!("#{}", route::turn_anchor(index));
+        let audio = view
+            .turns
+            .get(index)
+            .and_then(Phases::of)
+            .map(|p| format!(", audio after {}", format::ms(p.total())))
+            .unwrap_or_default();
+        view! {
+            <p class="slowest">
+                "Slowest turn: "
+                <a href=href class="slowest-link">
+                    {format!("turn #{}", index + 1)}
+                </a>
+                {format!(" — {} LLM + TTS{audio}", format::ms(s.total_ms))}
+            </p>
+        }
+    });
+    let turns = view.clone();
+    let over = move || {
+        let budget = budget.get();
+        let (all, over) = latency::over_budget(&turns.turns, budget);
+        format!(
+            "{} of {} over the {} budget",
+            format::thousands(over as u64),
+            format::plural(all, "assistant turn", "assistant turns"),
+            format::ms(budget)
+        )
+    };
+    view! {
+        <section class="panel latency-summary" aria-labelledby="latency-summary-title">
+            <h2 id="latency-summary-title">"Latency"</h2>
+            <div class="table-scroll">
+                <table>
+                    <caption class="sr-only">"Latency percentiles per metric"</caption>
+                    <thead>
+                        <tr>
+                            <th scope="col">"Metric"</th>
+                            <th scope="col">"p50"</th>
+                            <th scope="col">"p90"</th>
+                            <th scope="col">"p99"</th>
+                            <th scope="col">"max"</th>
+                        </tr>
+                    </thead>
+                    <tbody>{rows}</tbody>
+                </table>
+            </div>
+            {slowest}
+            <p class="over-budget">{over}</p>
+        </section>
+    }
+}

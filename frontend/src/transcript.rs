@@ -1,0 +1,285 @@
+//! The transcript: every turn with its role, offset, latency chips and tool calls; search
+//! with a match count; `#turn-N` deep links. Long calls render in chunks, one per task, so
+//! the page paints at once and stays responsive while the rest fills in.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use callscope_shared::{PublicDebugView, PublicTurn, Role};
+use leptos::html;
+use leptos::prelude::*;
+
+use crate::latency::{Grade, Phases};
+use crate::search::{self, Index};
+use crate::{dom, format, route};
+
+/// Turns rendered per step.
+pub const CHUNK: usize = 200;
+/// Wait after the last keystroke before searching.
+const SEARCH_DEBOUNCE: Duration = Duration::from_millis(150);
+
+/// What the list shows: turn indices with their match ranges, and a generation that
+/// changes with every query so chunks are rebuilt.
+struct Rows {
+    generation: u64,
+    items: Vec<(usize, Vec<(usize, usize)>)>,
+}
+
+fn latency_chips(turn: &PublicTurn, budget: RwSignal<u32>) -> Option<impl IntoView + use<>> {
+    let p = Phases::of(turn)?;
+    let total = p.total();
+    let grade = move || Grade::of(total, budget.get());
+    Some(view! {
+        <span class="chips">
+            <span
+                class=move || format!("chip total {}", grade().class())
+                title="Time until the caller hears audio (TTS start + TTS first audio)"
+            >
+                {format::ms(total)}
+                <span class="sr-only">{move || format!(" until audio, {}", grade().words())}</span>
+            </span>
+            <span class="chip phase" title="LLM time to first token">
+                "LLM "
+                {format::opt_ms(turn.llm_ttfb_ms)}
+            </span>
+            <span class="chip phase" title="TTS start, from the start of the turn">
+                "TTS start "
+                {format::opt_ms(turn.tts_start_ms)}
+            </span>
+            <span class="chip phase" title="TTS time to first audio">
+                "TTS "
+                {format::opt_ms(turn.tts_ttfb_ms)}
+            </span>
+        </span>
+    })
+}
+
+fn tool_calls(turn: &PublicTurn) -> Option<impl IntoView + use<>> {
+    if turn.tool_calls.is_empty() {
+        return None;
+    }
+    let items = turn
+        .tool_calls
+        .iter()
+        .map(|t| {
+            let args = match &t.arguments {
+                serde_json::Value::Null => String::new(),
+                other => other.to_string(),
+            };
+            view! {
+                <li>
+                    <span class="tool-name">{t.name.clone()}</span>
+                    <code class="tool-args">{args}</code>
+                </li>
+            }
+        })
+        .collect_view();
+    Some(view! {
+        <ul class="tools" aria-label="Tool calls">
+            {items}
+        </ul>
+    })
+}
+
+fn row(
+    index: usize,
+    turn: &PublicTurn,
+    ranges: &[(usize, usize)],
+    budget: RwSignal<u32>,
+) -> impl IntoView + use<> {
+    let (role_class, role) = match turn.role {
+        Role::Assistant => ("assistant", "Assistant"),
+        Role::User => ("user", "Caller"),
+    };
+    let class = format!(
+        "turn {role_class}{}",
+        if turn.tool_calls.is_empty() {
+            ""
+        } else {
+            " has-tools"
+        }
+    );
+    let anchor = route::turn_anchor(index);
+    let content = search::pieces(&turn.content, ranges)
+        .into_iter()
+        .map(|p| {
+            if p.mark {
+                view! { <mark>{p.text}</mark> }.into_any()
+            } else {
+                p.text.into_any()
+            }
+        })
+        .collect_view();
+    let offset = turn.timestamp.map(|ts| {
+        view! {
+            <span class="offset" title="Time since the call started">
+                {format::clock(ts)}
+            </span>
+        }
+    });
+    view! {
+        <li id=anchor.clone() class=class tabindex="-1">
+            <div class="turn-meta">
+                <a class="turn-no" href=format!("#{anchor}") title="Link to this turn">
+                    {format!("#{}", index + 1)}
+                </a>
+                <span class="role">{role}</span>
+                {offset}
+                {latency_chips(turn, budget)}
+            </div>
+            <p class="content">{content}</p>
+            {tool_calls(turn)}
+        </li>
+    }
+}
+
+#[component]
+pub fn Transcript(
+    view: Arc<PublicDebugView>,
+    budget: RwSignal<u32>,
+    /// The turn a link points at (0-based); the transcript scrolls to and highlights it.
+    target: RwSignal<Option<usize>>,
+) -> impl IntoView {
+    let total_turns = view.turns.len();
+    let index = StoredValue::new(Index::new(view.turns.iter().map(|t| t.content.as_str())));
+    let all = move |generation| Rows {
+        generation,
+        items: (0..total_turns).map(|i| (i, Vec::new())).collect(),
+    };
+    let rows = RwSignal::new(Arc::new(all(0)));
+    let limit = RwSignal::new(CHUNK);
+    let status = RwSignal::new(String::new());
+    let filtered = RwSignal::new(false);
+    let pending = StoredValue::new(None::<leptos::prelude::TimeoutHandle>);
+    let input: NodeRef<html::Input> = NodeRef::new();
+
+    let apply = move |query: String| {
+        let generation = rows.with_untracked(|r| r.generation) + 1;
+        let found = index.with_value(|i| i.find(&query));
+        let searching = !search::normalize(&query).is_empty();
+        let next = if searching {
+            status.set(search::summary(&found));
+            Rows {
+                generation,
+                items: found.hits.into_iter().map(|h| (h.turn, h.ranges)).collect(),
+            }
+        } else {
+            status.set(String::new());
+            all(generation)
+        };
+        filtered.set(searching);
+        limit.set(CHUNK);
+        rows.set(Arc::new(next));
+    };
+    let clear = move || {
+        if let Some(el) = input.get_untracked() {
+            el.set_value("");
+        }
+        apply(String::new());
+    };
+
+    // Render the next chunk once the current one is on screen.
+    Effect::new(move |_| {
+        let len = rows.with(|r| r.items.len());
+        if limit.get() < len {
+            set_timeout(move || limit.update(|l| *l += CHUNK), Duration::ZERO);
+        }
+    });
+
+    // Follow `#turn-N`: make sure the turn is rendered (and not filtered out), then show it.
+    Effect::new(move |_| {
+        let Some(turn) = target.get() else {
+            return;
+        };
+        if turn >= total_turns {
+            return;
+        }
+        let pos = match rows.with_untracked(|r| r.items.iter().position(|(t, _)| *t == turn)) {
+            Some(pos) => pos,
+            None => {
+                clear();
+                turn
+            }
+        };
+        if pos >= limit.get_untracked() {
+            limit.set((pos / CHUNK + 1) * CHUNK);
+        }
+        dom::highlight(route::turn_anchor(turn), 60);
+    });
+
+    let on_input = move |ev| {
+        let query = event_target_value(&ev);
+        if let Some(h) = pending.get_value() {
+            h.clear();
+        }
+        let handle = set_timeout_with_handle(move || apply(query), SEARCH_DEBOUNCE).ok();
+        pending.set_value(handle);
+    };
+    let on_keydown = move |ev: leptos::ev::KeyboardEvent| {
+        if ev.key() == "Escape" {
+            clear();
+        }
+    };
+
+    let turns = view.clone();
+    let chunks = move || {
+        let r = rows.get();
+        let shown = limit.get().min(r.items.len());
+        (0..shown.div_ceil(CHUNK))
+            .map(|c| (r.generation, c, r.clone()))
+            .collect::<Vec<_>>()
+    };
+    let chunk_view = move |(_, c, r): (u64, usize, Arc<Rows>)| {
+        let end = ((c + 1) * CHUNK).min(r.items.len());
+        r.items[c * CHUNK..end]
+            .iter()
+            .map(|(i, ranges)| row(*i, &turns.turns[*i], ranges, budget))
+            .collect_view()
+    };
+    let shown = move || limit.get().min(rows.with(|r| r.items.len()));
+    let complete = move || (shown() >= rows.with(|r| r.items.len())).to_string();
+
+    view! {
+        <section class="panel transcript" aria-labelledby="transcript-title">
+            <div class="section-head">
+                <h2 id="transcript-title">"Transcript"</h2>
+                <span class="count">{format::plural(total_turns, "turn", "turns")}</span>
+            </div>
+            <div class="search" role="search">
+                <label for="transcript-search" class="sr-only">
+                    "Search the transcript"
+                </label>
+                <input
+                    id="transcript-search"
+                    node_ref=input
+                    type="search"
+                    placeholder="Search the transcript"
+                    autocomplete="off"
+                    on:input=on_input
+                    on:keydown=on_keydown
+                />
+                <span class="search-status" role="status" aria-live="polite">
+                    {move || status.get()}
+                </span>
+                <Show when=move || filtered.get()>
+                    <button type="button" class="button small" on:click=move |_| clear()>
+                        "Show all turns"
+                    </button>
+                </Show>
+            </div>
+            <ol
+                class="turns"
+                aria-labelledby="transcript-title"
+                data-total=move || rows.with(|r| r.items.len())
+                data-rendered=shown
+                data-complete=complete
+                aria-busy=move || if complete() == "true" { "false" } else { "true" }
+            >
+                <For each=chunks key=|(generation, c, _)| (*generation, *c) children=chunk_view />
+            </ol>
+            <Show when=move || filtered.get() && rows.with(|r| r.items.is_empty())>
+                <p class="empty">"No turn matches this search."</p>
+            </Show>
+        </section>
+    }
+}
