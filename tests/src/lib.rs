@@ -6,6 +6,7 @@
 //! (`CALLSCOPE_DIST` overrides). Both are built by the test command before tests run.
 
 pub mod browser;
+pub mod long_call;
 pub mod server;
 
 pub use browser::Browser;

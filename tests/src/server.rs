@@ -52,12 +52,21 @@ impl Server {
         dir
     }
 
-    fn database_url(dir: &Path) -> String {
+    /// The SQLite URL of a scratch directory's database (its key file sits beside it).
+    pub fn database_url(dir: &Path) -> String {
         format!("sqlite://{}/callscope.db", dir.display())
     }
 
     /// Fills a scratch database with demo data, then starts the server on it.
     pub fn start_with_demo(calls: u32) -> (Server, Demo) {
+        let (dir, demo) = Self::demo_dir(calls);
+        (Self::start_in(dir), demo)
+    }
+
+    /// A scratch directory whose database holds demo data; start a server on it with
+    /// [`Server::start_in`] once the test has added what it needs
+    /// ([`Server::database_url`]).
+    pub fn demo_dir(calls: u32) -> (PathBuf, Demo) {
         let dir = Self::scratch_dir();
         let out = Command::new(binary())
             .args([
@@ -80,7 +89,7 @@ impl Server {
             debug_call_id: json["debug_call_id"].as_str().map(str::to_owned),
             json,
         };
-        (Self::start_in(dir), demo)
+        (dir, demo)
     }
 
     /// Starts the server on an empty scratch database.
@@ -88,7 +97,8 @@ impl Server {
         Self::start_in(Self::scratch_dir())
     }
 
-    fn start_in(dir: PathBuf) -> Server {
+    /// Starts the server on the database in `dir` (removed when the server is dropped).
+    pub fn start_in(dir: PathBuf) -> Server {
         let dist = std::env::var_os("CALLSCOPE_DIST")
             .map(PathBuf::from)
             .unwrap_or_else(|| crate::workspace_root().join("dist"));

@@ -1,0 +1,417 @@
+//! The debug viewer end to end: the real `callscope` binary serving the built viewer, and
+//! headless Chromium opening debug links. Screenshots of each state go to the artifacts
+//! directory. No assertion depends on wall-clock time; waits only bound how long to poll.
+
+use std::time::Duration;
+
+use callscope_e2e::{Browser, Demo, Server, long_call};
+use fantoccini::Locator;
+use serde_json::Value;
+
+/// Longest wait for anything the page does.
+const WAIT: Duration = Duration::from_secs(60);
+
+/// The demo's debug link on this test's server (the demo prints it for its default base).
+fn demo_link(server: &Server, demo: &Demo) -> String {
+    let url = demo.json["debug_url"]
+        .as_str()
+        .expect("the demo prints a debug_url");
+    let path = &url[url.find("/api/v1/call-debug/").expect("a debug link path")..];
+    server.url(path)
+}
+
+/// The link's JSON, as the viewer gets it.
+async fn link_json(link: &str) -> Value {
+    let response = reqwest::Client::new()
+        .get(link)
+        .header("accept", "application/json")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    response.json().await.unwrap()
+}
+
+/// Runs `script` (which must `return` a value) until it returns `true`.
+async fn wait_for(browser: &Browser, what: &str, script: &str) {
+    let mut waited = Duration::ZERO;
+    loop {
+        if browser.client.execute(script, vec![]).await.unwrap() == Value::Bool(true) {
+            return;
+        }
+        if waited >= WAIT {
+            browser
+                .screenshot(&format!("timeout-{}", what.replace(' ', "-")))
+                .await;
+            panic!("timed out waiting for {what}");
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        waited += Duration::from_millis(100);
+    }
+}
+
+async fn js(browser: &Browser, script: &str) -> Value {
+    browser.client.execute(script, vec![]).await.unwrap()
+}
+
+async fn count(browser: &Browser, selector: &str) -> u64 {
+    js(
+        browser,
+        &format!("return document.querySelectorAll({selector:?}).length"),
+    )
+    .await
+    .as_u64()
+    .unwrap()
+}
+
+async fn text(browser: &Browser, selector: &str) -> String {
+    browser
+        .client
+        .find(Locator::Css(selector))
+        .await
+        .unwrap_or_else(|e| panic!("{selector}: {e}"))
+        .text()
+        .await
+        .unwrap()
+}
+
+/// Waits until the whole transcript is rendered.
+async fn wait_rendered(browser: &Browser) {
+    wait_for(
+        browser,
+        "the transcript to render",
+        "return !!document.querySelector(\"ol.turns[data-complete='true']\")",
+    )
+    .await;
+}
+
+/// Non-overlapping, case-insensitive occurrences of `needle` in every turn's content:
+/// (matches, turns with a match).
+fn expected_matches(turns: &[Value], needle: &str) -> (usize, usize) {
+    let needle = needle.to_lowercase();
+    turns.iter().fold((0, 0), |(all, with), t| {
+        let n = t["content"]
+            .as_str()
+            .unwrap()
+            .to_lowercase()
+            .matches(&needle)
+            .count();
+        (all + n, with + usize::from(n > 0))
+    })
+}
+
+async fn search(browser: &Browser, query: &str) {
+    let input = browser
+        .client
+        .find(Locator::Css("#transcript-search"))
+        .await
+        .unwrap();
+    input.clear().await.unwrap();
+    input.send_keys(query).await.unwrap();
+}
+
+#[tokio::test]
+async fn a_demo_link_shows_header_masked_numbers_transcript_chart_and_webhooks() {
+    let (server, demo) = Server::start_with_demo(20);
+    let link = demo_link(&server, &demo);
+    let json = link_json(&link).await;
+    let call_id = demo.debug_call_id.clone().expect("the demo picks a call");
+    // The unmasked numbers, as the owner sees them.
+    let owner: Value = reqwest::Client::new()
+        .get(server.url(&format!("/v1/calls/{call_id}")))
+        .bearer_auth(&demo.api_key)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+
+    let browser = Browser::start().await;
+    browser.client.goto(&link).await.unwrap();
+    wait_rendered(&browser).await;
+    browser.screenshot("viewer-1-demo-call").await;
+
+    // Header.
+    assert_eq!(text(&browser, "h1.call-id").await, call_id);
+    let status = json["status"].as_str().unwrap();
+    let badges = text(&browser, ".badges").await.to_lowercase();
+    assert!(
+        badges.contains(&status.replace('-', " ")),
+        "{badges:?} shows {status}"
+    );
+    assert_eq!(
+        text(&browser, ".number.from").await,
+        json["from"].as_str().unwrap()
+    );
+    assert_eq!(
+        text(&browser, ".number.to").await,
+        json["to"].as_str().unwrap()
+    );
+    assert_eq!(count(&browser, ".facts time[title]").await, 2);
+
+    // No number of the call appears unmasked anywhere on the page.
+    let page = js(&browser, "return document.body.innerText").await;
+    let page = page.as_str().unwrap();
+    for field in ["from_number", "to_number"] {
+        let raw = owner[field].as_str().unwrap();
+        assert!(raw.starts_with('+'), "{field} is E.164: {raw}");
+        assert!(!page.contains(raw), "{field} {raw} shown unmasked");
+        assert!(!page.contains(&raw[1..]), "{field} digits shown unmasked");
+    }
+
+    // Transcript: every turn; latency chart: a bar per assistant turn with latency.
+    let turns = json["turns"].as_array().unwrap();
+    assert!(turns.len() >= 3);
+    assert_eq!(
+        count(&browser, "ol.turns > li.turn").await,
+        turns.len() as u64
+    );
+    let with_latency = turns
+        .iter()
+        .filter(|t| t["role"] == "assistant" && t.get("llm_ttfb_ms").is_some())
+        .count();
+    assert!(with_latency > 0);
+    assert_eq!(
+        count(&browser, "svg.bars-chart g.bar").await,
+        with_latency as u64
+    );
+    assert_eq!(
+        count(&browser, "li.turn.assistant .chip.total").await,
+        with_latency as u64
+    );
+    assert_eq!(
+        count(&browser, "svg.lane-chart g.span").await,
+        turns.len() as u64
+    );
+    // Latency summary: the server's p50 of LLM TTFB, and the slowest turn's link.
+    let summary = text(&browser, ".latency-summary tbody tr:first-child").await;
+    let p50 = json["latency"]["llm_ttfb_ms"]["p50"].as_u64().unwrap();
+    assert!(
+        summary.contains(&format!("{p50} ms")) || p50 >= 1000,
+        "{summary}"
+    );
+    if let Some(i) = json["latency"]["slowest_turn"]["index"].as_u64() {
+        let href = browser
+            .client
+            .find(Locator::Css("a.slowest-link"))
+            .await
+            .unwrap()
+            .attr("href")
+            .await
+            .unwrap();
+        assert_eq!(href.as_deref(), Some(format!("#turn-{}", i + 1).as_str()));
+    }
+
+    // Webhook history: a row per delivery attempt.
+    let webhooks = json["webhooks"].as_array().unwrap();
+    assert_eq!(count(&browser, "li.attempt").await, webhooks.len() as u64);
+    let events: std::collections::BTreeSet<&str> = webhooks
+        .iter()
+        .map(|w| w["event"].as_str().unwrap())
+        .collect();
+    assert_eq!(count(&browser, ".event-group").await, events.len() as u64);
+
+    js(
+        &browser,
+        "document.querySelector('.transcript').scrollIntoView(); return true",
+    )
+    .await;
+    browser.screenshot("viewer-2-transcript").await;
+    js(
+        &browser,
+        "document.querySelector('.webhooks').scrollIntoView(); return true",
+    )
+    .await;
+    browser.screenshot("viewer-3-webhooks").await;
+
+    // Search: a phrase from the second turn, counted the same way over the JSON.
+    let content = turns[1]["content"].as_str().unwrap();
+    let phrase: String = content
+        .split_whitespace()
+        .take(2)
+        .collect::<Vec<_>>()
+        .join(" ");
+    let (matches, with) = expected_matches(turns, &phrase);
+    assert!(matches >= 1);
+    search(&browser, &phrase).await;
+    let expected = format!(
+        "{matches} {} in {with} {}",
+        if matches == 1 { "match" } else { "matches" },
+        if with == 1 { "turn" } else { "turns" }
+    );
+    wait_for(
+        &browser,
+        "the search count",
+        &format!(
+            "return document.querySelector('.search-status').textContent === {expected:?} \
+             && !!document.querySelector(\"ol.turns[data-complete='true']\")"
+        ),
+    )
+    .await;
+    assert_eq!(count(&browser, "ol.turns > li.turn").await, with as u64);
+    assert_eq!(count(&browser, "ol.turns mark").await, matches as u64);
+    browser.screenshot("viewer-4-search").await;
+
+    // Escape clears the search and brings every turn back.
+    browser
+        .client
+        .find(Locator::Css("#transcript-search"))
+        .await
+        .unwrap()
+        .send_keys("\u{e00c}")
+        .await
+        .unwrap();
+    wait_for(
+        &browser,
+        "all turns after clearing the search",
+        &format!(
+            "return document.querySelectorAll('ol.turns > li.turn').length === {}",
+            turns.len()
+        ),
+    )
+    .await;
+    browser.close().await;
+}
+
+#[tokio::test]
+async fn a_turn_deep_link_scrolls_to_and_highlights_that_turn() {
+    let (server, demo) = Server::start_with_demo(20);
+    let link = demo_link(&server, &demo);
+    let json = link_json(&link).await;
+    let browser = Browser::start().await;
+    browser
+        .client
+        .goto(&format!("{link}#turn-3"))
+        .await
+        .unwrap();
+    wait_for(
+        &browser,
+        "turn 3 highlighted",
+        "return !!document.querySelector('li#turn-3.turn.highlighted')",
+    )
+    .await;
+    assert_eq!(count(&browser, "li.turn.highlighted").await, 1);
+    assert_eq!(
+        text(&browser, "li#turn-3 .content").await,
+        json["turns"][2]["content"].as_str().unwrap()
+    );
+    // Scrolled into view.
+    wait_for(
+        &browser,
+        "turn 3 in the viewport",
+        "const r = document.getElementById('turn-3').getBoundingClientRect(); \
+         return r.top >= 0 && r.bottom <= window.innerHeight",
+    )
+    .await;
+    browser.screenshot("viewer-5-deep-link").await;
+
+    // Following another turn's link moves the highlight.
+    browser
+        .client
+        .find(Locator::Css("li#turn-2 a.turn-no"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_for(
+        &browser,
+        "turn 2 highlighted",
+        "return !!document.querySelector('li#turn-2.highlighted') \
+         && !document.querySelector('li#turn-3.highlighted')",
+    )
+    .await;
+    browser.close().await;
+}
+
+#[tokio::test]
+async fn an_invalid_token_shows_the_404_state_and_repeated_misses_the_429_state() {
+    let (server, demo) = Server::start_with_demo(5);
+    let browser = Browser::start().await;
+    let unknown = "A".repeat(43);
+    browser
+        .client
+        .goto(&server.url(&format!("/api/v1/call-debug/{unknown}")))
+        .await
+        .unwrap();
+    wait_for(
+        &browser,
+        "the not-found state",
+        "return !!document.querySelector('.state.not-found')",
+    )
+    .await;
+    assert_eq!(
+        text(&browser, ".state.not-found h1").await,
+        "This link is invalid, expired or revoked"
+    );
+    assert_eq!(count(&browser, ".state.not-found button").await, 0);
+    browser.screenshot("viewer-6-not-found").await;
+
+    // Enough misses from this address trip the limiter: even a good link is refused,
+    // and the viewer offers a retry.
+    let client = reqwest::Client::new();
+    for _ in 0..30 {
+        client
+            .get(server.url(&format!("/api/v1/call-debug/{unknown}")))
+            .header("accept", "application/json")
+            .send()
+            .await
+            .unwrap();
+    }
+    browser
+        .client
+        .goto(&demo_link(&server, &demo))
+        .await
+        .unwrap();
+    wait_for(
+        &browser,
+        "the rate-limited state",
+        "return !!document.querySelector('.state.rate-limited button.retry')",
+    )
+    .await;
+    browser.screenshot("viewer-7-rate-limited").await;
+    browser.close().await;
+}
+
+#[tokio::test]
+async fn a_5000_turn_call_loads_renders_searches_and_deep_links() {
+    const TURNS: usize = 5_000;
+    let (dir, _demo) = Server::demo_dir(3);
+    let path = long_call::insert(&Server::database_url(&dir), TURNS).await;
+    let server = Server::start_in(dir);
+    let link = server.url(&path);
+
+    let browser = Browser::start().await;
+    // A deep link far down the call: rendered and highlighted even before the rest.
+    browser
+        .client
+        .goto(&format!("{link}#turn-4500"))
+        .await
+        .unwrap();
+    wait_for(
+        &browser,
+        "turn 4500 highlighted",
+        "return !!document.querySelector('li#turn-4500.highlighted')",
+    )
+    .await;
+    wait_rendered(&browser).await;
+    browser.screenshot("viewer-8-long-call").await;
+    assert_eq!(count(&browser, "ol.turns > li.turn").await, TURNS as u64);
+    assert_eq!(
+        count(&browser, "svg.bars-chart g.bar").await,
+        (TURNS / 2) as u64
+    );
+
+    search(&browser, "order 5000").await;
+    wait_for(
+        &browser,
+        "the search count",
+        "return document.querySelector('.search-status').textContent === '1 match in 1 turn'",
+    )
+    .await;
+    assert_eq!(count(&browser, "ol.turns > li.turn").await, 1);
+    assert_eq!(count(&browser, "li#turn-5000 mark").await, 1);
+    browser.screenshot("viewer-9-long-call-search").await;
+    browser.close().await;
+}
