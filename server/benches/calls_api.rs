@@ -3,7 +3,8 @@
 //!
 //! Needs a prepared database in `CALLSCOPE_BENCH_DATABASE_URL` holding the demo account
 //! (`scripts/bench.sh` fills one with 1,000,000 demo calls over 365 days on each backend).
-//! Without it the bench prints why and measures nothing.
+//! Without it the bench prints why and measures nothing. `CALLSCOPE_BENCH_DEEP_PAGES`
+//! (default 10,000) sets how deep the deep page is, for smaller databases.
 
 use std::time::Duration;
 
@@ -16,6 +17,7 @@ use criterion::{Criterion, criterion_group, criterion_main};
 const DAY: i64 = 86_400;
 
 struct Fixture {
+    pages: usize,
     store: Store,
     account: i64,
     deep: Position,
@@ -92,21 +94,25 @@ async fn fixture(url: &str) -> Fixture {
         .await
         .expect("list");
     let newest = first[0].started_at.unix();
-    // Walk 10,000 pages of 50 to reach the deep position, as a client would.
+    // Walk the pages of 50 to reach the deep position, as a client would.
+    let pages = std::env::var("CALLSCOPE_BENCH_DEEP_PAGES")
+        .ok()
+        .and_then(|p| p.parse().ok())
+        .unwrap_or(10_000);
     let mut at: Option<Position> = None;
-    for _ in 0..10_000 {
+    for _ in 0..pages {
         let (page, more) = store
             .list_calls(account, &filter, at, 50)
             .await
             .expect("page");
-        let last = page.last().expect("at least 500,000 calls");
+        let last = page.last().expect("enough calls for the deep page");
         at = Some(Position {
             started_at: last.started_at.unix(),
             id: last.call_id.get(),
         });
-        assert!(more, "fewer than 500,050 calls");
+        assert!(more, "too few calls for the deep page");
     }
-    // One 200-turn call (added once; later runs find it by its marker duration).
+    // One 200-turn call (added once; later runs find it by its marker start time).
     let agent = store.agents(account).await.expect("agents")[0].id;
     let marker_start = 1_000_000_000;
     let long_call = match store
@@ -132,6 +138,7 @@ async fn fixture(url: &str) -> Fixture {
             .expect("insert long call"),
     };
     Fixture {
+        pages,
         store,
         account,
         deep: at.expect("deep position"),
@@ -166,7 +173,7 @@ fn bench(c: &mut Criterion) {
                 .unwrap()
         })
     });
-    group.bench_function("list page 10,001 (limit 50)", |b| {
+    group.bench_function(format!("list page {} (limit 50)", f.pages + 1), |b| {
         b.to_async(&rt).iter(|| async {
             f.store
                 .list_calls(f.account, &filter, Some(f.deep), 50)
