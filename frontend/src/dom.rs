@@ -39,14 +39,25 @@ pub fn highlight(id: String, tries: u32) {
         }
     }
     let _ = el.class_list().add_1(HIGHLIGHT);
-    let options = web_sys::ScrollIntoViewOptions::new();
-    options.set_block(web_sys::ScrollLogicalPosition::Center);
-    el.scroll_into_view_with_scroll_into_view_options(&options);
+    center(&el);
+    // Turns off screen are laid out at an estimated height (`content-visibility`); once
+    // those near the target have their real size, centre it again.
+    let again = el.clone();
+    request_animation_frame(move || request_animation_frame(move || center(&again)));
     if let Ok(el) = el.dyn_into::<web_sys::HtmlElement>() {
         let focus = web_sys::FocusOptions::new();
         focus.set_prevent_scroll(true);
         let _ = el.focus_with_options(&focus);
     }
+}
+
+/// Scrolls `el` to the middle of the viewport at once (a smooth scroll over thousands of
+/// turns would race the layout of the turns it passes).
+fn center(el: &web_sys::Element) {
+    let options = web_sys::ScrollIntoViewOptions::new();
+    options.set_block(web_sys::ScrollLogicalPosition::Center);
+    options.set_behavior(web_sys::ScrollBehavior::Instant);
+    el.scroll_into_view_with_scroll_into_view_options(&options);
 }
 
 /// Copies `text` to the clipboard.

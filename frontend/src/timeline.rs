@@ -153,7 +153,13 @@ pub fn Timeline(view: Arc<PublicDebugView>, budget: RwSignal<u32>) -> impl IntoV
             .filter_map(|(i, t)| Phases::of(t).map(|p| (i, p.total())))
             .max_by_key(|&(_, total)| total);
         let slowest = slowest
-            .map(|(i, total)| format!(" The slowest is turn #{} at {}.", i + 1, format::ms(total)))
+            .map(|(i, total)| {
+                format!(
+                    " The longest wait for audio is turn #{}, {}.",
+                    i + 1,
+                    format::ms(total)
+                )
+            })
             .unwrap_or_default();
         format!(
             "{} with latency; {} over the {} budget.{slowest}",

@@ -36,6 +36,11 @@ fn free_port() -> u16 {
 
 impl Browser {
     pub async fn start() -> Browser {
+        Self::start_with(&[]).await
+    }
+
+    /// Like [`Browser::start`], with extra Chromium flags (e.g. `--force-dark-mode`).
+    pub async fn start_with(extra_args: &[&str]) -> Browser {
         let chromedriver =
             std::env::var("CHROMEDRIVER").unwrap_or_else(|_| "/usr/bin/chromedriver".into());
         let chromium = std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
@@ -49,7 +54,10 @@ impl Browser {
         let mut caps = Capabilities::new();
         caps.insert(
             "goog:chromeOptions".into(),
-            serde_json::json!({ "binary": chromium, "args": CHROME_ARGS }),
+            serde_json::json!({
+                "binary": chromium,
+                "args": CHROME_ARGS.iter().chain(extra_args).collect::<Vec<_>>(),
+            }),
         );
         let url = format!("http://127.0.0.1:{port}");
         let connector = hyper_util::client::legacy::connect::HttpConnector::new();

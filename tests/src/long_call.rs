@@ -46,7 +46,7 @@ pub async fn insert(database_url: &str, turns: usize) -> String {
             },
         });
         if assistant {
-            let llm = 250 + (i as i64 * 37) % 900;
+            let llm = 220 + (i as i64 * 37) % 600;
             latency.push(NewLatencyTurn {
                 turn: latency.len() as i64 + 1,
                 offset_ms,

@@ -214,13 +214,13 @@ async fn a_demo_link_shows_header_masked_numbers_transcript_chart_and_webhooks()
 
     js(
         &browser,
-        "document.querySelector('.transcript').scrollIntoView(); return true",
+        "document.querySelector('.transcript').scrollIntoView({behavior: 'instant'}); return true",
     )
     .await;
     browser.screenshot("viewer-2-transcript").await;
     js(
         &browser,
-        "document.querySelector('.webhooks').scrollIntoView(); return true",
+        "document.querySelector('.webhooks').scrollIntoView({behavior: 'instant'}); return true",
     )
     .await;
     browser.screenshot("viewer-3-webhooks").await;
@@ -396,6 +396,13 @@ async fn a_5000_turn_call_loads_renders_searches_and_deep_links() {
     )
     .await;
     wait_rendered(&browser).await;
+    wait_for(
+        &browser,
+        "turn 4500 in the viewport",
+        "const r = document.getElementById('turn-4500').getBoundingClientRect(); \
+         return r.top >= 0 && r.bottom <= window.innerHeight",
+    )
+    .await;
     browser.screenshot("viewer-8-long-call").await;
     assert_eq!(count(&browser, "ol.turns > li.turn").await, TURNS as u64);
     assert_eq!(
@@ -413,5 +420,46 @@ async fn a_5000_turn_call_loads_renders_searches_and_deep_links() {
     assert_eq!(count(&browser, "ol.turns > li.turn").await, 1);
     assert_eq!(count(&browser, "li#turn-5000 mark").await, 1);
     browser.screenshot("viewer-9-long-call-search").await;
+    browser.close().await;
+}
+
+#[tokio::test]
+async fn the_viewer_fits_a_phone_screen_and_follows_a_dark_colour_scheme() {
+    let (server, demo) = Server::start_with_demo(20);
+    let link = demo_link(&server, &demo);
+    let browser = Browser::start_with(&["--force-dark-mode"]).await;
+    browser.client.set_window_size(390, 844).await.unwrap();
+    browser.client.goto(&link).await.unwrap();
+    wait_rendered(&browser).await;
+    browser.screenshot("viewer-10-phone-dark").await;
+    // Nothing but the chart's and the table's own scroll areas is wider than the screen.
+    let wide = js(
+        &browser,
+        "return [...document.querySelectorAll('body *')] \
+           .filter(e => !e.closest('.chart-scroll, .table-scroll') && e.getBoundingClientRect().right > window.innerWidth + 1) \
+           .map(e => e.tagName + '.' + e.className).slice(0, 5)",
+    )
+    .await;
+    assert_eq!(wide, serde_json::json!([]), "wider than the screen");
+    let dark = js(
+        &browser,
+        "return matchMedia('(prefers-color-scheme: dark)').matches",
+    )
+    .await;
+    js(
+        &browser,
+        "document.querySelector('.timeline').scrollIntoView({behavior: 'instant'}); return true",
+    )
+    .await;
+    browser.screenshot("viewer-11-phone-dark-timeline").await;
+    if dark == Value::Bool(true) {
+        // The page background follows the scheme.
+        let bg = js(
+            &browser,
+            "return getComputedStyle(document.body).backgroundColor",
+        )
+        .await;
+        assert_eq!(bg, Value::String("rgb(17, 18, 22)".into()));
+    }
     browser.close().await;
 }
