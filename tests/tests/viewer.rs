@@ -326,7 +326,7 @@ async fn a_turn_deep_link_scrolls_to_and_highlights_that_turn() {
 }
 
 #[tokio::test]
-async fn an_invalid_token_shows_the_404_state_and_repeated_misses_the_429_state() {
+async fn error_states_404_429_network_error_and_loading() {
     let (server, demo) = Server::start_with_demo(5);
     let browser = Browser::start().await;
     let unknown = "A".repeat(43);
@@ -371,6 +371,51 @@ async fn an_invalid_token_shows_the_404_state_and_repeated_misses_the_429_state(
     )
     .await;
     browser.screenshot("viewer-7-rate-limited").await;
+
+    // A request that never gets an answer: the network-error state, with a retry.
+    // (The page's `fetch` is replaced; the viewer looks it up on every request.)
+    js(
+        &browser,
+        "window.fetch = () => Promise.reject(new TypeError('Failed to fetch')); return true",
+    )
+    .await;
+    browser
+        .client
+        .find(Locator::Css("button.retry"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_for(
+        &browser,
+        "the network-error state",
+        "return !!document.querySelector('.state.network-error button.retry')",
+    )
+    .await;
+    browser.screenshot("viewer-8-network-error").await;
+
+    // A request still on its way: the loading skeleton.
+    js(
+        &browser,
+        "window.fetch = () => new Promise(() => {}); return true",
+    )
+    .await;
+    browser
+        .client
+        .find(Locator::Css("button.retry"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_for(
+        &browser,
+        "the loading skeleton",
+        "return !!document.querySelector(\".skeleton[aria-busy='true']\")",
+    )
+    .await;
+    browser.screenshot("viewer-9-loading").await;
     browser.close().await;
 }
 
@@ -403,7 +448,7 @@ async fn a_5000_turn_call_loads_renders_searches_and_deep_links() {
          return r.top >= 0 && r.bottom <= window.innerHeight",
     )
     .await;
-    browser.screenshot("viewer-8-long-call").await;
+    browser.screenshot("viewer-12-long-call").await;
     assert_eq!(count(&browser, "ol.turns > li.turn").await, TURNS as u64);
     assert_eq!(
         count(&browser, "svg.bars-chart g.bar").await,
@@ -419,7 +464,7 @@ async fn a_5000_turn_call_loads_renders_searches_and_deep_links() {
     .await;
     assert_eq!(count(&browser, "ol.turns > li.turn").await, 1);
     assert_eq!(count(&browser, "li#turn-5000 mark").await, 1);
-    browser.screenshot("viewer-9-long-call-search").await;
+    browser.screenshot("viewer-13-long-call-search").await;
     browser.close().await;
 }
 
