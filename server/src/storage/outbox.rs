@@ -376,36 +376,42 @@ impl Store {
         .bind(i64::from(limit))
         .fetch_all(self.pool())
         .await?;
-        let mut jobs = Vec::with_capacity(claimed.len());
-        for row in &claimed {
-            let job_id: i64 = row.get(0);
-            let attempts: i64 = row.get(1);
-            let r = sqlx::query(
-                "SELECT ev.account_id, ev.call_id, ev.event_id, ev.event, ev.payload, en.id, en.url,
-                        en.secret_enc, CAST(en.enabled AS INTEGER), en.deleted_at
-                 FROM webhook_jobs j
-                 JOIN webhook_events ev ON ev.id = j.event_row_id
-                 JOIN webhook_endpoints en ON en.id = j.endpoint_id
-                 WHERE j.id = $1",
-            )
-            .bind(job_id)
-            .fetch_optional(self.pool())
-            .await?;
-            // Deleted under us (account removed): nothing left to deliver.
-            let Some(r) = r else { continue };
-            let deleted_at: Option<i64> = r.get(9);
+        let attempts: std::collections::HashMap<i64, i64> =
+            claimed.iter().map(|r| (r.get(0), r.get(1))).collect();
+        if attempts.is_empty() {
+            return Ok(Vec::new());
+        }
+        let placeholders: Vec<String> = (1..=attempts.len()).map(|i| format!("${i}")).collect();
+        let sql = format!(
+            "SELECT j.id, ev.account_id, ev.call_id, ev.event_id, ev.event, ev.payload, en.id, en.url,
+                    en.secret_enc, CAST(en.enabled AS INTEGER), en.deleted_at
+             FROM webhook_jobs j
+             JOIN webhook_events ev ON ev.id = j.event_row_id
+             JOIN webhook_endpoints en ON en.id = j.endpoint_id
+             WHERE j.id IN ({})",
+            placeholders.join(", ")
+        );
+        let mut q = sqlx::query(&sql);
+        for id in attempts.keys() {
+            q = q.bind(*id);
+        }
+        let rows = q.fetch_all(self.pool()).await?;
+        let mut jobs = Vec::with_capacity(rows.len());
+        for r in &rows {
+            let job_id: i64 = r.get(0);
+            let deleted_at: Option<i64> = r.get(10);
             jobs.push(ClaimedJob {
                 job_id,
-                attempt: u32::try_from(attempts).unwrap_or(u32::MAX),
-                account_id: r.get(0),
-                call_id: r.get(1),
-                event_id: r.get(2),
-                event: r.get(3),
-                payload: r.get(4),
-                endpoint_id: r.get(5),
-                url: r.get(6),
-                secret_enc: r.get(7),
-                endpoint_live: r.get::<i64, _>(8) != 0 && deleted_at.is_none(),
+                attempt: u32::try_from(attempts[&job_id]).unwrap_or(u32::MAX),
+                account_id: r.get(1),
+                call_id: r.get(2),
+                event_id: r.get(3),
+                event: r.get(4),
+                payload: r.get(5),
+                endpoint_id: r.get(6),
+                url: r.get(7),
+                secret_enc: r.get(8),
+                endpoint_live: r.get::<i64, _>(9) != 0 && deleted_at.is_none(),
             });
         }
         jobs.sort_by_key(|j| j.job_id);
@@ -488,17 +494,6 @@ impl Store {
         .execute(self.pool())
         .await?;
         Ok(())
-    }
-
-    /// The earliest instant a pending job falls due (or its lease runs out), if any.
-    pub async fn next_due(&self) -> StoreResult<Option<i64>> {
-        let row = sqlx::query(
-            "SELECT MIN(CASE WHEN locked_until IS NOT NULL AND locked_until > due_at THEN locked_until ELSE due_at END)
-             FROM webhook_jobs WHERE state = 'pending'",
-        )
-        .fetch_one(self.pool())
-        .await?;
-        Ok(row.get(0))
     }
 
     /// One endpoint's delivery records, newest first, after `after` (exclusive), with

@@ -192,9 +192,11 @@ impl Dispatcher {
             if *stopped.borrow() {
                 break;
             }
-            let free = cfg.concurrency.max(1).saturating_sub(in_flight.len());
+            let slots = cfg.concurrency.max(1);
+            let free = slots.saturating_sub(in_flight.len());
             let mut full = false;
-            if free > 0 {
+            // Claim in batches (each claim is a write): when idle, or half the slots are free.
+            if free > 0 && (in_flight.is_empty() || free * 2 >= slots) {
                 match self.claim(free).await {
                     Ok(jobs) => {
                         full = jobs.len() == free;
@@ -207,8 +209,8 @@ impl Dispatcher {
                 }
             }
             if full {
-                // More may be due; make room first if every slot is busy.
-                if in_flight.len() >= cfg.concurrency.max(1) {
+                // More may be due: claim again as soon as enough slots are free.
+                while in_flight.len() * 2 > slots {
                     in_flight.join_next().await;
                 }
                 continue;
