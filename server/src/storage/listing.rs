@@ -137,10 +137,11 @@ impl Store {
             w.and("c.started_at < ?", &[to]);
         }
         if let Some(at) = after {
-            w.and(
-                "(c.started_at < ? OR (c.started_at = ? AND c.id < ?))",
-                &[at.started_at, at.started_at, at.id],
-            );
+            // A row-value comparison, so both SQLite and PostgreSQL seek the
+            // (account_id, started_at, id) index to the cursor instead of filtering from the
+            // top: an OR of two conditions scanned every newer row (a page 10,000 deep took
+            // 1.5 s on PostgreSQL).
+            w.and("(c.started_at, c.id) < (?, ?)", &[at.started_at, at.id]);
         }
         let limit_param = w.placeholder();
         w.args
