@@ -123,6 +123,8 @@ pub fn bars(turns: &[PublicTurn], budget_ms: u32) -> BarChart {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Span {
     pub turn: usize,
+    /// The last turn this span covers: `turn` itself, unless neighbours were merged.
+    pub last: usize,
     pub role: Role,
     pub x: f64,
     pub width: f64,
@@ -130,6 +132,41 @@ pub struct Span {
     pub wait: f64,
     /// The audio would start after the next turn began: the turns overlap.
     pub overlap: bool,
+}
+
+/// Merges neighbouring spans narrower than `min_width` (a long call puts thousands of
+/// turns in a lane a few hundred pixels wide): each merged span takes the role that filled
+/// most of it, and is an overlap if any part was.
+pub fn merge(spans: Vec<Span>, min_width: f64) -> Vec<Span> {
+    let mut out: Vec<Span> = Vec::new();
+    // Width per role of the span being built: (assistant, user).
+    let mut share = (0.0f64, 0.0f64);
+    for s in spans {
+        let add = |share: &mut (f64, f64), s: &Span| match s.role {
+            Role::Assistant => share.0 += s.width,
+            Role::User => share.1 += s.width,
+        };
+        match out.last_mut() {
+            Some(cur) if cur.width < min_width => {
+                add(&mut share, &s);
+                cur.width = (s.x + s.width - cur.x).max(cur.width);
+                cur.last = s.last;
+                cur.wait = 0.0;
+                cur.overlap |= s.overlap;
+                cur.role = if share.1 > share.0 {
+                    Role::User
+                } else {
+                    Role::Assistant
+                };
+            }
+            _ => {
+                share = (0.0, 0.0);
+                add(&mut share, &s);
+                out.push(s);
+            }
+        }
+    }
+    out
 }
 
 /// Width of the call-clock lane.
@@ -150,7 +187,7 @@ pub fn lane(turns: &[PublicTurn], duration_seconds: i64) -> Vec<Span> {
         .enumerate()
         .filter_map(|(i, t)| t.timestamp.filter(|s| s.is_finite()).map(|s| (i, t, s)))
         .collect();
-    timed
+    let spans: Vec<Span> = timed
         .iter()
         .enumerate()
         .map(|(k, &(turn, t, start))| {
@@ -159,6 +196,7 @@ pub fn lane(turns: &[PublicTurn], duration_seconds: i64) -> Vec<Span> {
             let wait_s = Phases::of(t).map_or(0.0, |p| f64::from(p.total()) / 1000.0);
             Span {
                 turn,
+                last: turn,
                 role: t.role,
                 x: start.clamp(0.0, span) * scale,
                 width: length * scale,
@@ -166,7 +204,12 @@ pub fn lane(turns: &[PublicTurn], duration_seconds: i64) -> Vec<Span> {
                 overlap: wait_s > length && timed.get(k + 1).is_some(),
             }
         })
-        .collect()
+        .collect();
+    if spans.len() as f64 > LANE_WIDTH / 2.0 {
+        merge(spans, 1.0)
+    } else {
+        spans
+    }
 }
 
 #[cfg(test)]
@@ -228,6 +271,30 @@ mod tests {
         assert!(chart.width >= 2500.0 * MIN_STEP);
         assert!(y_of(1500, chart.max_ms) > MARGIN_TOP);
         assert_eq!(bars(&[], 800).bars.len(), 0);
+    }
+
+    #[test]
+    fn a_crowded_lane_merges_neighbours_into_spans_a_unit_wide() {
+        let turns: Vec<PublicTurn> = (0..5000)
+            .map(|i| {
+                let role = if i % 2 == 0 {
+                    Role::Assistant
+                } else {
+                    Role::User
+                };
+                t(role, f64::from(i) * 3.0, (i % 2 == 0).then_some(300))
+            })
+            .collect();
+        let spans = lane(&turns, 15_000);
+        assert!(spans.len() <= LANE_WIDTH as usize + 1, "{}", spans.len());
+        assert!(spans.len() > 100);
+        assert_eq!(spans[0].turn, 0);
+        assert_eq!(spans.last().unwrap().last, 4999);
+        // Contiguous: every turn is in exactly one span.
+        for w in spans.windows(2) {
+            assert_eq!(w[0].last + 1, w[1].turn);
+        }
+        assert!(spans.iter().all(|s| s.wait == 0.0 || s.turn == s.last));
     }
 
     #[test]

@@ -4,7 +4,7 @@
 //! Components, one per visible part: `header`, `latency_summary`, `timeline`,
 //! `transcript`, `webhooks` (composed by `app`). `client` fetches the call; `dom` holds the
 //! few imperative browser calls. Pure logic with native tests: `format`, `latency`,
-//! `search`, `chart`, `history`, `route`.
+//! `search`, `chart` (geometry), `markup` (the charts' SVG), `history`, `route`.
 
 pub mod app;
 pub mod chart;
@@ -15,6 +15,7 @@ pub mod header;
 pub mod history;
 pub mod latency;
 pub mod latency_summary;
+pub mod markup;
 pub mod route;
 pub mod search;
 pub mod timeline;

@@ -178,10 +178,22 @@ pub fn Transcript(
         apply(String::new());
     };
 
+    // A linked turn not rendered yet: shown once its chunk is.
+    let waiting = StoredValue::new(None::<usize>);
+    let position =
+        move |turn: usize| rows.with_untracked(|r| r.items.iter().position(|(t, _)| *t == turn));
+
     // Render the next chunk once the current one is on screen.
     Effect::new(move |_| {
         let len = rows.with(|r| r.items.len());
-        if limit.get() < len {
+        let shown = limit.get();
+        if let Some(turn) = waiting.get_value()
+            && position(turn).is_some_and(|pos| pos < shown)
+        {
+            waiting.set_value(None);
+            dom::highlight(route::turn_anchor(turn), 60);
+        }
+        if shown < len {
             set_timeout(move || limit.update(|l| *l += CHUNK), Duration::ZERO);
         }
     });
@@ -194,17 +206,20 @@ pub fn Transcript(
         if turn >= total_turns {
             return;
         }
-        let pos = match rows.with_untracked(|r| r.items.iter().position(|(t, _)| *t == turn)) {
+        let pos = match position(turn) {
             Some(pos) => pos,
             None => {
                 clear();
                 turn
             }
         };
-        if pos >= limit.get_untracked() {
-            limit.set((pos / CHUNK + 1) * CHUNK);
+        if pos < limit.get_untracked() {
+            waiting.set_value(None);
+            dom::highlight(route::turn_anchor(turn), 60);
+        } else {
+            // Keep rendering chunk by chunk (the page stays responsive) until it is there.
+            waiting.set_value(Some(turn));
         }
-        dom::highlight(route::turn_anchor(turn), 60);
     });
 
     let on_input = move |ev| {

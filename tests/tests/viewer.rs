@@ -449,6 +449,20 @@ async fn a_5000_turn_call_loads_renders_searches_and_deep_links() {
     )
     .await;
     browser.screenshot("viewer-12-long-call").await;
+    // For the record, not asserted: the longest main-thread tasks while loading.
+    let tasks = browser
+        .client
+        .execute_async(
+            "const done = arguments[0]; \
+             new PerformanceObserver((list) => done(list.getEntries() \
+               .map(e => Math.round(e.duration)).sort((a, b) => b - a).slice(0, 5))) \
+               .observe({type: 'longtask', buffered: true}); \
+             setTimeout(() => done([]), 2000);",
+            vec![],
+        )
+        .await
+        .unwrap();
+    eprintln!("5,000-turn call: longest main-thread tasks (ms): {tasks}");
     assert_eq!(count(&browser, "ol.turns > li.turn").await, TURNS as u64);
     assert_eq!(
         count(&browser, "svg.bars-chart g.bar").await,
