@@ -510,7 +510,7 @@ impl Store {
         let rows = sqlx::query(
             "SELECT id, event, event_id, url, attempt, status_code, CAST(success AS INTEGER), error, created_at
              FROM webhook_deliveries
-             WHERE endpoint_id = $1 AND (created_at < $2 OR (created_at = $2 AND id < $3))
+             WHERE endpoint_id = $1 AND (created_at, id) < ($2, $3)
              ORDER BY created_at DESC, id DESC LIMIT $4",
         )
         .bind(endpoint_id)
