@@ -9,7 +9,7 @@ use callscope_viewer::latency::{self, Grade, Phases};
 use callscope_viewer::timeline::Timeline;
 use callscope_viewer::transcript::Transcript;
 use callscope_viewer::webhooks::Webhooks;
-use callscope_viewer::{app::App, chart, format, route, search};
+use callscope_viewer::{app::App, chart, format, markup, route, search};
 use leptos::prelude::*;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_test::*;
@@ -126,6 +126,14 @@ fn chart_geometry_in_wasm() {
     assert_eq!(chart.max_ms, 2000);
     let lane = chart::lane(&view.turns, view.duration_seconds);
     assert_eq!(lane.len(), 4);
+    let svg = markup::bars_svg(&chart, 800);
+    assert_eq!(svg.matches("<g class=\"bar ").count(), 2);
+    assert_eq!(
+        markup::lane_svg(&lane, &view.turns)
+            .matches("<g class=\"span ")
+            .count(),
+        4
+    );
 }
 
 #[wasm_bindgen_test]

@@ -203,6 +203,28 @@ async fn a_demo_link_shows_header_masked_numbers_transcript_chart_and_webhooks()
         assert_eq!(href.as_deref(), Some(format!("#turn-{}", i + 1).as_str()));
     }
 
+    js(
+        &browser,
+        "document.querySelector('.timeline').scrollIntoView({behavior: 'instant'}); return true",
+    )
+    .await;
+    browser.screenshot("viewer-1b-timeline").await;
+
+    // A generous budget: no bar and no chip is over it any more.
+    js(
+        &browser,
+        "const i = document.querySelector('.budget-input input'); i.value = '60000'; \
+         i.dispatchEvent(new Event('change')); return true",
+    )
+    .await;
+    wait_for(
+        &browser,
+        "nothing over a 60 s budget",
+        "return document.querySelectorAll('.bar.over, .chip.total.over').length === 0 \
+           && document.querySelector('.budget-label').textContent === 'budget 60,000 ms'",
+    )
+    .await;
+
     // Webhook history: a row per delivery attempt.
     let webhooks = json["webhooks"].as_array().unwrap();
     assert_eq!(count(&browser, "li.attempt").await, webhooks.len() as u64);
