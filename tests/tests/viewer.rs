@@ -132,6 +132,17 @@ async fn a_demo_link_shows_header_masked_numbers_transcript_chart_and_webhooks()
     wait_rendered(&browser).await;
     browser.screenshot("viewer-1-demo-call").await;
 
+    // The page fetched its own URL as JSON exactly once.
+    assert_eq!(
+        js(
+            &browser,
+            "return performance.getEntriesByType('resource') \
+               .filter(e => e.initiatorType === 'fetch' && e.name === location.href.split('#')[0]).length",
+        )
+        .await,
+        Value::from(1)
+    );
+
     // Header.
     assert_eq!(text(&browser, "h1.call-id").await, call_id);
     let status = json["status"].as_str().unwrap();
