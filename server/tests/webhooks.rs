@@ -917,19 +917,28 @@ both_backends!(
             assert_eq!(r.headers["webhook-id"], event_id.as_str());
             verify_at(&secret, r);
         }
-        // The abandoned attempt 1 has no record (its outcome was never seen); 2 and 3 do.
-        let attempts: Vec<(u64, bool)> = w
+        // The abandoned attempt 1 is recorded as interrupted (its outcome was never seen).
+        let attempts: Vec<(u64, Value, bool, Value)> = w
             .deliveries(&id)
             .await
             .iter()
             .map(|d| {
                 (
                     d["attempt"].as_u64().unwrap(),
+                    d["status_code"].clone(),
                     d["success"].as_bool().unwrap(),
+                    d["error"].clone(),
                 )
             })
             .collect();
-        assert_eq!(attempts, [(3, true), (2, false)]);
+        assert_eq!(
+            attempts,
+            [
+                (3, json!(200), true, Value::Null),
+                (2, json!(503), false, json!("HTTP 503")),
+                (1, Value::Null, false, json!("interrupted")),
+            ]
+        );
     }
 );
 

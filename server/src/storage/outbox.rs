@@ -66,6 +66,9 @@ pub struct ClaimedJob {
     pub secret_enc: Vec<u8>,
     /// False when the endpoint was disabled or deleted after the job was queued.
     pub endpoint_live: bool,
+    /// The previous claim of this job ran out without recording its attempt (the process
+    /// died mid-attempt): that attempt is recorded as interrupted with this one.
+    pub interrupted: bool,
 }
 
 /// What happened to one attempt, and what the job does next.
@@ -89,6 +92,9 @@ pub struct JobState {
     pub due_at: i64,
     pub locked_until: Option<i64>,
 }
+
+/// The error of an attempt whose outcome was never recorded (its dispatcher stopped).
+pub const INTERRUPTED: &str = "interrupted";
 
 const ENDPOINT_COLUMNS: &str = "id, account_id, url, events, secret_enc, CAST(enabled AS INTEGER), \
      disabled_reason, created_at";
@@ -364,20 +370,26 @@ impl Store {
             Backend::Sqlite => "",
         };
         let claimed = sqlx::query(&format!(
-            "UPDATE webhook_jobs SET locked_until = $1, attempts = attempts + 1, updated_at = $2
+            "UPDATE webhook_jobs SET locked_until = $1, attempts = attempts + 1, updated_at = $2,
+                 last_error = CASE WHEN locked_until IS NULL THEN last_error ELSE '{INTERRUPTED}' END
              WHERE id IN (
                  SELECT id FROM webhook_jobs
                  WHERE state = 'pending' AND due_at <= $2 AND (locked_until IS NULL OR locked_until <= $2)
                  ORDER BY due_at, id LIMIT $3 {lock})
-             RETURNING id, attempts"
+             RETURNING id, attempts, last_error"
         ))
         .bind(now + lease)
         .bind(now)
         .bind(i64::from(limit))
         .fetch_all(self.pool())
         .await?;
-        let attempts: std::collections::HashMap<i64, i64> =
-            claimed.iter().map(|r| (r.get(0), r.get(1))).collect();
+        let attempts: std::collections::HashMap<i64, (i64, bool)> = claimed
+            .iter()
+            .map(|r| {
+                let last: Option<String> = r.get(2);
+                (r.get(0), (r.get(1), last.as_deref() == Some(INTERRUPTED)))
+            })
+            .collect();
         if attempts.is_empty() {
             return Ok(Vec::new());
         }
@@ -402,7 +414,8 @@ impl Store {
             let deleted_at: Option<i64> = r.get(10);
             jobs.push(ClaimedJob {
                 job_id,
-                attempt: u32::try_from(attempts[&job_id]).unwrap_or(u32::MAX),
+                attempt: u32::try_from(attempts[&job_id].0).unwrap_or(u32::MAX),
+                interrupted: attempts[&job_id].1,
                 account_id: r.get(1),
                 call_id: r.get(2),
                 event_id: r.get(3),
@@ -427,6 +440,26 @@ impl Store {
         outcome: &AttemptOutcome,
     ) -> StoreResult<i64> {
         let mut tx = self.pool().begin().await?;
+        if job.interrupted && job.attempt > 1 {
+            sqlx::query(
+                "INSERT INTO webhook_deliveries (job_id, endpoint_id, account_id, call_id, event, event_id, url,
+                    attempt, status_code, success, error, created_at)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, NULL, $9, $10, $11)",
+            )
+            .bind(job.job_id)
+            .bind(job.endpoint_id)
+            .bind(job.account_id)
+            .bind(job.call_id)
+            .bind(job.event.as_str())
+            .bind(job.event_id.as_str())
+            .bind(job.url.as_str())
+            .bind(i64::from(job.attempt - 1))
+            .bind(false)
+            .bind(INTERRUPTED)
+            .bind(outcome.at)
+            .execute(&mut *tx)
+            .await?;
+        }
         let id: i64 = sqlx::query(
             "INSERT INTO webhook_deliveries (job_id, endpoint_id, account_id, call_id, event, event_id, url,
                 attempt, status_code, success, error, created_at)
