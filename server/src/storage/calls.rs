@@ -2,13 +2,13 @@
 
 use callscope_shared::{
     AgentId, Call, CallId, CallStatus, Disposition, EndedReason, LatencyData, LatencyTurn, Minutes,
-    Money, Role, Timestamp, ToolCall, TranscriptEntry,
+    Money, Role, ToolCall, TranscriptEntry,
 };
 use sqlx::any::AnyArguments;
 use sqlx::query::Query;
 use sqlx::{Any, Row};
 
-use super::{Store, StoreError, StoreResult, parse_enum, parse_json};
+use super::{Store, StoreError, StoreResult, instant, parse_enum, parse_json};
 
 /// One transcript entry to store. `offset_ms` counts from the start of the call.
 #[derive(Debug, Clone, PartialEq)]
@@ -91,10 +91,6 @@ pub(super) const CALL_COLUMNS: &str = "c.id, ag.public_id, c.from_number, c.to_n
      c.transfer_duration_seconds, c.transfer_cost_e4, c.transferred_to, \
      CAST(c.recording_enabled AS INTEGER), c.extracted_data, c.started_at, c.ended_at";
 
-fn timestamp(secs: i64) -> StoreResult<Timestamp> {
-    Timestamp::from_unix(secs).ok_or_else(|| StoreError::Corrupt(format!("instant {secs}")))
-}
-
 /// Builds the list form of a call (no transcript, no latency) from a `CALL_COLUMNS` row.
 pub(super) fn call_from_row(row: &sqlx::any::AnyRow) -> StoreResult<Call> {
     let id: i64 = row.get(0);
@@ -136,8 +132,8 @@ pub(super) fn call_from_row(row: &sqlx::any::AnyRow) -> StoreResult<Call> {
         transferred_to: row.get(22),
         recording_enabled: row.get::<i64, _>(23) != 0,
         extracted_data: parse_json(&row.get::<String, _>(24), "extracted_data")?,
-        started_at: timestamp(row.get(25))?,
-        ended_at: ended_at.map(timestamp).transpose()?,
+        started_at: instant(row.get(25))?,
+        ended_at: ended_at.map(instant).transpose()?,
     })
 }
 

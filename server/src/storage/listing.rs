@@ -5,7 +5,7 @@ use sqlx::any::AnyArguments;
 use sqlx::{Any, Arguments, Row};
 
 use super::calls::{CALL_COLUMNS, NewCall, call_from_row};
-use super::{Store, StoreError, StoreResult, parse_enum};
+use super::{Store, StoreResult, instant, parse_enum};
 
 /// Seconds in a UTC day.
 pub const DAY: i64 = 86_400;
@@ -229,9 +229,6 @@ impl Store {
         .bind(call_id.get())
         .fetch_optional(self.pool())
         .await?;
-        let instant = |secs: i64| {
-            Timestamp::from_unix(secs).ok_or_else(|| StoreError::Corrupt(format!("instant {secs}")))
-        };
         row.map(|r| {
             let ended_at: Option<i64> = r.get(3);
             Ok(StatusRow {

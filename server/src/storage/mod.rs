@@ -119,6 +119,12 @@ fn parse_json<T: serde::de::DeserializeOwned>(text: &str, what: &str) -> StoreRe
     serde_json::from_str(text).map_err(|e| StoreError::Corrupt(format!("{what}: {e}")))
 }
 
+/// An instant column written by us.
+fn instant(secs: i64) -> StoreResult<callscope_shared::Timestamp> {
+    callscope_shared::Timestamp::from_unix(secs)
+        .ok_or_else(|| StoreError::Corrupt(format!("instant {secs}")))
+}
+
 /// Parses an enum column written by us.
 fn parse_enum<T: std::str::FromStr>(text: &str, what: &str) -> StoreResult<T> {
     text.parse()

@@ -6,10 +6,10 @@
 //! doubles as a fencing token: an attempt is claimed once, and a dispatcher whose lease ran
 //! out can still record what it saw but no longer moves the job.
 
-use callscope_shared::{CallId, Timestamp, WebhookDelivery};
+use callscope_shared::{CallId, WebhookDelivery};
 use sqlx::{Any, Row, Transaction};
 
-use super::{Backend, NewCall, Store, StoreError, StoreResult, parse_json};
+use super::{Backend, NewCall, Store, StoreError, StoreResult, instant, parse_json};
 use crate::cursor::Position;
 
 /// A stored endpoint.
@@ -112,7 +112,7 @@ fn endpoint_from_row(r: &sqlx::any::AnyRow) -> StoreResult<EndpointRecord> {
     })
 }
 
-fn delivery_from_row(r: &sqlx::any::AnyRow) -> StoreResult<WebhookDelivery> {
+pub(super) fn delivery_from_row(r: &sqlx::any::AnyRow) -> StoreResult<WebhookDelivery> {
     let created_at: i64 = r.get(8);
     let status_code: Option<i64> = r.get(5);
     Ok(WebhookDelivery {
@@ -124,8 +124,7 @@ fn delivery_from_row(r: &sqlx::any::AnyRow) -> StoreResult<WebhookDelivery> {
         status_code: status_code.and_then(|s| u16::try_from(s).ok()),
         success: r.get::<i64, _>(6) != 0,
         error: r.get(7),
-        created_at: Timestamp::from_unix(created_at)
-            .ok_or_else(|| StoreError::Corrupt(format!("instant {created_at}")))?,
+        created_at: instant(created_at)?,
     })
 }
 

@@ -1,10 +1,10 @@
 //! Webhook delivery records. The outbox and dispatcher that write them for real come with
 //! the webhook engine; the demo writes history directly through `insert_delivery`.
 
-use callscope_shared::{CallId, Timestamp, WebhookDelivery};
+use callscope_shared::{CallId, WebhookDelivery};
 use sqlx::Row;
 
-use super::{Store, StoreError, StoreResult};
+use super::{Store, StoreResult};
 
 /// One delivery attempt to record.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -57,23 +57,6 @@ impl Store {
         .bind(CALL_DELIVERIES_CAP)
         .fetch_all(self.pool())
         .await?;
-        rows.iter()
-            .map(|r| {
-                let created_at: i64 = r.get(8);
-                let status_code: Option<i64> = r.get(5);
-                Ok(WebhookDelivery {
-                    id: r.get(0),
-                    event: r.get(1),
-                    event_id: r.get(2),
-                    url: r.get(3),
-                    attempt: u32::try_from(r.get::<i64, _>(4)).unwrap_or(u32::MAX),
-                    status_code: status_code.and_then(|s| u16::try_from(s).ok()),
-                    success: r.get::<i64, _>(6) != 0,
-                    error: r.get(7),
-                    created_at: Timestamp::from_unix(created_at)
-                        .ok_or_else(|| StoreError::Corrupt(format!("instant {created_at}")))?,
-                })
-            })
-            .collect()
+        rows.iter().map(super::outbox::delivery_from_row).collect()
     }
 }
