@@ -204,3 +204,105 @@ async fn serve_announces_its_address_and_stops_cleanly_on_sigterm() {
     assert!(status.success());
     assert!(child.wait().unwrap().success(), "graceful shutdown exits 0");
 }
+
+/// Every `+` followed by 8–15 digits in `text` (an E.164 number in full).
+fn e164_numbers(text: &str) -> Vec<String> {
+    let bytes = text.as_bytes();
+    let mut found = Vec::new();
+    for (i, _) in text.match_indices('+') {
+        let digits = bytes[i + 1..]
+            .iter()
+            .take_while(|b| b.is_ascii_digit())
+            .count();
+        if (8..=15).contains(&digits) {
+            found.push(text[i..i + 1 + digits].to_owned());
+        }
+    }
+    found
+}
+
+#[tokio::test]
+async fn logs_carry_no_key_token_or_phone_number() {
+    let db = TestDb::sqlite().await;
+    let report: Value =
+        serde_json::from_str(&stdout(&run(&db.url, &["demo", "--calls", "40", "--json"]))).unwrap();
+    let key = report["api_key"].as_str().unwrap().to_owned();
+    let token = report["debug_url"]
+        .as_str()
+        .unwrap()
+        .rsplit('/')
+        .next()
+        .unwrap()
+        .to_owned();
+    let call_id = report["debug_call_id"].as_str().unwrap().to_owned();
+    let log_path =
+        std::path::Path::new(db.url.trim_start_matches("sqlite://")).with_file_name("server.log");
+    let log_file = std::fs::File::create(&log_path).unwrap();
+    let mut child = Command::new(BIN)
+        .args(["serve", "--bind", "127.0.0.1:0", "--dist", "/nonexistent"])
+        .env("DATABASE_URL", &db.url)
+        .env("RUST_LOG", "debug")
+        .env_remove("CALLSCOPE_LINK_KEY")
+        .stdout(Stdio::piped())
+        .stderr(log_file)
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let base = line
+        .trim()
+        .strip_prefix("callscope listening on ")
+        .unwrap()
+        .to_owned();
+    let client = reqwest::Client::new();
+    let detail: Value = client
+        .get(format!("{base}/v1/calls/{call_id}"))
+        .bearer_auth(&key)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let from = detail["from_number"].as_str().unwrap().to_owned();
+    for path in [
+        format!("/v1/calls?limit=5"),
+        format!("/v1/calls/{call_id}/webhooks"),
+        format!("/api/v1/call-debug/{token}"),
+    ] {
+        let r = client
+            .get(format!("{base}{path}"))
+            .bearer_auth(&key)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200, "{path}");
+    }
+    let wrong = client
+        .get(format!("{base}/v1/calls"))
+        .bearer_auth(format!("{key}x"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(wrong.status(), 401);
+    let _ = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status();
+    child.wait().unwrap();
+
+    let log = std::fs::read_to_string(&log_path).unwrap();
+    assert!(log.contains("request"), "the requests were traced: {log}");
+    assert!(!log.contains(&key[9..]), "API key in the log");
+    assert!(!log.contains(&token), "debug token in the log");
+    assert!(
+        !log.contains(from.trim_start_matches('+')),
+        "caller number in the log"
+    );
+    assert_eq!(
+        e164_numbers(&log),
+        Vec::<String>::new(),
+        "phone numbers in the log"
+    );
+}

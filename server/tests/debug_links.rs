@@ -571,3 +571,26 @@ both_backends!(
         assert_ne!(reissued["debug_token"], token.as_str());
     }
 );
+
+#[tokio::test]
+async fn malformed_tokens_never_reach_the_database() {
+    let db = TestDb::sqlite().await;
+    let w = world(&db).await;
+    db.store.close().await;
+    // With the database gone, a well-formed token fails as a storage error (503) while a
+    // malformed one is answered before any query, exactly like an unknown token.
+    let well_formed = public(&w, DebugToken::generate().as_str()).await;
+    assert_eq!(well_formed.status(), StatusCode::SERVICE_UNAVAILABLE);
+    for bad in ["short", &"A".repeat(44), &"*".repeat(43)] {
+        let r = public(&w, bad).await;
+        assert_public_headers(&r);
+        assert_eq!(
+            json(r).await,
+            (
+                StatusCode::NOT_FOUND,
+                serde_json::json!({"error": "Debug link not found"})
+            ),
+            "{bad}"
+        );
+    }
+}
