@@ -268,7 +268,7 @@ async fn logs_carry_no_key_token_or_phone_number() {
         .unwrap();
     let from = detail["from_number"].as_str().unwrap().to_owned();
     for path in [
-        format!("/v1/calls?limit=5"),
+        "/v1/calls?limit=5".to_owned(),
         format!("/v1/calls/{call_id}/webhooks"),
         format!("/api/v1/call-debug/{token}"),
     ] {
