@@ -6,6 +6,8 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
+use aes_gcm::aead::{Aead, KeyInit};
+use aes_gcm::{Aes256Gcm, Nonce};
 use base64::Engine;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use hmac::{Hmac, Mac};
@@ -106,6 +108,31 @@ impl ServerKey {
         mac.update(purpose.as_bytes());
         mac.finalize().into_bytes().into()
     }
+}
+
+const NONCE_LEN: usize = 12;
+
+/// Encrypts `plain` under `key` with AES-256-GCM and a fresh random nonce: `nonce || ciphertext`.
+pub fn seal(key: &[u8; 32], plain: &[u8]) -> Vec<u8> {
+    let mut nonce = [0u8; NONCE_LEN];
+    OsRng
+        .try_fill_bytes(&mut nonce)
+        .expect("the OS random number generator failed");
+    let sealed = Aes256Gcm::new(key.into())
+        .encrypt(Nonce::from_slice(&nonce), plain)
+        .expect("AES-GCM encryption of a short message cannot fail");
+    [nonce.as_slice(), &sealed].concat()
+}
+
+/// Opens what `seal` sealed; `None` under another key or if the bytes were altered.
+pub fn open(key: &[u8; 32], sealed: &[u8]) -> Option<Vec<u8>> {
+    if sealed.len() <= NONCE_LEN {
+        return None;
+    }
+    let (nonce, body) = sealed.split_at(NONCE_LEN);
+    Aes256Gcm::new(key.into())
+        .decrypt(Nonce::from_slice(nonce), body)
+        .ok()
 }
 
 /// Where the embedded default keeps its key file: beside the SQLite database.

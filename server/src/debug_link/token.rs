@@ -2,8 +2,6 @@
 //! Looked up by SHA-256; the plaintext is kept only encrypted (AES-256-GCM) under a key
 //! derived from the server key, so a copy of the database alone opens no link.
 
-use aes_gcm::aead::{Aead, KeyInit};
-use aes_gcm::{Aes256Gcm, Nonce};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use rand::TryRngCore;
@@ -12,7 +10,6 @@ use sha2::{Digest, Sha256};
 
 /// Length of a token's text.
 pub const TOKEN_LEN: usize = 43;
-const NONCE_LEN: usize = 12;
 
 /// A well-formed token. `Debug` hides it: tokens never reach a log line.
 #[derive(Clone, PartialEq, Eq)]
@@ -53,26 +50,12 @@ impl DebugToken {
 
     /// `nonce || ciphertext` under `key`.
     pub fn encrypt(&self, key: &[u8; 32]) -> Vec<u8> {
-        let cipher = Aes256Gcm::new(key.into());
-        let mut nonce = [0u8; NONCE_LEN];
-        OsRng
-            .try_fill_bytes(&mut nonce)
-            .expect("the OS random number generator failed");
-        let sealed = cipher
-            .encrypt(Nonce::from_slice(&nonce), self.0.as_bytes())
-            .expect("AES-GCM encryption of a short message cannot fail");
-        [nonce.as_slice(), &sealed].concat()
+        crate::secrets::seal(key, self.0.as_bytes())
     }
 
     /// Opens what `encrypt` sealed; `None` if the key is wrong or the bytes were altered.
     pub fn decrypt(sealed: &[u8], key: &[u8; 32]) -> Option<Self> {
-        if sealed.len() <= NONCE_LEN {
-            return None;
-        }
-        let (nonce, body) = sealed.split_at(NONCE_LEN);
-        let plain = Aes256Gcm::new(key.into())
-            .decrypt(Nonce::from_slice(nonce), body)
-            .ok()?;
+        let plain = crate::secrets::open(key, sealed)?;
         Self::parse(std::str::from_utf8(&plain).ok()?)
     }
 }

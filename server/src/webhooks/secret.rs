@@ -3,8 +3,6 @@
 //! bytes, of `{webhook-id}.{webhook-timestamp}.{body}`. Secrets are kept sealed with
 //! AES-256-GCM under a key derived from the server key.
 
-use aes_gcm::aead::{Aead, KeyInit};
-use aes_gcm::{Aes256Gcm, Nonce};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use hmac::{Hmac, Mac};
@@ -13,7 +11,6 @@ use rand::rngs::OsRng;
 use sha2::Sha256;
 
 const PREFIX: &str = "whsec_";
-const NONCE_LEN: usize = 12;
 
 /// An endpoint's signing secret. `Debug` hides it.
 #[derive(Clone, PartialEq, Eq)]
@@ -47,26 +44,12 @@ impl SigningSecret {
 
     /// `nonce || ciphertext` under `key`.
     pub fn seal(&self, key: &[u8; 32]) -> Vec<u8> {
-        let mut nonce = [0u8; NONCE_LEN];
-        OsRng
-            .try_fill_bytes(&mut nonce)
-            .expect("the OS random number generator failed");
-        let sealed = Aes256Gcm::new(key.into())
-            .encrypt(Nonce::from_slice(&nonce), self.0.as_slice())
-            .expect("AES-GCM encryption of a short message cannot fail");
-        [nonce.as_slice(), &sealed].concat()
+        crate::secrets::seal(key, &self.0)
     }
 
     /// Opens what `seal` sealed; `None` under another key or if altered.
     pub fn open(sealed: &[u8], key: &[u8; 32]) -> Option<Self> {
-        if sealed.len() <= NONCE_LEN {
-            return None;
-        }
-        let (nonce, body) = sealed.split_at(NONCE_LEN);
-        let plain = Aes256Gcm::new(key.into())
-            .decrypt(Nonce::from_slice(nonce), body)
-            .ok()?;
-        Some(Self(plain.try_into().ok()?))
+        Some(Self(crate::secrets::open(key, sealed)?.try_into().ok()?))
     }
 
     /// The `webhook-signature` header value for one attempt.
