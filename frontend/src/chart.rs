@@ -12,8 +12,10 @@ pub const MARGIN_LEFT: f64 = 56.0;
 pub const MARGIN_TOP: f64 = 10.0;
 /// Room below the plot for the x axis.
 pub const MARGIN_BOTTOM: f64 = 24.0;
+/// Room right of the plot for the budget label, so no bar ever runs under it.
+pub const MARGIN_RIGHT: f64 = 64.0;
 /// The plot is at least this wide; beyond `PLOT_WIDTH / MIN_STEP` bars it grows and scrolls.
-pub const PLOT_WIDTH: f64 = 900.0;
+pub const PLOT_WIDTH: f64 = 844.0;
 pub const MIN_STEP: f64 = 4.0;
 /// Widest a bar gets on short calls.
 pub const MAX_BAR: f64 = 28.0;
@@ -110,7 +112,7 @@ pub fn bars(turns: &[PublicTurn], budget_ms: u32) -> BarChart {
         .collect();
     let tick_step = max_ms / 4;
     BarChart {
-        width: MARGIN_LEFT + plot_width + 8.0,
+        width: MARGIN_LEFT + plot_width + MARGIN_RIGHT,
         height: MARGIN_TOP + PLOT_HEIGHT + MARGIN_BOTTOM,
         max_ms,
         ticks: (0..=4).map(|k| k * tick_step).collect(),
@@ -271,6 +273,23 @@ mod tests {
         assert!(chart.width >= 2500.0 * MIN_STEP);
         assert!(y_of(1500, chart.max_ms) > MARGIN_TOP);
         assert_eq!(bars(&[], 800).bars.len(), 0);
+    }
+
+    #[test]
+    fn bars_end_before_the_label_gutter_even_when_the_last_is_over_budget() {
+        for n in [1, 2, 7, 40, 5000] {
+            let turns: Vec<PublicTurn> = (0..n)
+                .map(|i| t(Role::Assistant, f64::from(i), Some(5_000)))
+                .collect();
+            let chart = bars(&turns, 800);
+            let last = chart.bars.last().unwrap();
+            assert!(
+                last.x + last.width <= chart.width - MARGIN_RIGHT,
+                "{n} bars: the last ends at {} of {}",
+                last.x + last.width,
+                chart.width
+            );
+        }
     }
 
     #[test]

@@ -46,7 +46,7 @@ pub fn bar_title(index: usize, p: Phases, budget: u32) -> String {
 /// The bar chart with its axis, ticks and budget line.
 pub fn bars_svg(chart: &BarChart, budget: u32) -> String {
     let (w, h) = (chart.width, chart.height);
-    let right = w - 8.0;
+    let right = w - chart::MARGIN_RIGHT;
     let bottom = chart::MARGIN_TOP + chart::PLOT_HEIGHT;
     let focusable = chart.bars.len() <= FOCUSABLE_BARS;
     let tab = if focusable { "0" } else { "-1" };
@@ -105,10 +105,10 @@ pub fn bars_svg(chart: &BarChart, budget: u32) -> String {
     let y = chart::y_of(budget, chart.max_ms);
     let _ = write!(
         s,
-        r#"<line class="budget" x1="{MARGIN_LEFT}" x2="{right:.1}" y1="{y:.1}" y2="{y:.1}"></line><text class="budget-label" x="{:.1}" y="{:.1}" text-anchor="end">budget {}</text></svg>"#,
-        w - 10.0,
-        y - 4.0,
-        escape(&format::ms(budget))
+        r#"<line class="budget" x1="{MARGIN_LEFT}" x2="{right:.1}" y1="{y:.1}" y2="{y:.1}"></line><text class="budget-label" x="{x:.1}" y="{:.1}"><tspan x="{x:.1}">budget </tspan><tspan x="{x:.1}" dy="12">{}</tspan></text></svg>"#,
+        y - 2.0,
+        escape(&format::ms(budget)),
+        x = right + 6.0,
     );
     s
 }
@@ -199,7 +199,9 @@ mod tests {
         assert_eq!(svg.matches("<g class=\"bar over\"").count(), 1);
         assert!(svg.contains(r##"href="#turn-3""##));
         assert_eq!(svg.matches("class=\"budget\"").count(), 1);
-        assert!(svg.contains("budget 800 ms"));
+        // The label sits in the gutter right of the plot, on two lines around the line.
+        assert!(svg.contains(">budget </tspan>"));
+        assert!(svg.contains(">800 ms</tspan>"));
         assert!(svg.contains("tabindex=\"0\""));
         assert!(svg.starts_with("<svg") && svg.ends_with("</svg>"));
     }
