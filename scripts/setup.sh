@@ -6,19 +6,21 @@
 #   bash scripts/setup.sh     # installs only
 #
 # Environment:
-#   CALLSCOPE_TOOLS          tools folder (npm binaryen)   default $HOME/.cache/callscope-tools
+#   CALLSCOPE_TOOLS          tools folder (npm binaryen,   default $HOME/.cache/callscope-tools
+#                            axe-core)
 #   CARGO_TARGET_DIR         cargo's target dir            default $HOME/.cache/callscope-target
 #   CALLSCOPE_SETUP_BROWSER  0 skips Chromium/chromedriver (not needed to run the server)
 #
 # Pins (see /work/shared/TOOLCHAIN.md): trunk 0.21.14; wasm-bindgen-cli == the wasm-bindgen
 # in Cargo.lock; wasm-opt from npm binaryen@132.0.0 (Debian's binaryen 108 breaks the wasm:
-# our tools folder goes first on PATH and Trunk.toml pins wasm_opt = "version_132").
+# our tools folder goes first on PATH and Trunk.toml pins wasm_opt = "version_132");
+# axe-core 4.14.1 from npm, which the browser tests inject to check accessibility.
 
 _callscope_setup() {
     local root tools want have
     root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)" || return 1
     tools="${CALLSCOPE_TOOLS:-$HOME/.cache/callscope-tools}"
-    local trunk_version=0.21.14 binaryen_version=132.0.0
+    local trunk_version=0.21.14 binaryen_version=132.0.0 axe_version=4.14.1
 
     _callscope_step() { printf 'setup: %-22s %s\n' "$1" "$2"; }
     _callscope_fail() { printf 'setup: FAILED: %s\n' "$*" >&2; return 1; }
@@ -96,6 +98,19 @@ _callscope_setup() {
             || { _callscope_fail "apt-get install chromium chromium-driver"; return 1; }
     fi
     export CHROMEDRIVER="${CHROMEDRIVER:-/usr/bin/chromedriver}"
+
+    # 6. axe-core, the accessibility engine the browser tests run in the page.
+    if [ "${CALLSCOPE_SETUP_BROWSER:-1}" != 0 ]; then
+        have="$(sed -nE 's/^ *"version": "([^"]+)".*/\1/p' "$tools/node_modules/axe-core/package.json" 2>/dev/null | head -1)"
+        if [ "$have" = "$axe_version" ]; then
+            _callscope_step "axe-core" "ok ($have)"
+        else
+            _callscope_step "axe-core" "installing axe-core@$axe_version into $tools"
+            npm install --prefix "$tools" --no-audit --no-fund --silent "axe-core@$axe_version" \
+                || { _callscope_fail "npm install axe-core@$axe_version"; return 1; }
+        fi
+        export CALLSCOPE_AXE="$tools/node_modules/axe-core/axe.min.js"
+    fi
     return 0
 }
 

@@ -5,8 +5,10 @@
 //! executable (`CALLSCOPE_BIN` overrides); the viewer is the workspace's `dist/`
 //! (`CALLSCOPE_DIST` overrides). Both are built by the test command before tests run.
 
+pub mod axe;
 pub mod browser;
 pub mod long_call;
+pub mod page;
 pub mod server;
 
 pub use browser::Browser;

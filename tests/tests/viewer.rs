@@ -2,88 +2,10 @@
 //! headless Chromium opening debug links. Screenshots of each state go to the artifacts
 //! directory. No assertion depends on wall-clock time; waits only bound how long to poll.
 
-use std::time::Duration;
-
-use callscope_e2e::{Browser, Demo, Server, long_call};
+use callscope_e2e::page::{count, demo_link, js, link_json, text, wait_for, wait_rendered};
+use callscope_e2e::{Browser, Server, long_call};
 use fantoccini::Locator;
 use serde_json::Value;
-
-/// Longest wait for anything the page does.
-const WAIT: Duration = Duration::from_secs(60);
-
-/// The demo's debug link on this test's server (the demo prints it for its default base).
-fn demo_link(server: &Server, demo: &Demo) -> String {
-    let url = demo.json["debug_url"]
-        .as_str()
-        .expect("the demo prints a debug_url");
-    let path = &url[url.find("/api/v1/call-debug/").expect("a debug link path")..];
-    server.url(path)
-}
-
-/// The link's JSON, as the viewer gets it.
-async fn link_json(link: &str) -> Value {
-    let response = reqwest::Client::new()
-        .get(link)
-        .header("accept", "application/json")
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 200);
-    response.json().await.unwrap()
-}
-
-/// Runs `script` (which must `return` a value) until it returns `true`.
-async fn wait_for(browser: &Browser, what: &str, script: &str) {
-    let mut waited = Duration::ZERO;
-    loop {
-        if browser.client.execute(script, vec![]).await.unwrap() == Value::Bool(true) {
-            return;
-        }
-        if waited >= WAIT {
-            browser
-                .screenshot(&format!("timeout-{}", what.replace(' ', "-")))
-                .await;
-            panic!("timed out waiting for {what}");
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-        waited += Duration::from_millis(100);
-    }
-}
-
-async fn js(browser: &Browser, script: &str) -> Value {
-    browser.client.execute(script, vec![]).await.unwrap()
-}
-
-async fn count(browser: &Browser, selector: &str) -> u64 {
-    js(
-        browser,
-        &format!("return document.querySelectorAll({selector:?}).length"),
-    )
-    .await
-    .as_u64()
-    .unwrap()
-}
-
-async fn text(browser: &Browser, selector: &str) -> String {
-    browser
-        .client
-        .find(Locator::Css(selector))
-        .await
-        .unwrap_or_else(|e| panic!("{selector}: {e}"))
-        .text()
-        .await
-        .unwrap()
-}
-
-/// Waits until the whole transcript is rendered.
-async fn wait_rendered(browser: &Browser) {
-    wait_for(
-        browser,
-        "the transcript to render",
-        "return !!document.querySelector(\"ol.turns[data-complete='true']\")",
-    )
-    .await;
-}
 
 /// Non-overlapping, case-insensitive occurrences of `needle` in every turn's content:
 /// (matches, turns with a match).
@@ -519,7 +441,8 @@ async fn a_5000_turn_call_loads_renders_searches_and_deep_links() {
 async fn the_viewer_fits_a_phone_screen_and_follows_a_dark_colour_scheme() {
     let (server, demo) = Server::start_with_demo(20);
     let link = demo_link(&server, &demo);
-    let browser = Browser::start_with(&["--force-dark-mode"]).await;
+    let browser = Browser::start().await;
+    browser.emulate_media("screen", "dark").await;
     browser.client.set_window_size(390, 844).await.unwrap();
     browser.client.goto(&link).await.unwrap();
     wait_rendered(&browser).await;
@@ -533,25 +456,26 @@ async fn the_viewer_fits_a_phone_screen_and_follows_a_dark_colour_scheme() {
     )
     .await;
     assert_eq!(wide, serde_json::json!([]), "wider than the screen");
-    let dark = js(
-        &browser,
-        "return matchMedia('(prefers-color-scheme: dark)').matches",
-    )
-    .await;
     js(
         &browser,
         "document.querySelector('.timeline').scrollIntoView({behavior: 'instant'}); return true",
     )
     .await;
     browser.screenshot("viewer-11-phone-dark-timeline").await;
-    if dark == Value::Bool(true) {
-        // The page background follows the scheme.
-        let bg = js(
-            &browser,
-            "return getComputedStyle(document.body).backgroundColor",
-        )
-        .await;
-        assert_eq!(bg, Value::String("rgb(17, 18, 22)".into()));
-    }
+    // The page follows the scheme: dark background, light text.
+    let colours = js(
+        &browser,
+        "const s = getComputedStyle(document.body); return [s.backgroundColor, s.color]",
+    )
+    .await;
+    assert_eq!(colours[0], "rgb(17, 18, 22)");
+    assert_ne!(colours[1], colours[0]);
+    browser.emulate_media("screen", "light").await;
+    let bg = js(
+        &browser,
+        "return getComputedStyle(document.body).backgroundColor",
+    )
+    .await;
+    assert_ne!(bg, colours[0], "the light scheme has its own background");
     browser.close().await;
 }

@@ -1,0 +1,86 @@
+//! Reading and waiting on the viewer's page in tests. No assertion depends on wall-clock
+//! time; waits only bound how long to poll.
+
+use std::time::Duration;
+
+use fantoccini::Locator;
+use serde_json::Value;
+
+use crate::{Browser, Demo, Server};
+
+/// Longest wait for anything the page does.
+pub const WAIT: Duration = Duration::from_secs(60);
+
+/// The demo's debug link on this test's server (the demo prints it for its default base).
+pub fn demo_link(server: &Server, demo: &Demo) -> String {
+    let url = demo.json["debug_url"]
+        .as_str()
+        .expect("the demo prints a debug_url");
+    let path = &url[url.find("/api/v1/call-debug/").expect("a debug link path")..];
+    server.url(path)
+}
+
+/// The link's JSON, as the viewer gets it.
+pub async fn link_json(link: &str) -> Value {
+    let response = reqwest::Client::new()
+        .get(link)
+        .header("accept", "application/json")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    response.json().await.unwrap()
+}
+
+/// Runs `script` (which must `return` a value) until it returns `true`.
+pub async fn wait_for(browser: &Browser, what: &str, script: &str) {
+    let mut waited = Duration::ZERO;
+    loop {
+        if browser.client.execute(script, vec![]).await.unwrap() == Value::Bool(true) {
+            return;
+        }
+        if waited >= WAIT {
+            browser
+                .screenshot(&format!("timeout-{}", what.replace(' ', "-")))
+                .await;
+            panic!("timed out waiting for {what}");
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        waited += Duration::from_millis(100);
+    }
+}
+
+pub async fn js(browser: &Browser, script: &str) -> Value {
+    browser.client.execute(script, vec![]).await.unwrap()
+}
+
+pub async fn count(browser: &Browser, selector: &str) -> u64 {
+    js(
+        browser,
+        &format!("return document.querySelectorAll({selector:?}).length"),
+    )
+    .await
+    .as_u64()
+    .unwrap()
+}
+
+pub async fn text(browser: &Browser, selector: &str) -> String {
+    browser
+        .client
+        .find(Locator::Css(selector))
+        .await
+        .unwrap_or_else(|e| panic!("{selector}: {e}"))
+        .text()
+        .await
+        .unwrap()
+}
+
+/// Waits until the whole transcript is rendered.
+pub async fn wait_rendered(browser: &Browser) {
+    wait_for(
+        browser,
+        "the transcript to render",
+        "return !!document.querySelector(\"ol.turns[data-complete='true']\")",
+    )
+    .await;
+}
