@@ -3,11 +3,12 @@
 #  1. fills 1,000,000 demo calls over 365 days into SQLite and PostgreSQL, once (cached
 #     under ~/.cache/callscope-bench; PostgreSQL database `callscope_bench`);
 #  2. runs the criterion bench of the Calls read API's queries on each backend;
-#  3. load-tests the public debug endpoint next to /healthz with wrk, on loopback.
-# BENCH_CALLS (default 1000000) and BENCH_ONLY=sqlite|postgres|http narrow it.
+#  3. load-tests the public debug endpoint next to /healthz with wrk, on loopback;
+#  4. times the viewer's first meaningful paint in headless Chromium (40 and 5,000 turns).
+# BENCH_CALLS (default 1000000) and BENCH_ONLY=sqlite|postgres|http|viewer narrow it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-CALLSCOPE_SETUP_BROWSER=0 source scripts/setup.sh >/dev/null
+source scripts/setup.sh >/dev/null
 bash scripts/services.sh >/dev/null
 
 calls=${BENCH_CALLS:-1000000}
@@ -51,4 +52,9 @@ if [ -z "$only" ] || [ "$only" = http ]; then
     echo "==> wrk -t2 -c32 -d15s --latency ${target%%call-debug/*}$( [ "$target" = "$url" ] && echo 'call-debug/<token>')"
     wrk -t2 -c32 -d15s --latency -H 'Accept: application/json' "$target" | sed -n '/Latency Distribution/,/Transfer/p'
   done
+fi
+if [ -z "$only" ] || [ "$only" = viewer ]; then
+  echo "==> viewer first paint (release dist/, headless Chromium)"
+  trunk build --release --offline >/dev/null
+  cargo bench -p callscope-e2e --bench viewer_paint --locked
 fi

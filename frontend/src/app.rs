@@ -149,6 +149,7 @@ fn CallView(loaded: Loaded) -> impl IntoView {
     on_cleanup(move || handle.remove());
     let view = loaded.view;
     let call_id = view.call_id.to_string();
+    dom::mark_painted();
     view! {
         <article class="call" data-call-id=call_id>
             <Header view=view.clone() raw=loaded.raw />

@@ -1,5 +1,5 @@
 //! The few imperative browser calls the viewer makes: local time offset, scrolling to and
-//! highlighting a turn, the clipboard and the download.
+//! highlighting a turn, the clipboard, the download and a performance mark.
 
 use leptos::prelude::{document, request_animation_frame, window};
 use wasm_bindgen::{JsCast, JsValue};
@@ -9,6 +9,19 @@ use web_sys::js_sys;
 pub fn utc_offset_minutes(unix: i64) -> i32 {
     let date = js_sys::Date::new(&JsValue::from_f64(unix as f64 * 1000.0));
     -(date.get_timezone_offset() as i32)
+}
+
+/// Name of the performance mark set on the first frame that shows a loaded call; the
+/// first-paint benchmark reads it, and browser devtools show it on their timeline.
+pub const PAINTED_MARK: &str = "callscope:call-painted";
+
+/// Sets [`PAINTED_MARK`] on the next frame (after the DOM just built is mounted).
+pub fn mark_painted() {
+    request_animation_frame(|| {
+        if let Some(performance) = window().performance() {
+            let _ = performance.mark(PAINTED_MARK);
+        }
+    });
 }
 
 /// The current location's hash (`#turn-3`), or empty.

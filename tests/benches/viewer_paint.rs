@@ -1,0 +1,145 @@
+//! First meaningful paint of the viewer, in real headless Chromium against the real
+//! server: how long after the wasm arrives the first frame shows the loaded call
+//! (the viewer's `callscope:call-painted` performance mark). Not a test: it prints figures
+//! for BENCHMARKS.md. Run by `BENCH_ONLY=viewer bash scripts/bench.sh`; needs a release
+//! `dist/` and server binary. `BENCH_LOADS` (default 30) page loads per call size, cache
+//! disabled, after one warm-up load. For the 5,000-turn call it also reports the longest
+//! main-thread task while loading and how long a search takes to show its results.
+
+use std::time::Duration;
+
+use callscope_e2e::{Browser, Server, long_call};
+use serde_json::{Value, json};
+
+/// One page load's timings, in ms since navigation start (Performance API).
+const READ_TIMINGS: &str = "
+    const mark = performance.getEntriesByName('callscope:call-painted')[0];
+    if (!mark) return null;
+    const resources = performance.getEntriesByType('resource');
+    const wasm = resources.find(e => e.name.endsWith('.wasm'));
+    const data = resources.find(e => e.initiatorType === 'fetch' && e.name === location.href);
+    return { wasm: wasm.responseEnd, data: data.responseEnd, painted: mark.startTime,
+             turns: document.querySelectorAll('li.turn').length };";
+
+/// The longest task (ms) the Long Tasks API buffered since navigation, once the whole
+/// transcript is in the DOM; 0 if no task took 50 ms or more.
+const LONGEST_TASK: &str = "
+    const done = arguments[0];
+    const wait = () => document.querySelector(\"ol.turns[data-complete='true']\")
+      ? new PerformanceObserver((list, obs) => { obs.disconnect();
+          done(Math.max(...list.getEntries().map(e => e.duration))); })
+          .observe({ type: 'longtask', buffered: true })
+      : setTimeout(wait, 20);
+    wait();
+    setTimeout(() => done(0), 30000);";
+
+/// Types `arguments[0]` into the search box and answers the ms until the frame after
+/// the match count changed (the viewer waits out a short debounce first).
+const SEARCH: &str = "
+    const [query, done] = arguments;
+    const input = document.getElementById('transcript-search');
+    const status = document.querySelector('.search-status');
+    const start = performance.now();
+    new MutationObserver((_, obs) => { obs.disconnect();
+        requestAnimationFrame(() => done(performance.now() - start)); })
+      .observe(status, { childList: true, characterData: true, subtree: true });
+    input.value = query;
+    input.dispatchEvent(new Event('input', { bubbles: true }));";
+
+fn percentile(sorted: &[f64], p: f64) -> f64 {
+    let rank = ((p / 100.0) * sorted.len() as f64).ceil().max(1.0) as usize;
+    sorted[rank.min(sorted.len()) - 1]
+}
+
+fn row(what: &str, mut values: Vec<f64>) {
+    values.sort_by(f64::total_cmp);
+    println!(
+        "| {what} | {:.0} | {:.0} | {:.0} |",
+        percentile(&values, 50.0),
+        percentile(&values, 90.0),
+        values[values.len() - 1]
+    );
+}
+
+async fn load(browser: &Browser, link: &str) -> Value {
+    browser.client.goto(link).await.expect("open the link");
+    for _ in 0..600 {
+        let timings = browser.client.execute(READ_TIMINGS, vec![]).await.unwrap();
+        if !timings.is_null() {
+            return timings;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("the call was not painted within 30 s");
+}
+
+async fn measure(turns: usize, loads: usize) {
+    let (dir, _demo) = Server::demo_dir(1);
+    let path = long_call::insert(&Server::database_url(&dir), turns).await;
+    let server = Server::start_in(dir);
+    let link = server.url(&path);
+    let browser = Browser::start().await;
+    browser.cdp("Network.enable", json!({})).await;
+    browser
+        .cdp("Network.setCacheDisabled", json!({ "cacheDisabled": true }))
+        .await;
+    load(&browser, &link).await;
+    let mut after_wasm = Vec::new();
+    let mut after_data = Vec::new();
+    let mut from_start = Vec::new();
+    for _ in 0..loads {
+        let t = load(&browser, &link).await;
+        let (wasm, data, painted) = (
+            t["wasm"].as_f64().unwrap(),
+            t["data"].as_f64().unwrap(),
+            t["painted"].as_f64().unwrap(),
+        );
+        assert!(t["turns"].as_u64().unwrap() > 0, "turns were painted");
+        after_wasm.push(painted - wasm);
+        after_data.push(painted - data);
+        from_start.push(painted);
+    }
+    println!("\n{turns}-turn call, {loads} loads (ms):\n");
+    println!("| from | p50 | p90 | max |\n|---|---|---|---|");
+    row("wasm arrived → call painted", after_wasm);
+    row("call JSON arrived → call painted", after_data);
+    row("navigation start → call painted", from_start);
+    if turns >= 1000 {
+        let mut longest = Vec::new();
+        // A phrase in one turn, and one in every assistant turn (2,500 matches).
+        let queries = ["order 4999", "check that"];
+        let mut searches = vec![Vec::new(); queries.len()];
+        for _ in 0..loads {
+            load(&browser, &link).await;
+            let task = browser.client.execute_async(LONGEST_TASK, vec![]).await;
+            longest.push(task.unwrap().as_f64().unwrap());
+            for (query, times) in queries.iter().zip(&mut searches) {
+                let took = browser.client.execute_async(SEARCH, vec![json!(query)]);
+                times.push(took.await.unwrap().as_f64().unwrap());
+                // Clear the search before the next one.
+                let cleared = browser.client.execute_async(SEARCH, vec![json!("")]);
+                cleared.await.unwrap();
+            }
+        }
+        row("longest main-thread task while loading", longest);
+        for (query, times) in queries.iter().zip(searches) {
+            row(
+                &format!("search \"{query}\" typed → matches painted"),
+                times,
+            );
+        }
+    }
+    browser.close().await;
+}
+
+fn main() {
+    let loads = std::env::var("BENCH_LOADS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(30);
+    let runtime = tokio::runtime::Runtime::new().expect("tokio runtime");
+    runtime.block_on(async {
+        measure(40, loads).await;
+        measure(5000, loads.min(10)).await;
+    });
+}
