@@ -93,3 +93,12 @@ pub async fn assert_accessible(browser: &Browser, what: &str) {
         report.passed
     );
 }
+
+/// [`assert_accessible`] in the light and the dark colour scheme (screen media), leaving
+/// the page in the light one.
+pub async fn assert_accessible_in_both_schemes(browser: &Browser, what: &str) {
+    for scheme in ["dark", "light"] {
+        browser.emulate_media("screen", scheme).await;
+        assert_accessible(browser, &format!("{what}, {scheme}")).await;
+    }
+}

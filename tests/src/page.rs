@@ -84,3 +84,66 @@ pub async fn wait_rendered(browser: &Browser) {
     )
     .await;
 }
+
+/// Clicks the element `selector` finds.
+pub async fn click(browser: &Browser, selector: &str) {
+    browser
+        .client
+        .find(Locator::Css(selector))
+        .await
+        .unwrap_or_else(|e| panic!("{selector}: {e}"))
+        .click()
+        .await
+        .unwrap_or_else(|e| panic!("click {selector}: {e}"));
+}
+
+/// Opens `url` in the browser.
+pub async fn open(browser: &Browser, url: &str) {
+    browser
+        .client
+        .goto(url)
+        .await
+        .unwrap_or_else(|e| panic!("open {url}: {e}"));
+}
+
+/// Opens `link` at turn `n` (`#turn-n`) and waits until that turn is highlighted.
+pub async fn open_turn(browser: &Browser, link: &str, n: usize) {
+    open(browser, &format!("{link}#turn-{n}")).await;
+    wait_for(
+        browser,
+        &format!("turn {n} highlighted"),
+        &format!("return !!document.querySelector('li#turn-{n}.turn.highlighted')"),
+    )
+    .await;
+}
+
+/// A well-formed token no link has.
+pub fn unknown_link(server: &Server) -> String {
+    server.url(&format!("/api/v1/call-debug/{}", "A".repeat(43)))
+}
+
+/// Asks for unknown links until the server's per-address miss limiter refuses this
+/// address (its default limit is well under 30).
+pub async fn trip_miss_limiter(server: &Server) {
+    let client = reqwest::Client::new();
+    let unknown = unknown_link(server);
+    for _ in 0..30 {
+        client
+            .get(&unknown)
+            .header("accept", "application/json")
+            .send()
+            .await
+            .unwrap();
+    }
+}
+
+/// Types `query` into the transcript search box, replacing what was there.
+pub async fn search(browser: &Browser, query: &str) {
+    let input = browser
+        .client
+        .find(Locator::Css("#transcript-search"))
+        .await
+        .unwrap_or_else(|e| panic!("search box: {e}"));
+    input.clear().await.unwrap();
+    input.send_keys(query).await.unwrap();
+}

@@ -2,7 +2,11 @@
 //! headless Chromium opening debug links. Screenshots of each state go to the artifacts
 //! directory. No assertion depends on wall-clock time; waits only bound how long to poll.
 
-use callscope_e2e::page::{count, demo_link, js, link_json, text, wait_for, wait_rendered};
+use callscope_e2e::axe::assert_accessible_in_both_schemes;
+use callscope_e2e::page::{
+    click, count, demo_link, js, link_json, open, open_turn, search, text, trip_miss_limiter,
+    unknown_link, wait_for, wait_rendered,
+};
 use callscope_e2e::{Browser, Server, long_call};
 use fantoccini::Locator;
 use serde_json::Value;
@@ -20,16 +24,6 @@ fn expected_matches(turns: &[Value], needle: &str) -> (usize, usize) {
             .count();
         (all + n, with + usize::from(n > 0))
     })
-}
-
-async fn search(browser: &Browser, query: &str) {
-    let input = browser
-        .client
-        .find(Locator::Css("#transcript-search"))
-        .await
-        .unwrap();
-    input.clear().await.unwrap();
-    input.send_keys(query).await.unwrap();
 }
 
 #[tokio::test]
@@ -235,17 +229,7 @@ async fn a_turn_deep_link_scrolls_to_and_highlights_that_turn() {
     let link = demo_link(&server, &demo);
     let json = link_json(&link).await;
     let browser = Browser::start().await;
-    browser
-        .client
-        .goto(&format!("{link}#turn-3"))
-        .await
-        .unwrap();
-    wait_for(
-        &browser,
-        "turn 3 highlighted",
-        "return !!document.querySelector('li#turn-3.turn.highlighted')",
-    )
-    .await;
+    open_turn(&browser, &link, 3).await;
     assert_eq!(count(&browser, "li.turn.highlighted").await, 1);
     assert_eq!(
         text(&browser, "li#turn-3 .content").await,
@@ -282,14 +266,10 @@ async fn a_turn_deep_link_scrolls_to_and_highlights_that_turn() {
 
 #[tokio::test]
 async fn error_states_404_429_network_error_and_loading() {
+    // Each state is also checked against WCAG 2.1 AA in both colour schemes.
     let (server, demo) = Server::start_with_demo(5);
     let browser = Browser::start().await;
-    let unknown = "A".repeat(43);
-    browser
-        .client
-        .goto(&server.url(&format!("/api/v1/call-debug/{unknown}")))
-        .await
-        .unwrap();
+    open(&browser, &unknown_link(&server)).await;
     wait_for(
         &browser,
         "the not-found state",
@@ -302,23 +282,12 @@ async fn error_states_404_429_network_error_and_loading() {
     );
     assert_eq!(count(&browser, ".state.not-found button").await, 0);
     browser.screenshot("viewer-6-not-found").await;
+    assert_accessible_in_both_schemes(&browser, "not found").await;
 
     // Enough misses from this address trip the limiter: even a good link is refused,
     // and the viewer offers a retry.
-    let client = reqwest::Client::new();
-    for _ in 0..30 {
-        client
-            .get(server.url(&format!("/api/v1/call-debug/{unknown}")))
-            .header("accept", "application/json")
-            .send()
-            .await
-            .unwrap();
-    }
-    browser
-        .client
-        .goto(&demo_link(&server, &demo))
-        .await
-        .unwrap();
+    trip_miss_limiter(&server).await;
+    open(&browser, &demo_link(&server, &demo)).await;
     wait_for(
         &browser,
         "the rate-limited state",
@@ -326,6 +295,7 @@ async fn error_states_404_429_network_error_and_loading() {
     )
     .await;
     browser.screenshot("viewer-7-rate-limited").await;
+    assert_accessible_in_both_schemes(&browser, "rate limited").await;
 
     // A request that never gets an answer: the network-error state, with a retry.
     // (The page's `fetch` is replaced; the viewer looks it up on every request.)
@@ -334,14 +304,7 @@ async fn error_states_404_429_network_error_and_loading() {
         "window.fetch = () => Promise.reject(new TypeError('Failed to fetch')); return true",
     )
     .await;
-    browser
-        .client
-        .find(Locator::Css("button.retry"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(&browser, "button.retry").await;
     wait_for(
         &browser,
         "the network-error state",
@@ -349,6 +312,7 @@ async fn error_states_404_429_network_error_and_loading() {
     )
     .await;
     browser.screenshot("viewer-8-network-error").await;
+    assert_accessible_in_both_schemes(&browser, "network error").await;
 
     // A request still on its way: the loading skeleton.
     js(
@@ -356,14 +320,7 @@ async fn error_states_404_429_network_error_and_loading() {
         "window.fetch = () => new Promise(() => {}); return true",
     )
     .await;
-    browser
-        .client
-        .find(Locator::Css("button.retry"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(&browser, "button.retry").await;
     wait_for(
         &browser,
         "the loading skeleton",
@@ -371,6 +328,7 @@ async fn error_states_404_429_network_error_and_loading() {
     )
     .await;
     browser.screenshot("viewer-9-loading").await;
+    assert_accessible_in_both_schemes(&browser, "loading").await;
     browser.close().await;
 }
 

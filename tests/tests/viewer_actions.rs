@@ -2,40 +2,20 @@
 
 use std::time::Duration;
 
-use callscope_e2e::page::{WAIT, count, demo_link, js, text, wait_for, wait_rendered};
+use callscope_e2e::page::{
+    WAIT, click, count, demo_link, js, open, open_turn, text, wait_for, wait_rendered,
+};
 use callscope_e2e::{Browser, Server};
-use fantoccini::Locator;
 use fantoccini::wd::PrintConfiguration;
 use serde_json::Value;
-
-async fn click(browser: &Browser, selector: &str) {
-    browser
-        .client
-        .find(Locator::Css(selector))
-        .await
-        .unwrap_or_else(|e| panic!("{selector}: {e}"))
-        .click()
-        .await
-        .unwrap();
-}
 
 #[tokio::test]
 async fn copy_link_puts_the_link_without_the_turn_on_the_clipboard() {
     let (server, demo) = Server::start_with_demo(5);
     let link = demo_link(&server, &demo);
     let browser = Browser::start().await;
-    browser
-        .client
-        .goto(&format!("{link}#turn-2"))
-        .await
-        .unwrap();
+    open_turn(&browser, &link, 2).await;
     wait_rendered(&browser).await;
-    wait_for(
-        &browser,
-        "turn 2 highlighted",
-        "return !!document.querySelector('li#turn-2.highlighted')",
-    )
-    .await;
     // Back up to the header, as the reader would (at once: the page scrolls smoothly, and
     // a click during a smooth scroll lands where the button was).
     wait_for(
@@ -101,7 +81,7 @@ async fn download_saves_the_call_json_exactly_as_the_link_serves_it() {
     let downloads = server.dir.join("downloads");
     std::fs::create_dir_all(&downloads).unwrap();
     let browser = Browser::start_downloading_to(&downloads).await;
-    browser.client.goto(&link).await.unwrap();
+    open(&browser, &link).await;
     wait_rendered(&browser).await;
     click(&browser, "button.download").await;
 
@@ -156,7 +136,7 @@ async fn the_print_layout_drops_controls_and_prints_every_turn_black_on_white() 
     let link = demo_link(&server, &demo);
     let browser = Browser::start().await;
     browser.emulate_media("screen", "dark").await;
-    browser.client.goto(&link).await.unwrap();
+    open(&browser, &link).await;
     wait_rendered(&browser).await;
     let turns = count(&browser, "li.turn").await;
     assert!(turns >= 3);
