@@ -11,7 +11,7 @@ use std::time::Duration;
 use callscope_server::storage::{
     CallFilter, NewCall, NewLatencyTurn, NewTranscriptEntry, Position, Store,
 };
-use callscope_shared::{CallId, CallStatus, Disposition, EndedReason, Minutes, Money, Role};
+use callscope_shared::{CallId, Minutes, Money, Role};
 use criterion::{Criterion, criterion_group, criterion_main};
 
 const DAY: i64 = 86_400;
@@ -48,35 +48,15 @@ fn long_call(account_id: i64, agent_id: i64, started_at: i64, turns: usize) -> N
             tts_ttfb_ms: 110,
         })
         .collect();
+    let duration = turns as i64 * 3;
     NewCall {
-        account_id,
-        agent_id,
-        from_number: "+31612345678".into(),
-        to_number: "+31850012345".into(),
-        status: CallStatus::Completed,
-        disposition: Some(Disposition::Answered),
-        ended_reason: Some(EndedReason::CallerHangup),
-        duration_seconds: turns as i64 * 3,
         minutes_used: Minutes::from_units(turns as i64 * 5),
         rate_per_minute: Money::from_units(2_500),
         total_cost: Money::from_units(turns as i64 * 125),
         call_cost: Money::from_units(turns as i64 * 100),
-        recording_cost: Money::ZERO,
-        llm_discount: Money::ZERO,
-        transfer_duration_seconds: 0,
-        transfer_cost: Money::ZERO,
-        transferred_to: None,
-        has_recording: false,
-        recording_enabled: false,
-        recording_key: None,
-        metadata: serde_json::json!({}),
-        extracted_data: serde_json::json!({}),
-        ws_unavailable: false,
-        call_control_id: None,
-        started_at,
-        ended_at: Some(started_at + turns as i64 * 3),
-        transcript,
-        latency,
+        ..NewCall::completed(
+            account_id, agent_id, started_at, duration, transcript, latency,
+        )
     }
 }
 

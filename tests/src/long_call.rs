@@ -4,7 +4,7 @@
 use callscope_server::debug_link;
 use callscope_server::secrets::{Keys, ServerKey, default_key_file};
 use callscope_server::storage::{NewCall, NewLatencyTurn, NewTranscriptEntry, Store};
-use callscope_shared::{CallStatus, Disposition, EndedReason, Minutes, Money, Role, ToolCall};
+use callscope_shared::{Money, Role, ToolCall};
 
 /// Inserts a completed call of `turns` transcript entries (alternating assistant/user,
 /// 3 s apart, every assistant turn with latency) into the demo account of the database at
@@ -60,34 +60,12 @@ pub async fn insert(database_url: &str, turns: usize) -> String {
     let now = callscope_server::clock::now();
     let started_at = now - duration - 600;
     let call = NewCall {
-        account_id,
-        agent_id,
         from_number: "+31612345678".into(),
         to_number: "+31887654321".into(),
-        status: CallStatus::Completed,
-        disposition: Some(Disposition::Answered),
-        ended_reason: Some(EndedReason::CallerHangup),
-        duration_seconds: duration,
-        minutes_used: Minutes::from_units(duration * 100 / 60),
         rate_per_minute: Money::from_units(1_000),
-        total_cost: Money::ZERO,
-        call_cost: Money::ZERO,
-        recording_cost: Money::ZERO,
-        llm_discount: Money::ZERO,
-        transfer_duration_seconds: 0,
-        transfer_cost: Money::ZERO,
-        transferred_to: None,
-        has_recording: false,
-        recording_enabled: false,
-        recording_key: None,
-        metadata: serde_json::json!({}),
-        extracted_data: serde_json::json!({}),
-        ws_unavailable: false,
-        call_control_id: None,
-        started_at,
-        ended_at: Some(started_at + duration),
-        transcript,
-        latency,
+        ..NewCall::completed(
+            account_id, agent_id, started_at, duration, transcript, latency,
+        )
     };
     let call_id = store.insert_call(&call).await.expect("insert call");
     let key_file = default_key_file(database_url).expect("a file database has a key file");

@@ -64,6 +64,49 @@ pub struct NewCall {
 }
 
 impl NewCall {
+    /// A completed, answered call the caller hung up, of `duration_seconds` from
+    /// `started_at`, carrying `transcript` and `latency`: no recording, transfer, costs or
+    /// metadata. Tests, benches and tools set what they care about on top of it.
+    pub fn completed(
+        account_id: i64,
+        agent_id: i64,
+        started_at: i64,
+        duration_seconds: i64,
+        transcript: Vec<NewTranscriptEntry>,
+        latency: Vec<NewLatencyTurn>,
+    ) -> NewCall {
+        NewCall {
+            account_id,
+            agent_id,
+            from_number: "+31612345678".into(),
+            to_number: "+31850012345".into(),
+            status: CallStatus::Completed,
+            disposition: Some(Disposition::Answered),
+            ended_reason: Some(EndedReason::CallerHangup),
+            duration_seconds,
+            minutes_used: Minutes::from_units(duration_seconds * 100 / 60),
+            rate_per_minute: Money::ZERO,
+            total_cost: Money::ZERO,
+            call_cost: Money::ZERO,
+            recording_cost: Money::ZERO,
+            llm_discount: Money::ZERO,
+            transfer_duration_seconds: 0,
+            transfer_cost: Money::ZERO,
+            transferred_to: None,
+            has_recording: false,
+            recording_enabled: false,
+            recording_key: None,
+            metadata: serde_json::json!({}),
+            extracted_data: serde_json::json!({}),
+            ws_unavailable: false,
+            call_control_id: None,
+            started_at,
+            ended_at: Some(started_at + duration_seconds),
+            transcript,
+            latency,
+        }
+    }
+
     /// Distinct tool names in the order first called.
     pub fn tools_called(&self) -> Vec<String> {
         let mut names: Vec<String> = Vec::new();

@@ -3,9 +3,7 @@
 use callscope_server::storage::{
     AgentRecord, NewAgent, NewCall, NewLatencyTurn, NewTranscriptEntry, Store,
 };
-use callscope_shared::{
-    AgentId, CallStatus, Disposition, EndedReason, Minutes, Money, Role, ToolCall,
-};
+use callscope_shared::{AgentId, Minutes, Money, Role, ToolCall};
 
 pub async fn account(store: &Store, name: &str) -> i64 {
     store.ensure_account(name, 1_768_000_000).await.unwrap()
@@ -62,33 +60,13 @@ pub fn completed_call(account_id: i64, agent_id: i64, started_at: i64, turns: us
         })
         .collect();
     NewCall {
-        account_id,
-        agent_id,
-        from_number: "+31612345678".into(),
-        to_number: "+31850012345".into(),
-        status: CallStatus::Completed,
-        disposition: Some(Disposition::Answered),
-        ended_reason: Some(EndedReason::CallerHangup),
-        duration_seconds: 127,
         minutes_used: Minutes::from_units(212),
         rate_per_minute: Money::from_units(2500),
         total_cost: Money::from_units(5300),
         call_cost: Money::from_units(4664),
-        recording_cost: Money::ZERO,
-        llm_discount: Money::ZERO,
-        transfer_duration_seconds: 0,
-        transfer_cost: Money::ZERO,
-        transferred_to: None,
-        has_recording: false,
-        recording_enabled: false,
-        recording_key: None,
         metadata: serde_json::json!({"crm_id": 7}),
         extracted_data: serde_json::json!({"claim": true}),
-        ws_unavailable: false,
         call_control_id: Some("v3:abc".into()),
-        started_at,
-        ended_at: Some(started_at + 127),
-        transcript,
-        latency,
+        ..NewCall::completed(account_id, agent_id, started_at, 127, transcript, latency)
     }
 }
