@@ -24,6 +24,18 @@ pub fn mark_painted() {
     });
 }
 
+/// Whether the focused element takes text (an input, a text area or an editable element),
+/// so a typed key belongs to it rather than to a page shortcut.
+pub fn typing_in_a_field() -> bool {
+    let Some(el) = document().active_element() else {
+        return false;
+    };
+    matches!(el.tag_name().as_str(), "INPUT" | "TEXTAREA" | "SELECT")
+        || el
+            .dyn_ref::<web_sys::HtmlElement>()
+            .is_some_and(|e| e.is_content_editable())
+}
+
 /// The current location's hash (`#turn-3`), or empty.
 pub fn location_hash() -> String {
     window().location().hash().unwrap_or_default()

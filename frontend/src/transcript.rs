@@ -235,6 +235,22 @@ pub fn Transcript(
             clear();
         }
     };
+    // "/" anywhere on the page (but in a text field) jumps to the search box, as on
+    // GitHub or MDN.
+    let slash = window_event_listener(leptos::ev::keydown, move |ev| {
+        if ev.key() == "/"
+            && !ev.ctrl_key()
+            && !ev.meta_key()
+            && !ev.alt_key()
+            && !dom::typing_in_a_field()
+            && let Some(el) = input.get_untracked()
+        {
+            ev.prevent_default();
+            let _ = el.focus();
+            el.select();
+        }
+    });
+    on_cleanup(move || slash.remove());
 
     let turns = view.clone();
     let chunks = move || {
@@ -268,7 +284,8 @@ pub fn Transcript(
                     id="transcript-search"
                     node_ref=input
                     type="search"
-                    placeholder="Search the transcript"
+                    placeholder="Search the transcript (press /)"
+                    aria-keyshortcuts="/"
                     autocomplete="off"
                     on:input=on_input
                     on:keydown=on_keydown
