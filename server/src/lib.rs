@@ -4,6 +4,7 @@
 pub mod app;
 pub mod auth;
 pub mod cli;
+pub mod client_ip;
 pub mod clock;
 pub mod cursor;
 pub mod debug_link;
