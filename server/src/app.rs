@@ -17,7 +17,8 @@ use tower_http::services::ServeDir;
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
-use crate::debug_link::{MissLimiter, ViewRecorder};
+use crate::client_ip::TrustedProxies;
+use crate::debug_link::{MissLimiter, SharedMisses, ViewRecorder};
 use crate::error::{ApiError, default_message};
 use crate::live::LiveStore;
 use crate::routes;
@@ -37,6 +38,8 @@ pub struct AppState {
     pub settings: Arc<Settings>,
     pub debug: Arc<DebugLinks>,
     pub webhooks: Arc<WebhookSettings>,
+    /// Proxies whose `X-Forwarded-For` names the client (none by default).
+    pub trusted_proxies: Arc<TrustedProxies>,
 }
 
 /// The public debug endpoint's helpers: miss limiting and view counting.
@@ -56,10 +59,15 @@ pub struct Settings {
 
 impl AppState {
     /// Assembles the state and starts its background tasks (view counting) on the current
-    /// runtime.
+    /// runtime. With live state in Redis, debug-link miss counts are shared through the same
+    /// Redis, under the same key prefix.
     pub fn new(store: Store, live: LiveStore, keys: Keys, settings: Settings) -> Self {
+        let mut limiter = MissLimiter::new(settings.debug_miss_limit, Duration::from_secs(60));
+        if let LiveStore::Redis { conn, prefix } = &live {
+            limiter = limiter.shared_through(SharedMisses::new(conn.clone(), prefix.clone()));
+        }
         let debug = DebugLinks {
-            limiter: MissLimiter::new(settings.debug_miss_limit, Duration::from_secs(60)),
+            limiter,
             recorder: ViewRecorder::start(store.clone()),
         };
         Self {
@@ -69,7 +77,14 @@ impl AppState {
             settings: Arc::new(settings),
             debug: Arc::new(debug),
             webhooks: Arc::default(),
+            trusted_proxies: Arc::default(),
         }
+    }
+
+    /// Sets the proxies whose `X-Forwarded-For` is believed (default: none).
+    pub fn with_trusted_proxies(mut self, proxies: TrustedProxies) -> Self {
+        self.trusted_proxies = Arc::new(proxies);
+        self
     }
 
     /// Replaces the webhook settings (default: private targets refused).

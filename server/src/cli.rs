@@ -5,6 +5,8 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
+use crate::client_ip::TrustedProxies;
+
 #[derive(Debug, Parser)]
 #[command(
     name = "callscope",
@@ -65,7 +67,8 @@ pub struct ServeArgs {
     #[arg(long, env = "CALLSCOPE_DIST", default_value = "dist")]
     pub dist: PathBuf,
 
-    /// Redis for live call state, shared by every instance; in-process when unset.
+    /// Redis for live call state and debug-link miss counts, shared by every instance;
+    /// in-process when unset.
     #[arg(long, env = "REDIS_URL")]
     pub redis_url: Option<String>,
 
@@ -77,6 +80,12 @@ pub struct ServeArgs {
     /// 429s (0: no limit).
     #[arg(long, env = "CALLSCOPE_DEBUG_MISS_LIMIT", default_value_t = 20)]
     pub debug_miss_limit: u32,
+
+    /// Proxies (IP addresses or CIDR ranges, comma-separated) whose `X-Forwarded-For` names
+    /// the client, for per-client limits; empty: the TCP peer is the client.
+    #[arg(long, env = "CALLSCOPE_TRUSTED_PROXIES", value_name = "LIST", default_value = "",
+          hide_default_value = true, value_parser = parse_trusted_proxies)]
+    pub trusted_proxies: TrustedProxies,
 
     /// Accept webhook endpoints on private, loopback and link-local addresses, and deliver
     /// to them (refused by default).
@@ -159,4 +168,8 @@ pub struct DemoArgs {
 
     #[command(flatten)]
     pub key: KeyArgs,
+}
+
+fn parse_trusted_proxies(text: &str) -> Result<TrustedProxies, String> {
+    text.parse()
 }

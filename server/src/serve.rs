@@ -59,9 +59,11 @@ pub async fn serve(store: Store, args: ServeArgs, database_url: &str) -> anyhow:
         )
         .spawn()
     });
-    let state = AppState::new(store, live, keys, settings).with_webhook_settings(WebhookSettings {
-        allow_private: args.webhook_allow_private,
-    });
+    let state = AppState::new(store, live, keys, settings)
+        .with_webhook_settings(WebhookSettings {
+            allow_private: args.webhook_allow_private,
+        })
+        .with_trusted_proxies(args.trusted_proxies.clone());
     let listener = TcpListener::bind(args.bind)
         .await
         .with_context(|| format!("binding {}", args.bind))?;

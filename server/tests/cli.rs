@@ -306,3 +306,77 @@ async fn logs_carry_no_key_token_or_phone_number() {
         "phone numbers in the log"
     );
 }
+
+#[tokio::test]
+async fn serve_refuses_a_bad_trusted_proxies_list() {
+    let db = TestDb::sqlite().await;
+    for (flag, env) in [
+        (Some("10.0.0.0/33"), None),
+        (Some("10.0.0.1, proxy.internal"), None),
+        (None, Some("10.0.0.1,,::1")),
+    ] {
+        let mut cmd = Command::new(BIN);
+        cmd.args(["serve", "--bind", "127.0.0.1:0", "--dist", "/nonexistent"])
+            .env("DATABASE_URL", &db.url)
+            .env_remove("REDIS_URL")
+            .env_remove("CALLSCOPE_TRUSTED_PROXIES");
+        if let Some(value) = flag {
+            cmd.args(["--trusted-proxies", value]);
+        }
+        if let Some(value) = env {
+            cmd.env("CALLSCOPE_TRUSTED_PROXIES", value);
+        }
+        let out = cmd.output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "a usage error: {stderr}");
+        assert!(stderr.contains("--trusted-proxies"), "{stderr}");
+        assert!(
+            stderr.contains("is not an IP address or CIDR range"),
+            "{stderr}"
+        );
+        assert!(!stderr.contains("panicked"), "{stderr}");
+        assert!(out.stdout.is_empty(), "it never listened");
+    }
+}
+
+#[tokio::test]
+async fn serve_takes_clients_from_trusted_proxies() {
+    let db = TestDb::sqlite().await;
+    let mut child = Command::new(BIN)
+        .args(["serve", "--bind", "127.0.0.1:0", "--dist", "/nonexistent"])
+        .args(["--trusted-proxies", "192.0.2.0/24, 127.0.0.1"])
+        .env("DATABASE_URL", &db.url)
+        .env("CALLSCOPE_DEBUG_MISS_LIMIT", "1")
+        .env_remove("REDIS_URL")
+        .env_remove("CALLSCOPE_LINK_KEY")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let base = line
+        .trim()
+        .strip_prefix("callscope listening on ")
+        .unwrap()
+        .to_owned();
+    let client = reqwest::Client::new();
+    let miss = |forwarded: &'static str| {
+        client
+            .get(format!("{base}/api/v1/call-debug/{}", "A".repeat(43)))
+            .header("x-forwarded-for", forwarded)
+            .send()
+    };
+    let statuses = [
+        miss("203.0.113.1").await.unwrap().status(),
+        miss("203.0.113.1").await.unwrap().status(),
+        miss("203.0.113.2").await.unwrap().status(),
+    ];
+    let _ = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status();
+    child.wait().unwrap();
+    assert_eq!(statuses, [404, 429, 404]);
+}

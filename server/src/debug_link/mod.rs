@@ -7,6 +7,7 @@
 
 pub mod limiter;
 pub mod recorder;
+pub mod shared_misses;
 pub mod token;
 pub mod view;
 
@@ -14,6 +15,7 @@ use callscope_shared::{CallId, DebugLink, PublicDebugView, Timestamp};
 
 pub use limiter::MissLimiter;
 pub use recorder::ViewRecorder;
+pub use shared_misses::SharedMisses;
 pub use token::DebugToken;
 
 use crate::error::ApiError;

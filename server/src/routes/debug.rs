@@ -1,7 +1,6 @@
 //! Debug-link routes: the owner's issue/revoke, and the public, key-less view.
 
 use std::net::SocketAddr;
-use std::time::Instant;
 
 use axum::Json;
 use axum::extract::{ConnectInfo, Path, State};
@@ -15,6 +14,7 @@ use super::calls::parse_call_id;
 use super::params::Params;
 use crate::app::AppState;
 use crate::auth::Auth;
+use crate::client_ip::{ClientKey, client_ip};
 use crate::clock;
 use crate::debug_link::{self, MAX_EXPIRES_IN, MIN_EXPIRES_IN, Opened};
 use crate::error::ApiError;
@@ -84,8 +84,8 @@ pub async fn public(
     if wants_html(&headers) {
         return viewer_page(&state).await;
     }
-    let ip = peer.ip();
-    if let Err(wait) = state.debug.limiter.check(ip, Instant::now()) {
+    let client = ClientKey::from(client_ip(peer.ip(), &headers, &state.trusted_proxies));
+    if let Err(wait) = state.debug.limiter.check(client).await {
         return ApiError::new(StatusCode::TOO_MANY_REQUESTS, "Too many requests")
             .with_retry_after(wait)
             .into_response();
@@ -97,7 +97,7 @@ pub async fn public(
             Json(view).into_response()
         }
         Ok(Opened::Missing) => {
-            state.debug.limiter.record_miss(ip, Instant::now());
+            state.debug.limiter.record_miss(client).await;
             link_not_found().into_response()
         }
         Err(err) => err.into_response(),

@@ -160,7 +160,17 @@ impl TestServer {
         settings: Settings,
         key: ServerKey,
     ) -> TestServer {
-        let state = AppState::new(store, live, Keys::from_server_key(&key), settings);
+        Self::start_state(AppState::new(
+            store,
+            live,
+            Keys::from_server_key(&key),
+            settings,
+        ))
+        .await
+    }
+
+    /// Serves a state built by the test (e.g. with trusted proxies).
+    pub async fn start_state(state: AppState) -> TestServer {
         let app = router(state.clone()).into_make_service_with_connect_info::<SocketAddr>();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
