@@ -36,6 +36,22 @@ pub fn typing_in_a_field() -> bool {
             .is_some_and(|e| e.is_content_editable())
 }
 
+/// The class that takes an element out of the layout before it is removed.
+pub const RETIRED: &str = "retired";
+
+/// Takes the element `selector` finds out of the layout at once. Removing an element
+/// that is laid out with thousands of `content-visibility: auto` children costs Chromium
+/// far more than dropping the same element once it is hidden.
+pub fn hide_before_removal(selector: &str) {
+    if let Ok(Some(el)) = document().query_selector(selector) {
+        let _ = el.class_list().add_1(RETIRED);
+        if let Ok(el) = el.dyn_into::<web_sys::HtmlElement>() {
+            // Reading a layout value applies the class now, not after the removal.
+            let _ = el.offset_height();
+        }
+    }
+}
+
 /// The current location's hash (`#turn-3`), or empty.
 pub fn location_hash() -> String {
     window().location().hash().unwrap_or_default()

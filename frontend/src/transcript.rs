@@ -169,6 +169,7 @@ pub fn Transcript(
         };
         filtered.set(searching);
         limit.set(CHUNK);
+        dom::hide_before_removal("ol.turns");
         rows.set(Arc::new(next));
     };
     let clear = move || {
@@ -269,6 +270,25 @@ pub fn Transcript(
     };
     let shown = move || limit.get().min(rows.with(|r| r.items.len()));
     let complete = move || (shown() >= rows.with(|r| r.items.len())).to_string();
+    // A new query gets a new list element, the old one hidden first: Chromium then drops
+    // thousands of rows in ~20 ms, where removing them while laid out took ~0.4 s.
+    let generation = Memo::new(move |_| rows.with(|r| r.generation));
+    let list = move || {
+        generation.track();
+        let chunk_view = chunk_view.clone();
+        view! {
+            <ol
+                class="turns"
+                aria-labelledby="transcript-title"
+                data-total=move || rows.with(|r| r.items.len())
+                data-rendered=shown
+                data-complete=complete
+                aria-busy=move || if complete() == "true" { "false" } else { "true" }
+            >
+                <For each=chunks key=|(generation, c, _)| (*generation, *c) children=chunk_view />
+            </ol>
+        }
+    };
 
     view! {
         <section class="panel transcript" aria-labelledby="transcript-title">
@@ -299,16 +319,7 @@ pub fn Transcript(
                     </button>
                 </Show>
             </div>
-            <ol
-                class="turns"
-                aria-labelledby="transcript-title"
-                data-total=move || rows.with(|r| r.items.len())
-                data-rendered=shown
-                data-complete=complete
-                aria-busy=move || if complete() == "true" { "false" } else { "true" }
-            >
-                <For each=chunks key=|(generation, c, _)| (*generation, *c) children=chunk_view />
-            </ol>
+            {list}
             <Show when=move || filtered.get() && rows.with(|r| r.items.is_empty())>
                 <p class="empty">"No turn matches this search."</p>
             </Show>
