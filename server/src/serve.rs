@@ -64,6 +64,7 @@ pub async fn serve(store: Store, args: ServeArgs, database_url: &str) -> anyhow:
             allow_private: args.webhook_allow_private,
         })
         .with_trusted_proxies(args.trusted_proxies.clone());
+    let recorder = state.debug.recorder.clone();
     let listener = TcpListener::bind(args.bind)
         .await
         .with_context(|| format!("binding {}", args.bind))?;
@@ -77,6 +78,8 @@ pub async fn serve(store: Store, args: ServeArgs, database_url: &str) -> anyhow:
     )
     .with_graceful_shutdown(shutdown_signal())
     .await?;
+    // Views counted in memory are written before main closes the pool.
+    recorder.shutdown().await;
     // Attempts in flight finish and are recorded; anything else waits in the outbox.
     if let Some(dispatcher) = dispatcher {
         dispatcher.shutdown().await;

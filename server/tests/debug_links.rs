@@ -383,6 +383,26 @@ both_backends!(
     }
 );
 
+both_backends!(
+    views_still_in_memory_are_written_at_shutdown,
+    |db: TestDb| async move {
+        let w = world(&db).await;
+        let (_, link) = issue(&w, "").await;
+        let token = link["debug_token"].as_str().unwrap();
+        for _ in 0..3 {
+            assert_eq!(public(&w, token).await.status(), StatusCode::OK);
+        }
+        // At once, well inside the flush interval: shutting down writes what is pending.
+        let recorder = &w.server.state.debug.recorder;
+        recorder.shutdown().await;
+        let (_, seen) = issue(&w, "").await;
+        assert_eq!(seen["view_count"], 3);
+        // A second shutdown, and views after it, are harmless.
+        recorder.shutdown().await;
+        assert_eq!(public(&w, token).await.status(), StatusCode::OK);
+    }
+);
+
 #[tokio::test]
 async fn repeated_misses_are_limited_per_client() {
     let db = TestDb::sqlite().await;

@@ -2,9 +2,11 @@
 //! task folds them per link and writes each link once per flush.
 
 use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, watch};
+use tokio::task::JoinHandle;
 
 use crate::storage::Store;
 
@@ -16,14 +18,21 @@ const QUEUE: usize = 10_000;
 #[derive(Clone)]
 pub struct ViewRecorder {
     tx: mpsc::Sender<(i64, i64)>,
+    stop: watch::Sender<bool>,
+    writer: Arc<Mutex<Option<JoinHandle<()>>>>,
 }
 
 impl ViewRecorder {
     /// Starts the writer task on the current runtime.
     pub fn start(store: Store) -> Self {
         let (tx, rx) = mpsc::channel(QUEUE);
-        tokio::spawn(write_views(store, rx));
-        Self { tx }
+        let (stop, stopped) = watch::channel(false);
+        let writer = tokio::spawn(write_views(store, rx, stopped));
+        Self {
+            tx,
+            stop,
+            writer: Arc::new(Mutex::new(Some(writer))),
+        }
     }
 
     /// Records a view of `link_id` at `at`. Never waits: under a flood beyond the queue,
@@ -31,27 +40,48 @@ impl ViewRecorder {
     pub fn record(&self, link_id: i64, at: i64) {
         let _ = self.tx.try_send((link_id, at));
     }
+
+    /// Writes every view recorded so far and stops the writer. Call it before the store's
+    /// pool closes (a server shutting down), or the last views are lost.
+    pub async fn shutdown(&self) {
+        let _ = self.stop.send(true);
+        let writer = self.writer.lock().unwrap_or_else(|e| e.into_inner()).take();
+        if let Some(writer) = writer {
+            let _ = writer.await;
+        }
+    }
 }
 
-async fn write_views(store: Store, mut rx: mpsc::Receiver<(i64, i64)>) {
+async fn write_views(
+    store: Store,
+    mut rx: mpsc::Receiver<(i64, i64)>,
+    mut stopped: watch::Receiver<bool>,
+) {
     let mut pending: HashMap<i64, (i64, i64)> = HashMap::new();
     let mut tick = tokio::time::interval(FLUSH_EVERY);
     loop {
         tokio::select! {
             view = rx.recv() => match view {
-                Some((link, at)) => {
-                    let e = pending.entry(link).or_insert((0, at));
-                    e.0 += 1;
-                    e.1 = e.1.max(at);
-                }
-                None => {
-                    flush(&store, &mut pending).await;
-                    return;
-                }
+                Some((link, at)) => add(&mut pending, link, at),
+                None => break,
             },
             _ = tick.tick() => flush(&store, &mut pending).await,
+            _ = stopped.changed() => {
+                // Take what is already queued, then stop.
+                while let Ok((link, at)) = rx.try_recv() {
+                    add(&mut pending, link, at);
+                }
+                break;
+            }
         }
     }
+    flush(&store, &mut pending).await;
+}
+
+fn add(pending: &mut HashMap<i64, (i64, i64)>, link: i64, at: i64) {
+    let e = pending.entry(link).or_insert((0, at));
+    e.0 += 1;
+    e.1 = e.1.max(at);
 }
 
 async fn flush(store: &Store, pending: &mut HashMap<i64, (i64, i64)>) {
