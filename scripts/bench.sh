@@ -44,13 +44,20 @@ if [ -z "$only" ] || [ "$only" = http ]; then
   "$bin" --database-url "sqlite://$db" demo --calls 2000 --seed 3 --if-empty \
     --base-url http://127.0.0.1:18090 --json >"$cache/http.json"
   url=$(sed -E 's/.*"debug_url":"([^"]+)".*/\1/' "$cache/http.json")
-  RUST_LOG=warn "$bin" --database-url "sqlite://$db" serve --bind 127.0.0.1:18090 --dist dist >/dev/null &
-  server=$!
-  trap 'kill $server 2>/dev/null || true' EXIT
-  sleep 1
-  for target in "http://127.0.0.1:18090/healthz" "$url"; do
-    echo "==> wrk -t2 -c32 -d15s --latency ${target%%call-debug/*}$( [ "$target" = "$url" ] && echo 'call-debug/<token>')"
-    wrk -t2 -c32 -d15s --latency -H 'Accept: application/json' "$target" | sed -n '/Latency Distribution/,/Transfer/p'
+  # Once with the miss limiter in process, once sharing it (and live state) through Redis.
+  for redis in "" "redis://127.0.0.1:6379"; do
+    echo "==> serve with REDIS_URL=${redis:-unset}"
+    if [ -n "$redis" ]; then with_redis=(--redis-url "$redis" --redis-prefix callscope-bench:); else with_redis=(); fi
+    env -u REDIS_URL RUST_LOG=warn "$bin" --database-url "sqlite://$db" \
+      serve --bind 127.0.0.1:18090 --dist dist "${with_redis[@]}" >/dev/null &
+    server=$!
+    trap 'kill $server 2>/dev/null || true' EXIT
+    sleep 1
+    for target in "http://127.0.0.1:18090/healthz" "$url"; do
+      echo "==> wrk -t2 -c32 -d15s --latency ${target%%call-debug/*}$( [ "$target" = "$url" ] && echo 'call-debug/<token>')"
+      wrk -t2 -c32 -d15s --latency -H 'Accept: application/json' "$target" | sed -n '/Latency Distribution/,/Transfer/p'
+    done
+    kill $server; wait $server 2>/dev/null || true
   done
 fi
 if [ -z "$only" ] || [ "$only" = viewer ]; then
