@@ -218,17 +218,7 @@ pub fn lane(turns: &[PublicTurn], duration_seconds: i64) -> Vec<Span> {
 mod tests {
     use super::*;
 
-    fn t(role: Role, ts: f64, llm: Option<u32>) -> PublicTurn {
-        PublicTurn {
-            role,
-            content: String::new(),
-            llm_ttfb_ms: llm,
-            tts_start_ms: llm.map(|l| l + 100),
-            tts_ttfb_ms: llm.map(|_| 100),
-            timestamp: Some(ts),
-            tool_calls: vec![],
-        }
-    }
+    use crate::latency::tests::timed_turn as t;
 
     #[test]
     fn nice_numbers_round_up() {

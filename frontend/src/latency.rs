@@ -113,9 +113,23 @@ pub fn over_budget(turns: &[PublicTurn], budget_ms: u32) -> (usize, usize) {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use callscope_shared::Role;
+
+    /// A turn of `role` at `ts` seconds; with `llm`, a full set of phases (LLM `llm`,
+    /// TTS start 100 ms later, 100 ms to first audio).
+    pub(crate) fn timed_turn(role: Role, ts: f64, llm: Option<u32>) -> PublicTurn {
+        PublicTurn {
+            role,
+            content: String::new(),
+            llm_ttfb_ms: llm,
+            tts_start_ms: llm.map(|l| l + 100),
+            tts_ttfb_ms: llm.map(|_| 100),
+            timestamp: Some(ts),
+            tool_calls: vec![],
+        }
+    }
 
     pub(crate) fn turn(llm: Option<u32>, start: Option<u32>, tts: Option<u32>) -> PublicTurn {
         PublicTurn {

@@ -167,17 +167,7 @@ pub fn lane_svg(spans: &[Span], turns: &[PublicTurn]) -> String {
 mod tests {
     use super::*;
 
-    fn turn(role: Role, ts: f64, llm: Option<u32>) -> PublicTurn {
-        PublicTurn {
-            role,
-            content: String::new(),
-            llm_ttfb_ms: llm,
-            tts_start_ms: llm.map(|l| l + 100),
-            tts_ttfb_ms: llm.map(|_| 100),
-            timestamp: Some(ts),
-            tool_calls: vec![],
-        }
-    }
+    use crate::latency::tests::timed_turn as turn;
 
     #[test]
     fn escapes_markup_characters() {
