@@ -10,17 +10,17 @@ use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use callscope_server::app::{AppState, Settings, router};
+use callscope_server::app::{AppState, Settings};
 use callscope_server::auth::{KeyMode, create_key};
 use callscope_server::clock;
 use callscope_server::live::LiveStore;
 use callscope_server::secrets::{Keys, ServerKey};
-use callscope_server::storage::Store;
+use callscope_server::storage::{JobState, Store};
 use callscope_server::webhooks::{
     Clock, DispatchConfig, Dispatcher, ManualClock, SystemClock, WebhookSettings,
 };
 use callscope_shared::CallStatus;
-use common::{TestDb, fixtures};
+use common::{TestDb, TestServer, fixtures};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -182,19 +182,11 @@ fn verify_at(secret: &str, r: &Received) {
 struct World {
     store: Store,
     keys: Keys,
-    base: String,
-    http: reqwest::Client,
+    server: TestServer,
     key: String,
     other_key: String,
     account: i64,
     agent: i64,
-    task: tokio::task::JoinHandle<()>,
-}
-
-impl Drop for World {
-    fn drop(&mut self) {
-        self.task.abort();
-    }
 }
 
 async fn world(db: &TestDb, allow_private: bool) -> World {
@@ -217,22 +209,14 @@ async fn world(db: &TestDb, allow_private: bool) -> World {
         settings,
     )
     .with_webhook_settings(WebhookSettings { allow_private });
-    let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let task = tokio::spawn(async move {
-        axum::serve(listener, app).await.unwrap();
-    });
     World {
         store,
         keys: Keys::from_server_key(&server_key),
-        base: format!("http://{addr}"),
-        http: reqwest::Client::new(),
+        server: TestServer::start_state(state).await,
         key: key.reveal().to_owned(),
         other_key: other_key.reveal().to_owned(),
         account,
         agent,
-        task,
     }
 }
 
@@ -245,8 +229,9 @@ impl World {
         body: Option<Value>,
     ) -> (StatusCode, Value) {
         let mut req = self
-            .http
-            .request(method, format!("{}{path}", self.base))
+            .server
+            .client
+            .request(method, self.server.url(path))
             .bearer_auth(key);
         if let Some(body) = body {
             req = req.json(&body);
@@ -263,6 +248,11 @@ impl World {
 
     async fn post(&self, path: &str, body: Value) -> (StatusCode, Value) {
         self.call(reqwest::Method::POST, path, &self.key, Some(body))
+            .await
+    }
+
+    async fn delete(&self, path: &str) -> (StatusCode, Value) {
+        self.call(reqwest::Method::DELETE, path, &self.key, None)
             .await
     }
 
@@ -289,8 +279,23 @@ impl World {
         v["event_id"].as_str().unwrap().to_owned()
     }
 
-    fn dispatcher(&self, clock: Arc<dyn Clock>, config: DispatchConfig) -> Dispatcher {
-        Dispatcher::new(self.store.clone(), self.keys.webhook_secret, config, clock)
+    fn dispatcher(&self, clock: impl Clock, config: DispatchConfig) -> Dispatcher {
+        Dispatcher::new(
+            self.store.clone(),
+            self.keys.webhook_secret,
+            config,
+            Arc::new(clock),
+        )
+    }
+
+    /// The job delivering `event_id` to the endpoint with public id `id`; it must exist.
+    async fn job(&self, event_id: &str, id: &str) -> JobState {
+        let endpoint = callscope_server::webhooks::parse_endpoint_id(id).unwrap();
+        self.store
+            .job_state(event_id, endpoint)
+            .await
+            .unwrap()
+            .expect("a job for the event and endpoint")
     }
 
     async fn deliveries(&self, id: &str) -> Vec<Value> {
@@ -307,10 +312,6 @@ fn fast(timeout_ms: u64) -> DispatchConfig {
         allow_private: true,
         ..DispatchConfig::default()
     }
-}
-
-fn endpoint_row_id(public: &str) -> i64 {
-    callscope_server::webhooks::parse_endpoint_id(public).unwrap()
 }
 
 async fn wait_for(what: &str, mut check: impl AsyncFnMut() -> bool) {
@@ -406,23 +407,9 @@ both_backends!(endpoints_are_managed_per_account, |db: TestDb| async move {
     assert_eq!(status, StatusCode::NOT_FOUND);
 
     // Delete: gone from the list, a second delete is a 404.
-    let (status, v) = w
-        .call(
-            reqwest::Method::DELETE,
-            &format!("/v1/webhooks/{id}"),
-            &w.key,
-            None,
-        )
-        .await;
+    let (status, v) = w.delete(&format!("/v1/webhooks/{id}")).await;
     assert_eq!((status, v), (StatusCode::OK, json!({"success": true})));
-    let (status, _) = w
-        .call(
-            reqwest::Method::DELETE,
-            &format!("/v1/webhooks/{id}"),
-            &w.key,
-            None,
-        )
-        .await;
+    let (status, _) = w.delete(&format!("/v1/webhooks/{id}")).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
     assert_eq!(w.get("/v1/webhooks").await.1["webhooks"], json!([]));
 });
@@ -469,12 +456,7 @@ both_backends!(
             allow_private: false,
             ..fast(2_000)
         };
-        assert_eq!(
-            open.dispatcher(Arc::new(SystemClock), strict)
-                .run_once()
-                .await,
-            1
-        );
+        assert_eq!(open.dispatcher(SystemClock, strict).run_once().await, 1);
         let d = open.deliveries(&id).await;
         assert_eq!(d[0]["error"], "blocked: private address");
         assert!(receiver.received().is_empty());
@@ -521,7 +503,7 @@ both_backends!(
         let live_events = w.store.call_events(live_call).await.unwrap();
         assert_eq!(live_events.len(), 1, "a live call has only started");
 
-        let handle = w.dispatcher(Arc::new(SystemClock), fast(5_000)).spawn();
+        let handle = w.dispatcher(SystemClock, fast(5_000)).spawn();
         wait_for("four deliveries", async || {
             all.received().len() == 3 && ended_only.received().len() == 1
         })
@@ -569,27 +551,16 @@ both_backends!(
         let (id, secret) = w.endpoint(&receiver.url(), None).await;
         let event_id = w.send_test(&id).await;
         let clock = ManualClock::new(clock::now() + 1);
-        let d = w.dispatcher(Arc::new(clock.clone()), fast(5_000));
-        let endpoint = endpoint_row_id(&id);
+        let d = w.dispatcher(clock.clone(), fast(5_000));
 
         assert_eq!(d.run_once().await, 1, "attempt 1 at once");
-        let job = w
-            .store
-            .job_state(&event_id, endpoint)
-            .await
-            .unwrap()
-            .unwrap();
+        let job = w.job(&event_id, &id).await;
         assert_eq!((job.state.as_str(), job.attempts), ("pending", 1));
         assert_eq!(job.due_at, clock.now() + 5, "attempt 2 after 5 s");
         assert_eq!(d.run_once().await, 0, "not due yet");
         clock.advance(5);
         assert_eq!(d.run_once().await, 1, "attempt 2");
-        let job = w
-            .store
-            .job_state(&event_id, endpoint)
-            .await
-            .unwrap()
-            .unwrap();
+        let job = w.job(&event_id, &id).await;
         let wait = job.due_at - clock.now();
         assert!(
             (300..=330).contains(&wait),
@@ -599,12 +570,7 @@ both_backends!(
         assert_eq!(d.run_once().await, 0);
         clock.advance(wait - 299);
         assert_eq!(d.run_once().await, 1, "attempt 3");
-        let job = w
-            .store
-            .job_state(&event_id, endpoint)
-            .await
-            .unwrap()
-            .unwrap();
+        let job = w.job(&event_id, &id).await;
         assert_eq!((job.state.as_str(), job.attempts), ("delivered", 3));
         clock.advance(100_000);
         assert_eq!(d.run_once().await, 0, "delivered jobs are done");
@@ -681,7 +647,7 @@ both_backends!(
         drop(closed);
         let (refused_id, _) = w.endpoint(&refused_url, None).await;
         let clock = ManualClock::new(clock::now() + 1);
-        let d = w.dispatcher(Arc::new(clock.clone()), fast(500));
+        let d = w.dispatcher(clock.clone(), fast(500));
 
         w.send_test(&id).await;
         w.send_test(&refused_id).await;
@@ -723,17 +689,16 @@ both_backends!(gone_disables_the_endpoint, |db: TestDb| async move {
     let second = w.send_test(&id).await;
     let clock = ManualClock::new(clock::now() + 1);
     let d = w.dispatcher(
-        Arc::new(clock.clone()),
+        clock.clone(),
         DispatchConfig {
             concurrency: 1,
             ..fast(2_000)
         },
     );
     assert_eq!(d.run_once().await, 1);
-    let endpoint = endpoint_row_id(&id);
-    let job = w.store.job_state(&first, endpoint).await.unwrap().unwrap();
+    let job = w.job(&first, &id).await;
     assert_eq!(job.state, "failed", "no retry after 410");
-    let job = w.store.job_state(&second, endpoint).await.unwrap().unwrap();
+    let job = w.job(&second, &id).await;
     assert_eq!(job.state, "failed", "queued events are dropped too");
     clock.advance(100_000);
     assert_eq!(d.run_once().await, 0);
@@ -777,16 +742,10 @@ both_backends!(retry_after_is_honoured, |db: TestDb| async move {
     .await;
     let (id, _) = w.endpoint(&receiver.url(), None).await;
     let event_id = w.send_test(&id).await;
-    let endpoint = endpoint_row_id(&id);
-    let d = w.dispatcher(Arc::new(clock.clone()), fast(2_000));
+    let d = w.dispatcher(clock.clone(), fast(2_000));
 
     assert_eq!(d.run_once().await, 1);
-    let job = w
-        .store
-        .job_state(&event_id, endpoint)
-        .await
-        .unwrap()
-        .unwrap();
+    let job = w.job(&event_id, &id).await;
     assert_eq!(
         job.due_at - clock.now(),
         120,
@@ -794,12 +753,7 @@ both_backends!(retry_after_is_honoured, |db: TestDb| async move {
     );
     clock.advance(120);
     assert_eq!(d.run_once().await, 1);
-    let job = w
-        .store
-        .job_state(&event_id, endpoint)
-        .await
-        .unwrap()
-        .unwrap();
+    let job = w.job(&event_id, &id).await;
     let wait = job.due_at - clock.now();
     assert!(
         (775..=781).contains(&wait),
@@ -807,12 +761,7 @@ both_backends!(retry_after_is_honoured, |db: TestDb| async move {
     );
     clock.advance(wait);
     assert_eq!(d.run_once().await, 1);
-    let job = w
-        .store
-        .job_state(&event_id, endpoint)
-        .await
-        .unwrap()
-        .unwrap();
+    let job = w.job(&event_id, &id).await;
     let wait = job.due_at - clock.now();
     assert!(
         (1_800..=1_980).contains(&wait),
@@ -826,18 +775,13 @@ both_backends!(attempts_stop_after_the_schedule, |db: TestDb| async move {
     let (id, _) = w.endpoint(&receiver.url(), None).await;
     let event_id = w.send_test(&id).await;
     let clock = ManualClock::new(clock::now() + 1);
-    let d = w.dispatcher(Arc::new(clock.clone()), fast(2_000));
+    let d = w.dispatcher(clock.clone(), fast(2_000));
     for _ in 0..7 {
         assert_eq!(d.run_once().await, 1);
         clock.advance(40_000);
     }
     assert_eq!(d.run_once().await, 0);
-    let job = w
-        .store
-        .job_state(&event_id, endpoint_row_id(&id))
-        .await
-        .unwrap()
-        .unwrap();
+    let job = w.job(&event_id, &id).await;
     assert_eq!((job.state.as_str(), job.attempts), ("failed", 7));
     let attempts: Vec<u64> = w
         .deliveries(&id)
@@ -854,59 +798,40 @@ both_backends!(
         let w = world(&db, true).await;
         let receiver = Receiver::start(vec![Answer::Hang, Answer::Status(503)]).await;
         let (id, secret) = w.endpoint(&receiver.url(), None).await;
-        let endpoint = endpoint_row_id(&id);
         let event_id = w.send_test(&id).await;
         let clock = ManualClock::new(clock::now() + 1);
         let config = fast(30_000);
         let lease = config.lease();
 
         // Killed while the receiver holds attempt 1.
-        let first = w
-            .dispatcher(Arc::new(clock.clone()), config.clone())
-            .spawn();
+        let first = w.dispatcher(clock.clone(), config.clone()).spawn();
         wait_for("attempt 1 to arrive", async || {
             receiver.received().len() == 1
         })
         .await;
         first.abort();
-        let job = w
-            .store
-            .job_state(&event_id, endpoint)
-            .await
-            .unwrap()
-            .unwrap();
+        let job = w.job(&event_id, &id).await;
         assert_eq!((job.state.as_str(), job.attempts), ("pending", 1));
         assert_eq!(job.locked_until, Some(clock.now() + lease));
 
         // A new dispatcher leaves the leased job alone until the lease runs out…
-        let second = w.dispatcher(Arc::new(clock.clone()), config.clone());
+        let second = w.dispatcher(clock.clone(), config.clone());
         assert_eq!(second.run_once().await, 0);
         clock.advance(lease);
         // …then makes attempt 2 (503: to be retried in 5 s).
         assert_eq!(second.run_once().await, 1);
-        let job = w
-            .store
-            .job_state(&event_id, endpoint)
-            .await
-            .unwrap()
-            .unwrap();
+        let job = w.job(&event_id, &id).await;
         assert_eq!((job.state.as_str(), job.attempts), ("pending", 2));
 
         // Killed between attempts; a third one picks the retry up when it falls due.
-        let idle = w
-            .dispatcher(Arc::new(clock.clone()), config.clone())
-            .spawn();
+        let idle = w.dispatcher(clock.clone(), config.clone()).spawn();
         tokio::time::sleep(Duration::from_millis(60)).await;
         idle.abort();
-        let third = w.dispatcher(Arc::new(clock.clone()), config).spawn();
+        let third = w.dispatcher(clock.clone(), config).spawn();
         // Attempt 3 comes 5 min (+ up to 10% jitter) after attempt 2.
         clock.advance(330);
         wait_for("delivery", async || {
-            w.store
-                .job_state(&event_id, endpoint)
-                .await
-                .unwrap()
-                .is_some_and(|j| j.state == "delivered")
+            w.job(&event_id, &id).await.state == "delivered"
         })
         .await;
         third.shutdown().await;
@@ -958,7 +883,7 @@ both_backends!(
             concurrency: 8,
             ..fast(5_000)
         };
-        let a = w.dispatcher(Arc::new(SystemClock), config.clone()).spawn();
+        let a = w.dispatcher(SystemClock, config.clone()).spawn();
         let b = Dispatcher::new(
             other.clone(),
             w.keys.webhook_secret,
@@ -986,12 +911,7 @@ both_backends!(
             "an event was delivered twice"
         );
         for event_id in &ids {
-            let job = w
-                .store
-                .job_state(event_id, endpoint_row_id(&id))
-                .await
-                .unwrap()
-                .unwrap();
+            let job = w.job(event_id, &id).await;
             assert_eq!((job.state.as_str(), job.attempts), ("delivered", 1));
         }
         other.close().await;
