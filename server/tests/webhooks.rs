@@ -19,7 +19,7 @@ use callscope_server::storage::{JobState, Store};
 use callscope_server::webhooks::{
     Clock, DispatchConfig, Dispatcher, ManualClock, SystemClock, WebhookSettings,
 };
-use callscope_shared::CallStatus;
+use callscope_shared::{CallId, CallStatus};
 use common::{TestDb, TestServer, fixtures};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
@@ -303,6 +303,43 @@ impl World {
         assert_eq!(status, StatusCode::OK, "{v}");
         v["deliveries"].as_array().unwrap().clone()
     }
+
+    /// The endpoint's delivery records, newest first, as (attempt, status_code, success, error).
+    async fn outcomes(&self, id: &str) -> Vec<Outcome> {
+        self.deliveries(id).await.iter().map(outcome).collect()
+    }
+
+    /// Stores a completed call of the test account's agent (queuing its events).
+    async fn completed_call(&self, started_at: i64, turns: usize) -> CallId {
+        self.store
+            .insert_call(&fixtures::completed_call(
+                self.account,
+                self.agent,
+                started_at,
+                turns,
+            ))
+            .await
+            .unwrap()
+    }
+}
+
+/// What a delivery record says of its attempt: (attempt, status_code, success, error).
+type Outcome = (u64, Value, bool, Value);
+
+fn outcome(d: &Value) -> Outcome {
+    (
+        d["attempt"].as_u64().unwrap(),
+        d["status_code"].clone(),
+        d["success"].as_bool().unwrap(),
+        d["error"].clone(),
+    )
+}
+
+/// Asserts an API answer is `status` with `message` as its error.
+#[track_caller]
+fn assert_error((got, body): (StatusCode, Value), status: StatusCode, message: &str) {
+    assert_eq!(got, status, "{body}");
+    assert_eq!(body["error"], message, "{body}");
 }
 
 fn fast(timeout_ms: u64) -> DispatchConfig {
@@ -379,9 +416,11 @@ both_backends!(endpoints_are_managed_per_account, |db: TestDb| async move {
             "events must contain only: call.started, call.ended, transfer.initiated, transfer.completed, transfer.failed, call.gather.completed",
         ),
     ] {
-        let (status, v) = w.post("/v1/webhooks", body).await;
-        assert_eq!(status, StatusCode::BAD_REQUEST);
-        assert_eq!(v["error"], message);
+        assert_error(
+            w.post("/v1/webhooks", body).await,
+            StatusCode::BAD_REQUEST,
+            message,
+        );
     }
     let (status, _) = w.post("/v1/webhooks", json!({"uri": "x"})).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
@@ -399,9 +438,11 @@ both_backends!(endpoints_are_managed_per_account, |db: TestDb| async move {
             format!("/v1/webhooks/{id}/deliveries"),
         ),
     ] {
-        let (status, v) = w.call(method, &path, &w.other_key, None).await;
-        assert_eq!(status, StatusCode::NOT_FOUND);
-        assert_eq!(v["error"], "Webhook not found");
+        assert_error(
+            w.call(method, &path, &w.other_key, None).await,
+            StatusCode::NOT_FOUND,
+            "Webhook not found",
+        );
     }
     let (status, _) = w.get("/v1/webhooks/wh_1/deliveries").await;
     assert_eq!(status, StatusCode::NOT_FOUND);
@@ -472,16 +513,7 @@ both_backends!(
         let (_, all_secret) = w.endpoint(&all.url(), None).await;
         let (_, ended_secret) = w.endpoint(&ended_only.url(), Some(&["call.ended"])).await;
 
-        let call = w
-            .store
-            .insert_call(&fixtures::completed_call(
-                w.account,
-                w.agent,
-                1_768_471_200,
-                4,
-            ))
-            .await
-            .unwrap();
+        let call = w.completed_call(1_768_471_200, 4).await;
         let mut live = fixtures::completed_call(w.account, w.agent, 1_768_471_300, 0);
         live.status = CallStatus::InProgress;
         live.disposition = None;
@@ -535,10 +567,7 @@ both_backends!(
         .await;
         let (_, history) = w.get(&format!("/v1/calls/{call}/webhooks")).await;
         for d in history["deliveries"].as_array().unwrap() {
-            assert_eq!(d["attempt"], 1);
-            assert_eq!(d["status_code"], 200);
-            assert_eq!(d["success"], true);
-            assert_eq!(d["error"], Value::Null);
+            assert_eq!(outcome(d), (1, json!(200), true, Value::Null));
         }
     }
 );
@@ -585,22 +614,13 @@ both_backends!(
 
         // Newest first, every attempt recorded as the spec shows.
         let all = w.deliveries(&id).await;
-        let view: Vec<(u64, Value, bool, Value)> = all
-            .iter()
-            .map(|d| {
-                assert_eq!(d["event"], "webhook.test");
-                assert_eq!(d["event_id"], event_id.as_str());
-                assert_eq!(d["url"], receiver.url());
-                (
-                    d["attempt"].as_u64().unwrap(),
-                    d["status_code"].clone(),
-                    d["success"].as_bool().unwrap(),
-                    d["error"].clone(),
-                )
-            })
-            .collect();
+        for d in &all {
+            assert_eq!(d["event"], "webhook.test");
+            assert_eq!(d["event_id"], event_id.as_str());
+            assert_eq!(d["url"], receiver.url());
+        }
         assert_eq!(
-            view,
+            all.iter().map(outcome).collect::<Vec<_>>(),
             [
                 (3, json!(200), true, Value::Null),
                 (2, json!(500), false, json!("HTTP 500")),
@@ -657,27 +677,22 @@ both_backends!(
         clock.advance(400);
         assert_eq!(d.run_once().await, 2);
 
-        let errors: Vec<(Value, Value)> = w
-            .deliveries(&id)
-            .await
-            .iter()
-            .map(|d| (d["status_code"].clone(), d["error"].clone()))
-            .collect();
         assert_eq!(
-            errors,
+            w.outcomes(&id).await,
             [
-                (json!(200), Value::Null),
-                (Value::Null, json!("connection closed")),
-                (Value::Null, json!("timeout")),
+                (3, json!(200), true, Value::Null),
+                (2, Value::Null, false, json!("connection closed")),
+                (1, Value::Null, false, json!("timeout")),
             ]
         );
-        let refused = w.deliveries(&refused_id).await;
-        assert_eq!(refused.len(), 3);
-        for r in refused {
-            assert_eq!(r["status_code"], Value::Null);
-            assert_eq!(r["success"], false);
-            assert_eq!(r["error"], "connection refused");
-        }
+        assert_eq!(
+            w.outcomes(&refused_id).await,
+            [
+                (3, Value::Null, false, json!("connection refused")),
+                (2, Value::Null, false, json!("connection refused")),
+                (1, Value::Null, false, json!("connection refused")),
+            ]
+        );
     }
 );
 
@@ -707,19 +722,12 @@ both_backends!(gone_disables_the_endpoint, |db: TestDb| async move {
     let (_, list) = w.get("/v1/webhooks").await;
     assert_eq!(list["webhooks"][0]["enabled"], false);
     assert_eq!(list["webhooks"][0]["disabled_reason"], "HTTP 410 Gone");
-    let (status, v) = w.post(&format!("/v1/webhooks/{id}/test"), json!({})).await;
-    assert_eq!(status, StatusCode::CONFLICT);
-    assert_eq!(v["error"], "Webhook endpoint is disabled");
-    let call = w
-        .store
-        .insert_call(&fixtures::completed_call(
-            w.account,
-            w.agent,
-            1_768_471_200,
-            2,
-        ))
-        .await
-        .unwrap();
+    assert_error(
+        w.post(&format!("/v1/webhooks/{id}/test"), json!({})).await,
+        StatusCode::CONFLICT,
+        "Webhook endpoint is disabled",
+    );
+    let call = w.completed_call(1_768_471_200, 2).await;
     assert!(w.store.call_events(call).await.unwrap().is_empty());
     let d = w.deliveries(&id).await;
     assert_eq!((d.len(), d[0]["error"].clone()), (1, json!("HTTP 410")));
@@ -784,10 +792,10 @@ both_backends!(attempts_stop_after_the_schedule, |db: TestDb| async move {
     let job = w.job(&event_id, &id).await;
     assert_eq!((job.state.as_str(), job.attempts), ("failed", 7));
     let attempts: Vec<u64> = w
-        .deliveries(&id)
+        .outcomes(&id)
         .await
         .iter()
-        .map(|d| d["attempt"].as_u64().unwrap())
+        .map(|(attempt, ..)| *attempt)
         .collect();
     assert_eq!(attempts, [7, 6, 5, 4, 3, 2, 1]);
 });
@@ -843,21 +851,8 @@ both_backends!(
             verify_at(&secret, r);
         }
         // The abandoned attempt 1 is recorded as interrupted (its outcome was never seen).
-        let attempts: Vec<(u64, Value, bool, Value)> = w
-            .deliveries(&id)
-            .await
-            .iter()
-            .map(|d| {
-                (
-                    d["attempt"].as_u64().unwrap(),
-                    d["status_code"].clone(),
-                    d["success"].as_bool().unwrap(),
-                    d["error"].clone(),
-                )
-            })
-            .collect();
         assert_eq!(
-            attempts,
+            w.outcomes(&id).await,
             [
                 (3, json!(200), true, Value::Null),
                 (2, json!(503), false, json!("HTTP 503")),
