@@ -3,7 +3,7 @@
 mod common;
 
 use std::io::{BufRead, BufReader};
-use std::process::{Command, Output, Stdio};
+use std::process::{Child, Command, ExitStatus, Output, Stdio};
 
 use callscope_server::auth::ApiKey;
 use callscope_server::storage::{CallFilter, Store};
@@ -22,23 +22,100 @@ fn run(database_url: &str, args: &[&str]) -> Output {
         .expect("run callscope")
 }
 
-fn stdout(out: &Output) -> String {
+/// Runs a command that must succeed; returns its stdout.
+fn run_ok(database_url: &str, args: &[&str]) -> String {
+    let out = run(database_url, args);
     assert!(
         out.status.success(),
         "failed: {}",
         String::from_utf8_lossy(&out.stderr)
     );
-    String::from_utf8(out.stdout.clone()).unwrap()
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// Runs a command that must succeed and print JSON; returns what it printed.
+fn run_json(database_url: &str, args: &[&str]) -> Value {
+    serde_json::from_str(&run_ok(database_url, args)).unwrap()
+}
+
+/// Asserts the command failed and said `message` on stderr.
+#[track_caller]
+fn assert_fails_with(out: &Output, message: &str) {
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "it succeeded: {stderr}");
+    assert!(stderr.contains(message), "{stderr}");
+}
+
+/// `callscope serve` on a free loopback port, without a server key in the environment.
+fn serve(database_url: &str) -> Command {
+    let mut cmd = Command::new(BIN);
+    cmd.args(["serve", "--bind", "127.0.0.1:0", "--dist", "/nonexistent"])
+        .env("DATABASE_URL", database_url)
+        .env_remove("CALLSCOPE_LINK_KEY");
+    cmd
+}
+
+/// A running server: started by `Server::start`, stopped with SIGTERM by `stop` (killed on
+/// drop if a test fails first).
+struct Server {
+    child: Child,
+    /// `http://127.0.0.1:port`, from the line it announces on stdout.
+    base: String,
+    client: reqwest::Client,
+}
+
+impl Server {
+    /// Spawns `cmd` (a `serve` command) and waits for it to announce its address.
+    fn start(mut cmd: Command, stderr: impl Into<Stdio>) -> Server {
+        let mut child = cmd.stdout(Stdio::piped()).stderr(stderr).spawn().unwrap();
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let base = line
+            .trim()
+            .strip_prefix("callscope listening on ")
+            .expect("listening line")
+            .to_owned();
+        Server {
+            child,
+            base,
+            client: reqwest::Client::new(),
+        }
+    }
+
+    fn get(&self, path: &str) -> reqwest::RequestBuilder {
+        self.client.get(format!("{}{path}", self.base))
+    }
+
+    /// GET with `key` as the bearer key.
+    async fn get_as(&self, path: &str, key: &str) -> reqwest::Response {
+        self.get(path).bearer_auth(key).send().await.unwrap()
+    }
+
+    /// Sends SIGTERM and waits for the process to exit.
+    fn stop(mut self) -> ExitStatus {
+        let kill = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(kill.success());
+        self.child.wait().unwrap()
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
 }
 
 #[tokio::test]
 async fn keys_create_prints_only_the_key_once() {
     let db = TestDb::sqlite().await;
-    let live = stdout(&run(&db.url, &["keys", "create", "--account", "acme"]));
-    let test = stdout(&run(
-        &db.url,
-        &["keys", "create", "--account", "acme", "--test"],
-    ));
+    let live = run_ok(&db.url, &["keys", "create", "--account", "acme"]);
+    let test = run_ok(&db.url, &["keys", "create", "--account", "acme", "--test"]);
     for (text, prefix) in [(&live, "sfy_live_"), (&test, "sfy_test_")] {
         assert_eq!(text.lines().count(), 1, "{text:?}");
         let key = ApiKey::parse(text.trim_end()).expect("a well-formed key");
@@ -55,9 +132,10 @@ async fn keys_create_prints_only_the_key_once() {
         );
     }
     assert_ne!(live, test);
-    let blank = run(&db.url, &["keys", "create", "--account", "  "]);
-    assert!(!blank.status.success());
-    assert!(String::from_utf8_lossy(&blank.stderr).contains("--account must not be empty"));
+    assert_fails_with(
+        &run(&db.url, &["keys", "create", "--account", "  "]),
+        "--account must not be empty",
+    );
 }
 
 /// Every call of the Demo account, oldest id first, as JSON (full objects).
@@ -101,11 +179,11 @@ async fn demo_with_the_same_seed_writes_the_same_data() {
         TestDb::sqlite().await,
         TestDb::sqlite().await,
     );
-    let report: Value = serde_json::from_str(&stdout(&run(&a.url, &args))).unwrap();
-    stdout(&run(&b.url, &args));
+    let report = run_json(&a.url, &args);
+    run_ok(&b.url, &args);
     let mut other_seed = args;
     other_seed[4] = "12";
-    stdout(&run(&c.url, &other_seed));
+    run_ok(&c.url, &other_seed);
 
     assert_eq!(report["account"], "Demo");
     assert_eq!(
@@ -139,12 +217,8 @@ async fn demo_with_the_same_seed_writes_the_same_data() {
 #[tokio::test]
 async fn demo_if_empty_leaves_a_filled_account_alone() {
     let db = TestDb::sqlite().await;
-    stdout(&run(&db.url, &["demo", "--calls", "30", "--json"]));
-    let again: Value = serde_json::from_str(&stdout(&run(
-        &db.url,
-        &["demo", "--calls", "30", "--if-empty", "--json"],
-    )))
-    .unwrap();
+    run_ok(&db.url, &["demo", "--calls", "30", "--json"]);
+    let again = run_json(&db.url, &["demo", "--calls", "30", "--if-empty", "--json"]);
     assert_eq!(
         (again["calls"].as_i64(), again["created"].as_i64()),
         (Some(30), Some(0))
@@ -156,38 +230,24 @@ async fn demo_if_empty_leaves_a_filled_account_alone() {
 #[tokio::test]
 async fn migrate_is_idempotent_on_postgres_and_bad_urls_fail_clearly() {
     let db = TestDb::postgres().await;
-    stdout(&run(&db.url, &["migrate"]));
-    stdout(&run(&db.url, &["migrate"]));
-    let bad = run("mysql://localhost/x", &["migrate"]);
-    assert!(!bad.status.success());
-    assert!(String::from_utf8_lossy(&bad.stderr).contains("unsupported database URL"));
+    run_ok(&db.url, &["migrate"]);
+    run_ok(&db.url, &["migrate"]);
+    assert_fails_with(
+        &run("mysql://localhost/x", &["migrate"]),
+        "unsupported database URL",
+    );
     // Several instances on one PostgreSQL must share a key: no silent per-instance default.
-    let no_key = run(&db.url, &["serve", "--bind", "127.0.0.1:0"]);
-    assert!(!no_key.status.success());
-    assert!(String::from_utf8_lossy(&no_key.stderr).contains("CALLSCOPE_LINK_KEY"));
+    assert_fails_with(
+        &run(&db.url, &["serve", "--bind", "127.0.0.1:0"]),
+        "CALLSCOPE_LINK_KEY",
+    );
 }
 
 #[tokio::test]
 async fn serve_announces_its_address_and_stops_cleanly_on_sigterm() {
     let db = TestDb::sqlite().await;
-    let mut child = Command::new(BIN)
-        .args(["serve", "--bind", "127.0.0.1:0", "--dist", "/nonexistent"])
-        .env("DATABASE_URL", &db.url)
-        .env_remove("CALLSCOPE_LINK_KEY")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let base = line
-        .trim()
-        .strip_prefix("callscope listening on ")
-        .expect("listening line")
-        .to_owned();
-    let health = reqwest::get(format!("{base}/healthz")).await.unwrap();
+    let server = Server::start(serve(&db.url), Stdio::null());
+    let health = server.get("/healthz").send().await.unwrap();
     assert_eq!(health.status(), 200);
     let key_file = db
         .url
@@ -197,12 +257,7 @@ async fn serve_announces_its_address_and_stops_cleanly_on_sigterm() {
         std::path::Path::new(&key_file).is_file(),
         "the server key file is created beside the database"
     );
-    let status = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(status.success());
-    assert!(child.wait().unwrap().success(), "graceful shutdown exits 0");
+    assert!(server.stop().success(), "graceful shutdown exits 0");
 }
 
 /// Every `+` followed by 8–15 digits in `text` (an E.164 number in full).
@@ -224,8 +279,7 @@ fn e164_numbers(text: &str) -> Vec<String> {
 #[tokio::test]
 async fn logs_carry_no_key_token_or_phone_number() {
     let db = TestDb::sqlite().await;
-    let report: Value =
-        serde_json::from_str(&stdout(&run(&db.url, &["demo", "--calls", "40", "--json"]))).unwrap();
+    let report = run_json(&db.url, &["demo", "--calls", "40", "--json"]);
     let key = report["api_key"].as_str().unwrap().to_owned();
     let token = report["debug_url"]
         .as_str()
@@ -238,31 +292,12 @@ async fn logs_carry_no_key_token_or_phone_number() {
     let log_path =
         std::path::Path::new(db.url.trim_start_matches("sqlite://")).with_file_name("server.log");
     let log_file = std::fs::File::create(&log_path).unwrap();
-    let mut child = Command::new(BIN)
-        .args(["serve", "--bind", "127.0.0.1:0", "--dist", "/nonexistent"])
-        .env("DATABASE_URL", &db.url)
-        .env("RUST_LOG", "debug")
-        .env_remove("CALLSCOPE_LINK_KEY")
-        .stdout(Stdio::piped())
-        .stderr(log_file)
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let base = line
-        .trim()
-        .strip_prefix("callscope listening on ")
-        .unwrap()
-        .to_owned();
-    let client = reqwest::Client::new();
-    let detail: Value = client
-        .get(format!("{base}/v1/calls/{call_id}"))
-        .bearer_auth(&key)
-        .send()
+    let mut cmd = serve(&db.url);
+    cmd.env("RUST_LOG", "debug");
+    let server = Server::start(cmd, log_file);
+    let detail: Value = server
+        .get_as(&format!("/v1/calls/{call_id}"), &key)
         .await
-        .unwrap()
         .json()
         .await
         .unwrap();
@@ -272,25 +307,11 @@ async fn logs_carry_no_key_token_or_phone_number() {
         format!("/v1/calls/{call_id}/webhooks"),
         format!("/api/v1/call-debug/{token}"),
     ] {
-        let r = client
-            .get(format!("{base}{path}"))
-            .bearer_auth(&key)
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(r.status(), 200, "{path}");
+        assert_eq!(server.get_as(&path, &key).await.status(), 200, "{path}");
     }
-    let wrong = client
-        .get(format!("{base}/v1/calls"))
-        .bearer_auth(format!("{key}x"))
-        .send()
-        .await
-        .unwrap();
+    let wrong = server.get_as("/v1/calls", &format!("{key}x")).await;
     assert_eq!(wrong.status(), 401);
-    let _ = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status();
-    child.wait().unwrap();
+    server.stop();
 
     let log = std::fs::read_to_string(&log_path).unwrap();
     assert!(log.contains("request"), "the requests were traced: {log}");
@@ -315,10 +336,8 @@ async fn serve_refuses_a_bad_trusted_proxies_list() {
         (Some("10.0.0.1, proxy.internal"), None),
         (None, Some("10.0.0.1,,::1")),
     ] {
-        let mut cmd = Command::new(BIN);
-        cmd.args(["serve", "--bind", "127.0.0.1:0", "--dist", "/nonexistent"])
-            .env("DATABASE_URL", &db.url)
-            .env_remove("REDIS_URL")
+        let mut cmd = serve(&db.url);
+        cmd.env_remove("REDIS_URL")
             .env_remove("CALLSCOPE_TRUSTED_PROXIES");
         if let Some(value) = flag {
             cmd.args(["--trusted-proxies", value]);
@@ -342,30 +361,14 @@ async fn serve_refuses_a_bad_trusted_proxies_list() {
 #[tokio::test]
 async fn serve_takes_clients_from_trusted_proxies() {
     let db = TestDb::sqlite().await;
-    let mut child = Command::new(BIN)
-        .args(["serve", "--bind", "127.0.0.1:0", "--dist", "/nonexistent"])
-        .args(["--trusted-proxies", "192.0.2.0/24, 127.0.0.1"])
-        .env("DATABASE_URL", &db.url)
+    let mut cmd = serve(&db.url);
+    cmd.args(["--trusted-proxies", "192.0.2.0/24, 127.0.0.1"])
         .env("CALLSCOPE_DEBUG_MISS_LIMIT", "1")
-        .env_remove("REDIS_URL")
-        .env_remove("CALLSCOPE_LINK_KEY")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let base = line
-        .trim()
-        .strip_prefix("callscope listening on ")
-        .unwrap()
-        .to_owned();
-    let client = reqwest::Client::new();
+        .env_remove("REDIS_URL");
+    let server = Server::start(cmd, Stdio::null());
     let miss = |forwarded: &'static str| {
-        client
-            .get(format!("{base}/api/v1/call-debug/{}", "A".repeat(43)))
+        server
+            .get(&format!("/api/v1/call-debug/{}", "A".repeat(43)))
             .header("x-forwarded-for", forwarded)
             .send()
     };
@@ -374,9 +377,6 @@ async fn serve_takes_clients_from_trusted_proxies() {
         miss("203.0.113.1").await.unwrap().status(),
         miss("203.0.113.2").await.unwrap().status(),
     ];
-    let _ = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status();
-    child.wait().unwrap();
+    server.stop();
     assert_eq!(statuses, [404, 429, 404]);
 }
