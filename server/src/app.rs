@@ -21,6 +21,7 @@ use crate::client_ip::TrustedProxies;
 use crate::debug_link::{MissLimiter, SharedMisses, ViewRecorder};
 use crate::error::{ApiError, default_message};
 use crate::live::LiveStore;
+use crate::recordings::Recordings;
 use crate::routes;
 use crate::secrets::Keys;
 use crate::storage::Store;
@@ -40,6 +41,9 @@ pub struct AppState {
     pub webhooks: Arc<WebhookSettings>,
     /// Proxies whose `X-Forwarded-For` names the client (none by default).
     pub trusted_proxies: Arc<TrustedProxies>,
+    /// The recordings bucket and the credentials that pre-sign its URLs; `None` when not
+    /// configured (a call with a recording then gets a 503).
+    pub recordings: Option<Arc<Recordings>>,
 }
 
 /// The public debug endpoint's helpers: miss limiting and view counting.
@@ -78,12 +82,19 @@ impl AppState {
             debug: Arc::new(debug),
             webhooks: Arc::default(),
             trusted_proxies: Arc::default(),
+            recordings: None,
         }
     }
 
     /// Sets the proxies whose `X-Forwarded-For` is believed (default: none).
     pub fn with_trusted_proxies(mut self, proxies: TrustedProxies) -> Self {
         self.trusted_proxies = Arc::new(proxies);
+        self
+    }
+
+    /// Sets where recordings are and how their URLs are signed (default: not configured).
+    pub fn with_recordings(mut self, recordings: Option<Recordings>) -> Self {
+        self.recordings = recordings.map(Arc::new);
         self
     }
 

@@ -101,6 +101,20 @@ pub struct ServeArgs {
     #[arg(long, env = "CALLSCOPE_WEBHOOK_CONCURRENCY", default_value_t = 32)]
     pub webhook_concurrency: usize,
 
+    /// S3 bucket holding call recordings; unset: recordings are not configured. URLs are
+    /// signed with AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY and AWS_SESSION_TOKEN (optional).
+    #[arg(long, env = "CALLSCOPE_RECORDINGS_BUCKET", value_name = "BUCKET")]
+    pub recordings_bucket: Option<String>,
+
+    /// Region of the recordings bucket (part of every signature).
+    #[arg(long, env = "CALLSCOPE_S3_REGION", value_name = "REGION", default_value = crate::recordings::DEFAULT_REGION)]
+    pub s3_region: String,
+
+    /// Base URL of the S3 API; URLs are path-style, `<endpoint>/<bucket>/<key>`.
+    /// Default: `https://s3.<region>.amazonaws.com`.
+    #[arg(long, env = "CALLSCOPE_S3_ENDPOINT", value_name = "URL")]
+    pub s3_endpoint: Option<String>,
+
     #[command(flatten)]
     pub key: KeyArgs,
 }

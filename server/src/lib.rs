@@ -12,6 +12,7 @@ pub mod demo;
 pub mod error;
 pub mod extract;
 pub mod live;
+pub mod recordings;
 pub mod routes;
 pub mod secrets;
 pub mod serve;

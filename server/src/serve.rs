@@ -10,6 +10,7 @@ use tokio::net::TcpListener;
 use crate::app::{AppState, Settings, router};
 use crate::cli::{KeyArgs, ServeArgs};
 use crate::live::LiveStore;
+use crate::recordings::{AwsCredentials, Recordings};
 use crate::secrets::{KeyError, Keys, ServerKey, default_key_file};
 use crate::storage::Store;
 use crate::webhooks::{DispatchConfig, Dispatcher, SystemClock, WebhookSettings};
@@ -35,6 +36,23 @@ pub async fn serve(store: Store, args: ServeArgs, database_url: &str) -> anyhow:
             .await
             .context("connecting to Redis")?,
         None => LiveStore::in_process(),
+    };
+    let recordings = match args.recordings_bucket.as_deref() {
+        None => None,
+        Some(bucket) => {
+            let recordings = Recordings::from_settings(
+                bucket,
+                &args.s3_region,
+                args.s3_endpoint.as_deref(),
+                AwsCredentials::from_env()?,
+            )?;
+            tracing::info!(
+                bucket,
+                region = recordings.region(),
+                "recordings configured"
+            );
+            Some(recordings)
+        }
     };
     if !args.dist.join("index.html").is_file() {
         tracing::warn!(dist = %args.dist.display(), "viewer not built: no index.html in the dist directory");
@@ -63,7 +81,8 @@ pub async fn serve(store: Store, args: ServeArgs, database_url: &str) -> anyhow:
         .with_webhook_settings(WebhookSettings {
             allow_private: args.webhook_allow_private,
         })
-        .with_trusted_proxies(args.trusted_proxies.clone());
+        .with_trusted_proxies(args.trusted_proxies.clone())
+        .with_recordings(recordings);
     let recorder = state.debug.recorder.clone();
     let listener = TcpListener::bind(args.bind)
         .await

@@ -4,6 +4,7 @@ mod calls;
 mod debug;
 mod health;
 pub mod params;
+mod recording;
 mod webhooks;
 
 use axum::Router;
@@ -22,6 +23,7 @@ pub fn api() -> Router<AppState> {
         .route("/v1/calls/{call_id}", get(calls::detail))
         .route("/v1/calls/{call_id}/status", get(calls::status))
         .route("/v1/calls/{call_id}/webhooks", get(calls::webhooks))
+        .route("/v1/calls/{call_id}/recording", get(recording::recording))
         .route("/v1/calls/{call_id}/debug-link", get(debug::issue))
         .route("/v1/calls/{call_id}/debug-link/revoke", post(debug::revoke))
         .route("/v1/webhooks", get(webhooks::list).post(webhooks::create))

@@ -123,6 +123,19 @@ impl NewCall {
     }
 }
 
+/// What an account's call says about its recording.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RecordingState {
+    /// No such call, or another account's.
+    NoSuchCall,
+    /// The agent did not have recording turned on for this call.
+    NotEnabled,
+    /// Recording was on but there is no uploaded object (yet).
+    NotYetAvailable,
+    /// The object key of the recording in the recordings bucket.
+    Available(String),
+}
+
 /// Rows per multi-row INSERT: well under SQLite's 32,766 bound parameters.
 const BATCH_ROWS: usize = 500;
 
@@ -310,6 +323,33 @@ impl Store {
             .fetch_one(self.pool())
             .await?;
         Ok(row.get(0))
+    }
+
+    /// Whether an account's call has a recording, and its object key if so.
+    pub async fn recording_state(
+        &self,
+        account_id: i64,
+        call_id: CallId,
+    ) -> StoreResult<RecordingState> {
+        let row = sqlx::query(
+            "SELECT CAST(recording_enabled AS INTEGER), CAST(has_recording AS INTEGER), recording_key
+             FROM calls WHERE account_id = $1 AND id = $2",
+        )
+        .bind(account_id)
+        .bind(call_id.get())
+        .fetch_optional(self.pool())
+        .await?;
+        let Some(row) = row else {
+            return Ok(RecordingState::NoSuchCall);
+        };
+        let enabled = row.get::<i64, _>(0) != 0;
+        let has_recording = row.get::<i64, _>(1) != 0;
+        let key: Option<String> = row.get(2);
+        Ok(match key.filter(|k| !k.is_empty()) {
+            _ if !enabled => RecordingState::NotEnabled,
+            Some(key) if has_recording => RecordingState::Available(key),
+            _ => RecordingState::NotYetAvailable,
+        })
     }
 
     /// The full call object (with transcript and latency) if the account owns the call.

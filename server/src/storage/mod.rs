@@ -22,7 +22,7 @@ use sqlx::AnyPool;
 
 pub use accounts::{AccountStatus, KeyOwner};
 pub use agents::{AgentRecord, NewAgent};
-pub use calls::{NewCall, NewLatencyTurn, NewTranscriptEntry};
+pub use calls::{NewCall, NewLatencyTurn, NewTranscriptEntry, RecordingState};
 pub use debug_links::{DebugLogState, LinkRecord, LinkTarget};
 pub use listing::{CallFilter, DAY, Position, StatusRow, Totals};
 pub use outbox::{AttemptOutcome, ClaimedJob, EndpointRecord, JobState, NewEndpoint, OutboxEvent};

@@ -1,0 +1,742 @@
+//! `GET /v1/calls/:callId/recording` over real HTTP on both backends, and the URLs it
+//! returns fetched from a loopback "S3" that checks Signature V4 query auth and expiry
+//! the way S3 documents it.
+
+mod common;
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::body::Bytes;
+use axum::http::{HeaderMap, Method, StatusCode as AxumStatus, Uri, header};
+use axum::response::{IntoResponse, Response};
+use callscope_server::app::{AppState, Settings};
+use callscope_server::auth::{KeyMode, create_key};
+use callscope_server::live::LiveStore;
+use callscope_server::recordings::{AwsCredentials, Recordings, RecordingsConfig};
+use callscope_server::secrets::{Keys, ServerKey};
+use callscope_server::storage::{NewCall, Store};
+use callscope_shared::{CallId, Timestamp};
+use common::{TestDb, TestServer, fixtures};
+use hmac::{Hmac, Mac};
+use reqwest::StatusCode;
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+
+const ACCESS_KEY: &str = "AKIDCALLSCOPETEST";
+const SECRET_KEY: &str = "c2VjcmV0LWZvci10aGUtbG9vcGJhY2stczM";
+const SESSION_TOKEN: &str = "session/token+for=tests";
+const BUCKET: &str = "staffify-recordings";
+const REGION: &str = "eu-central-1";
+const RECORDING_KEY: &str = "recordings/2026/01/call one.wav";
+const RECORDING_BYTES: &[u8] = b"RIFF\x24\x00\x00\x00WAVEfmt fake recording bytes";
+
+fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64
+}
+
+// ---------------------------------------------------------------------------------------
+// The loopback S3: objects by (bucket, key), served only to valid, unexpired pre-signed GETs.
+
+struct FakeS3 {
+    addr: SocketAddr,
+    task: tokio::task::JoinHandle<()>,
+}
+
+struct S3State {
+    objects: HashMap<(String, String), Vec<u8>>,
+    access_key: String,
+    secret_key: String,
+    session_token: Option<String>,
+}
+
+impl FakeS3 {
+    async fn start(objects: &[(&str, &str, &[u8])], credentials: &AwsCredentials) -> FakeS3 {
+        let state = Arc::new(S3State {
+            objects: objects
+                .iter()
+                .map(|(b, k, v)| ((b.to_string(), k.to_string()), v.to_vec()))
+                .collect(),
+            access_key: credentials.access_key_id.clone(),
+            secret_key: credentials.secret_access_key.clone(),
+            session_token: credentials.session_token.clone(),
+        });
+        let app =
+            axum::Router::new().fallback(move |method: Method, uri: Uri, headers: HeaderMap| {
+                let state = state.clone();
+                async move { s3_get(&state, &method, &uri, &headers) }
+            });
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let task = tokio::spawn(async move {
+            axum::serve(listener, app).await.unwrap();
+        });
+        FakeS3 { addr, task }
+    }
+
+    fn endpoint(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+}
+
+impl Drop for FakeS3 {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+/// S3's error document.
+fn s3_error(status: AxumStatus, code: &str, message: &str) -> Response {
+    let body = format!(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>{code}</Code><Message>{message}</Message></Error>"
+    );
+    (status, [(header::CONTENT_TYPE, "application/xml")], body).into_response()
+}
+
+fn percent_decode(text: &str) -> Option<String> {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' {
+            let hex = std::str::from_utf8(bytes.get(i + 1..i + 3)?).ok()?;
+            out.push(u8::from_str_radix(hex, 16).ok()?);
+            i += 3;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8(out).ok()
+}
+
+/// SigV4's UriEncode: unreserved characters as they are, everything else `%XX` (upper
+/// case); `/` kept only in the path.
+fn uri_encode(text: &str, keep_slash: bool) -> String {
+    let mut out = String::new();
+    for b in text.bytes() {
+        if b.is_ascii_alphanumeric() || b"-._~".contains(&b) || (keep_slash && b == b'/') {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn hmac(key: &[u8], data: &str) -> Vec<u8> {
+    let mut mac = Hmac::<Sha256>::new_from_slice(key).unwrap();
+    mac.update(data.as_bytes());
+    mac.finalize().into_bytes().to_vec()
+}
+
+/// A GET of a pre-signed object URL, checked as S3 documents query-string auth: every
+/// `X-Amz-*` parameter present, our access key and session token, not past `X-Amz-Date +
+/// X-Amz-Expires`, and `X-Amz-Signature` equal to the signature recomputed here from the
+/// canonical request (method, path, sorted query without the signature, `host`,
+/// `UNSIGNED-PAYLOAD`).
+fn s3_get(s3: &S3State, method: &Method, uri: &Uri, headers: &HeaderMap) -> Response {
+    let denied = || s3_error(AxumStatus::FORBIDDEN, "AccessDenied", "Access Denied");
+    if method != Method::GET {
+        return s3_error(
+            AxumStatus::METHOD_NOT_ALLOWED,
+            "MethodNotAllowed",
+            "The specified method is not allowed against this resource.",
+        );
+    }
+    let Some(pairs) = uri
+        .query()
+        .unwrap_or("")
+        .split('&')
+        .filter(|p| !p.is_empty())
+        .map(|p| {
+            let (n, v) = p.split_once('=').unwrap_or((p, ""));
+            Some((percent_decode(n)?, percent_decode(v)?))
+        })
+        .collect::<Option<Vec<(String, String)>>>()
+    else {
+        return denied();
+    };
+    let param = |name: &str| {
+        pairs
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+    };
+    let (
+        Some(algorithm),
+        Some(credential),
+        Some(date),
+        Some(expires),
+        Some(signed_headers),
+        Some(signature),
+    ) = (
+        param("X-Amz-Algorithm"),
+        param("X-Amz-Credential"),
+        param("X-Amz-Date"),
+        param("X-Amz-Expires"),
+        param("X-Amz-SignedHeaders"),
+        param("X-Amz-Signature"),
+    )
+    else {
+        return denied();
+    };
+    if algorithm != "AWS4-HMAC-SHA256" || signed_headers != "host" {
+        return s3_error(
+            AxumStatus::FORBIDDEN,
+            "AuthorizationQueryParametersError",
+            "Unsupported algorithm or signed headers",
+        );
+    }
+    let scope: Vec<&str> = credential.split('/').collect();
+    let [access_key, day, region, "s3", "aws4_request"] = scope[..] else {
+        return s3_error(
+            AxumStatus::FORBIDDEN,
+            "AuthorizationQueryParametersError",
+            "Malformed credential",
+        );
+    };
+    if access_key != s3.access_key {
+        return s3_error(
+            AxumStatus::FORBIDDEN,
+            "InvalidAccessKeyId",
+            "The AWS Access Key Id you provided does not exist in our records.",
+        );
+    }
+    if param("X-Amz-Security-Token") != s3.session_token.as_deref() {
+        return s3_error(
+            AxumStatus::FORBIDDEN,
+            "InvalidToken",
+            "The provided token is malformed or otherwise invalid.",
+        );
+    }
+    let format = time::macros::format_description!("[year][month][day]T[hour][minute][second]Z");
+    let Ok(signed_at) = time::PrimitiveDateTime::parse(date, format) else {
+        return denied();
+    };
+    let Ok(expires) = expires.parse::<i64>() else {
+        return denied();
+    };
+    if !(1..=604_800).contains(&expires) || !date.starts_with(day) {
+        return denied();
+    }
+    if now() > signed_at.assume_utc().unix_timestamp() + expires {
+        return s3_error(AxumStatus::FORBIDDEN, "AccessDenied", "Request has expired");
+    }
+
+    let Some(path) = percent_decode(uri.path()) else {
+        return denied();
+    };
+    let mut query: Vec<(String, String)> = pairs
+        .iter()
+        .filter(|(n, _)| n != "X-Amz-Signature")
+        .map(|(n, v)| (uri_encode(n, false), uri_encode(v, false)))
+        .collect();
+    query.sort();
+    let query = query
+        .iter()
+        .map(|(n, v)| format!("{n}={v}"))
+        .collect::<Vec<_>>()
+        .join("&");
+    let host = headers
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or("");
+    let canonical = format!(
+        "GET\n{}\n{query}\nhost:{host}\n\nhost\nUNSIGNED-PAYLOAD",
+        uri_encode(&path, true)
+    );
+    let to_sign = format!(
+        "AWS4-HMAC-SHA256\n{date}\n{day}/{region}/s3/aws4_request\n{}",
+        hex(&Sha256::digest(canonical.as_bytes()))
+    );
+    let mut key = hmac(format!("AWS4{}", s3.secret_key).as_bytes(), day);
+    for part in [region, "s3", "aws4_request"] {
+        key = hmac(&key, part);
+    }
+    if hex(&hmac(&key, &to_sign)) != signature {
+        return s3_error(
+            AxumStatus::FORBIDDEN,
+            "SignatureDoesNotMatch",
+            "The request signature we calculated does not match the signature you provided.",
+        );
+    }
+
+    let Some((bucket, key)) = path.strip_prefix('/').and_then(|p| p.split_once('/')) else {
+        return denied();
+    };
+    match s3.objects.get(&(bucket.to_owned(), key.to_owned())) {
+        Some(bytes) => (
+            [(header::CONTENT_TYPE, "audio/wav")],
+            Bytes::from(bytes.clone()),
+        )
+            .into_response(),
+        None => s3_error(
+            AxumStatus::NOT_FOUND,
+            "NoSuchKey",
+            "The specified key does not exist.",
+        ),
+    }
+}
+
+fn credentials() -> AwsCredentials {
+    AwsCredentials {
+        access_key_id: ACCESS_KEY.into(),
+        secret_access_key: SECRET_KEY.into(),
+        session_token: Some(SESSION_TOKEN.into()),
+    }
+}
+
+fn recordings(endpoint: String) -> Recordings {
+    Recordings::new(
+        &RecordingsConfig {
+            bucket: BUCKET.into(),
+            region: REGION.into(),
+            endpoint: Some(endpoint),
+        },
+        credentials(),
+    )
+    .unwrap()
+}
+
+// ---------------------------------------------------------------------------------------
+// The API side.
+
+struct World {
+    server: TestServer,
+    s3: FakeS3,
+    key: String,
+    other_key: String,
+    recorded: CallId,
+    not_enabled: CallId,
+    pending: CallId,
+    pending_without_key: CallId,
+    key_without_flag: CallId,
+    other_accounts: CallId,
+}
+
+async fn insert(store: &Store, call: NewCall, edit: impl FnOnce(&mut NewCall)) -> CallId {
+    let mut call = call;
+    edit(&mut call);
+    store.insert_call(&call).await.unwrap()
+}
+
+/// Calls in every recording state, and a server with or without recordings configured.
+async fn world(db: &TestDb, configured: bool) -> World {
+    let store = &db.store;
+    let key = create_key(store, "acme", KeyMode::Live, 1).await.unwrap();
+    let other_key = create_key(store, "globex", KeyMode::Live, 1).await.unwrap();
+    let acme = store.account_id("acme").await.unwrap().unwrap();
+    let globex = store.account_id("globex").await.unwrap().unwrap();
+    let agent = fixtures::agent(store, acme, 1).await;
+    let other_agent = fixtures::agent(store, globex, 2).await;
+    let at = 1_768_471_200;
+    let call = |account, agent, n: i64| fixtures::completed_call(account, agent, at + n * 600, 4);
+    let recorded = insert(store, call(acme, agent.id, 0), |c| {
+        c.recording_enabled = true;
+        c.has_recording = true;
+        c.recording_key = Some(RECORDING_KEY.into());
+    })
+    .await;
+    let not_enabled = insert(store, call(acme, agent.id, 1), |_| {}).await;
+    let pending = insert(store, call(acme, agent.id, 2), |c| {
+        c.recording_enabled = true;
+        c.recording_key = Some("recordings/pending.wav".into());
+    })
+    .await;
+    let pending_without_key = insert(store, call(acme, agent.id, 3), |c| {
+        c.recording_enabled = true;
+    })
+    .await;
+    let key_without_flag = insert(store, call(acme, agent.id, 4), |c| {
+        c.recording_enabled = true;
+        c.has_recording = true;
+        c.recording_key = None;
+    })
+    .await;
+    let other_accounts = insert(store, call(globex, other_agent.id, 5), |c| {
+        c.recording_enabled = true;
+        c.has_recording = true;
+        c.recording_key = Some(RECORDING_KEY.into());
+    })
+    .await;
+    let s3 = FakeS3::start(&[(BUCKET, RECORDING_KEY, RECORDING_BYTES)], &credentials()).await;
+    let state = AppState::new(
+        store.clone(),
+        LiveStore::in_process(),
+        Keys::from_server_key(&ServerKey::generate()),
+        Settings {
+            dist: "/nonexistent".into(),
+            debug_miss_limit: 20,
+        },
+    )
+    .with_recordings(configured.then(|| recordings(s3.endpoint())));
+    World {
+        server: TestServer::start_state(state).await,
+        s3,
+        key: key.reveal().into(),
+        other_key: other_key.reveal().into(),
+        recorded,
+        not_enabled,
+        pending,
+        pending_without_key,
+        key_without_flag,
+        other_accounts,
+    }
+}
+
+impl World {
+    async fn get(&self, call: CallId, query: &str) -> reqwest::Response {
+        self.server
+            .get(&format!("/v1/calls/{call}/recording{query}"), &self.key)
+            .await
+    }
+}
+
+async fn error_of(response: reqwest::Response) -> (StatusCode, String) {
+    let status = response.status();
+    assert_eq!(
+        response.headers()["content-type"],
+        "application/json",
+        "error bodies are JSON"
+    );
+    let body: Value = response.json().await.unwrap();
+    let obj = body.as_object().unwrap();
+    assert_eq!(obj.len(), 1, "exactly one field: {body}");
+    (status, obj["error"].as_str().unwrap().to_owned())
+}
+
+/// The answer of a 200, checked for shape; with the URL parsed and the instants around it.
+struct Link {
+    url: url::Url,
+    expires_at: i64,
+    query: HashMap<String, String>,
+}
+
+async fn link_of(w: &World, call: CallId, query: &str, expires_in: i64) -> Link {
+    let before = now();
+    let response = w.get(call, query).await;
+    let after = now();
+    assert_eq!(response.status(), StatusCode::OK);
+    let body: Value = response.json().await.unwrap();
+    let obj = body.as_object().unwrap();
+    assert_eq!(obj.len(), 2, "url and expires_at only: {body}");
+    let expires_text = obj["expires_at"].as_str().unwrap();
+    let expires_at = Timestamp::parse(expires_text).unwrap();
+    // RFC 3339, UTC, whole seconds.
+    assert_eq!(expires_text, expires_at.to_string());
+    assert!(
+        expires_text.ends_with('Z') && expires_text.len() == 20,
+        "{expires_text}"
+    );
+    let expires_at = expires_at.unix();
+    assert!(
+        (before + expires_in..=after + expires_in).contains(&expires_at),
+        "expires_at {expires_at} not now + {expires_in} (now {before}..={after})"
+    );
+    let url = url::Url::parse(obj["url"].as_str().unwrap()).unwrap();
+    let query = url.query_pairs().into_owned().collect();
+    Link {
+        url,
+        expires_at,
+        query,
+    }
+}
+
+both_backends!(
+    a_recorded_call_gets_a_presigned_url_that_fetches_the_recording,
+    |db: TestDb| async move {
+        let w = world(&db, true).await;
+        let link = link_of(&w, w.recorded, "?expires_in=7200", 7200).await;
+        let url = &link.url;
+        assert_eq!(url.scheme(), "http");
+        assert_eq!(url.host_str(), Some("127.0.0.1"));
+        assert_eq!(url.port(), Some(w.s3.addr.port()));
+        assert_eq!(
+            url.path(),
+            format!("/{BUCKET}/recordings/2026/01/call%20one.wav")
+        );
+        let q = &link.query;
+        assert_eq!(q["X-Amz-Algorithm"], "AWS4-HMAC-SHA256");
+        assert_eq!(q["X-Amz-Expires"], "7200");
+        assert_eq!(q["X-Amz-SignedHeaders"], "host");
+        assert_eq!(q["X-Amz-Security-Token"], SESSION_TOKEN);
+        let scope: Vec<&str> = q["X-Amz-Credential"].split('/').collect();
+        assert_eq!(scope.len(), 5, "{scope:?}");
+        assert_eq!(scope[0], ACCESS_KEY);
+        assert_eq!(scope[2], REGION);
+        assert_eq!(&scope[3..], ["s3", "aws4_request"]);
+        // Signed at now: X-Amz-Date + X-Amz-Expires is the expires_at the API reported.
+        let format =
+            time::macros::format_description!("[year][month][day]T[hour][minute][second]Z");
+        let signed_at = time::PrimitiveDateTime::parse(&q["X-Amz-Date"], format)
+            .unwrap()
+            .assume_utc();
+        assert_eq!(signed_at.unix_timestamp() + 7200, link.expires_at);
+        assert!(q["X-Amz-Date"].starts_with(scope[1]));
+        assert_eq!(q["X-Amz-Signature"].len(), 64);
+        assert!(!url.as_str().contains(SECRET_KEY));
+
+        let fetched = reqwest::get(url.clone()).await.unwrap();
+        assert_eq!(fetched.status(), StatusCode::OK);
+        assert_eq!(fetched.bytes().await.unwrap().as_ref(), RECORDING_BYTES);
+
+        // Each edge of the range is accepted.
+        for (query, secs) in [("?expires_in=60", 60), ("?expires_in=86400", 86_400)] {
+            let link = link_of(&w, w.recorded, query, secs).await;
+            assert_eq!(link.query["X-Amz-Expires"], secs.to_string());
+            let fetched = reqwest::get(link.url).await.unwrap();
+            assert_eq!(fetched.status(), StatusCode::OK, "{query}");
+        }
+    }
+);
+
+both_backends!(expiry_defaults_to_an_hour, |db: TestDb| async move {
+    let w = world(&db, true).await;
+    let link = link_of(&w, w.recorded, "", 3600).await;
+    assert_eq!(link.query["X-Amz-Expires"], "3600");
+});
+
+both_backends!(
+    calls_without_a_recording_are_404s_with_the_spec_messages,
+    |db: TestDb| async move {
+        let w = world(&db, true).await;
+        let cases = [
+            (w.not_enabled, "Recording was not enabled for this call"),
+            (w.pending, "Recording not yet available"),
+            (w.pending_without_key, "Recording not yet available"),
+            (w.key_without_flag, "Recording not yet available"),
+            (w.other_accounts, "Call not found"),
+            (CallId::new(99_999_999).unwrap(), "Call not found"),
+        ];
+        for (call, message) in cases {
+            assert_eq!(
+                error_of(w.get(call, "").await).await,
+                (StatusCode::NOT_FOUND, message.into()),
+                "{call}"
+            );
+        }
+        let malformed = w.server.get("/v1/calls/call_12/recording", &w.key).await;
+        assert_eq!(
+            error_of(malformed).await,
+            (StatusCode::NOT_FOUND, "Call not found".into())
+        );
+        // The owner of the other call gets its link; acme's call is not found for them.
+        let theirs = w
+            .server
+            .get(
+                &format!("/v1/calls/{}/recording", w.other_accounts),
+                &w.other_key,
+            )
+            .await;
+        assert_eq!(theirs.status(), StatusCode::OK);
+        let ours = w
+            .server
+            .get(&format!("/v1/calls/{}/recording", w.recorded), &w.other_key)
+            .await;
+        assert_eq!(
+            error_of(ours).await,
+            (StatusCode::NOT_FOUND, "Call not found".into())
+        );
+    }
+);
+
+both_backends!(bad_query_parameters_are_400s, |db: TestDb| async move {
+    let w = world(&db, true).await;
+    let range = "expires_in must be an integer between 60 and 86400";
+    for query in [
+        "?expires_in=59",
+        "?expires_in=86401",
+        "?expires_in=abc",
+        "?expires_in=",
+        "?expires_in=3600.5",
+        "?expires_in=-3600",
+        "?expires_in=99999999999999999999",
+    ] {
+        assert_eq!(
+            error_of(w.get(w.recorded, query).await).await,
+            (StatusCode::BAD_REQUEST, range.into()),
+            "{query}"
+        );
+    }
+    assert_eq!(
+        error_of(w.get(w.recorded, "?expires_in=60&expires_in=120").await).await,
+        (
+            StatusCode::BAD_REQUEST,
+            "Query parameter expires_in must be given at most once".into()
+        )
+    );
+    assert_eq!(
+        error_of(w.get(w.recorded, "?expires=600").await).await,
+        (
+            StatusCode::BAD_REQUEST,
+            "Unknown query parameter: expires (allowed: expires_in)".into()
+        )
+    );
+});
+
+both_backends!(
+    a_server_without_recordings_configured_answers_503,
+    |db: TestDb| async move {
+        let w = world(&db, false).await;
+        assert_eq!(
+            error_of(w.get(w.recorded, "").await).await,
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "Recordings are not configured on this server".into()
+            )
+        );
+        // Calls without a recording still get their own answers.
+        assert_eq!(
+            error_of(w.get(w.not_enabled, "").await).await,
+            (
+                StatusCode::NOT_FOUND,
+                "Recording was not enabled for this call".into()
+            )
+        );
+        assert_eq!(
+            error_of(w.get(w.pending, "").await).await,
+            (StatusCode::NOT_FOUND, "Recording not yet available".into())
+        );
+    }
+);
+
+both_backends!(an_api_key_is_required, |db: TestDb| async move {
+    let w = world(&db, true).await;
+    let url = w.server.url(&format!("/v1/calls/{}/recording", w.recorded));
+    let missing = w.server.client.get(&url).send().await.unwrap();
+    assert_eq!(missing.headers()["www-authenticate"], "Bearer");
+    assert_eq!(
+        error_of(missing).await,
+        (StatusCode::UNAUTHORIZED, "Missing API key".into())
+    );
+    let unknown = w
+        .server
+        .client
+        .get(&url)
+        .bearer_auth("sfy_live_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        error_of(unknown).await,
+        (StatusCode::UNAUTHORIZED, "Invalid API key".into())
+    );
+});
+
+/// The loopback S3 itself refuses what S3 refuses, so the success above means something.
+#[tokio::test]
+async fn the_loopback_s3_refuses_expired_unsigned_and_tampered_urls() {
+    let s3 = FakeS3::start(&[(BUCKET, RECORDING_KEY, RECORDING_BYTES)], &credentials()).await;
+    let r = recordings(s3.endpoint());
+    let fetch = |url: String| async move {
+        let response = reqwest::get(url).await.unwrap();
+        let status = response.status();
+        let content_type = response.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .to_owned();
+        let body = response.text().await.unwrap();
+        (status, content_type, body)
+    };
+    let code = |body: &str| {
+        let start = body.find("<Code>").unwrap() + "<Code>".len();
+        let end = body.find("</Code>").unwrap();
+        body[start..end].to_owned()
+    };
+
+    let fresh = r.presign_get(RECORDING_KEY, 60, now()).unwrap().to_string();
+    let (status, _, _) = fetch(fresh.clone()).await;
+    assert_eq!(status, StatusCode::OK);
+
+    // Signed two minutes ago for one minute: past X-Amz-Date + X-Amz-Expires.
+    let expired = r.presign_get(RECORDING_KEY, 60, now() - 120).unwrap();
+    let (status, content_type, body) = fetch(expired.to_string()).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert_eq!(content_type, "application/xml");
+    assert_eq!(code(&body), "AccessDenied");
+    assert!(body.contains("Request has expired"), "{body}");
+
+    // Signed long ago for a day, still inside the window: fine.
+    let old_but_valid = r.presign_get(RECORDING_KEY, 86_400, now() - 3_600).unwrap();
+    assert_eq!(fetch(old_but_valid.to_string()).await.0, StatusCode::OK);
+
+    let unsigned = format!(
+        "{}/{BUCKET}/{}",
+        s3.endpoint(),
+        "recordings/2026/01/call%20one.wav"
+    );
+    let (status, _, body) = fetch(unsigned).await;
+    assert_eq!(
+        (status, code(&body).as_str()),
+        (StatusCode::FORBIDDEN, "AccessDenied")
+    );
+
+    let mut without_signature = url::Url::parse(&fresh).unwrap();
+    let kept: Vec<(String, String)> = without_signature
+        .query_pairs()
+        .into_owned()
+        .filter(|(n, _)| n != "X-Amz-Signature")
+        .collect();
+    without_signature
+        .query_pairs_mut()
+        .clear()
+        .extend_pairs(kept);
+    let (status, _, body) = fetch(without_signature.to_string()).await;
+    assert_eq!(
+        (status, code(&body).as_str()),
+        (StatusCode::FORBIDDEN, "AccessDenied")
+    );
+
+    // Stretching the expiry, or pointing the signature at another object, breaks it.
+    let stretched = fresh.replace("X-Amz-Expires=60", "X-Amz-Expires=604800");
+    assert_ne!(stretched, fresh);
+    let (status, _, body) = fetch(stretched).await;
+    assert_eq!(
+        (status, code(&body).as_str()),
+        (StatusCode::FORBIDDEN, "SignatureDoesNotMatch")
+    );
+    let elsewhere = fresh.replace("call%20one.wav", "call%20two.wav");
+    assert_ne!(elsewhere, fresh);
+    let (status, _, body) = fetch(elsewhere).await;
+    assert_eq!(
+        (status, code(&body).as_str()),
+        (StatusCode::FORBIDDEN, "SignatureDoesNotMatch")
+    );
+
+    // Another secret signs nothing this S3 accepts.
+    let mut wrong = credentials();
+    wrong.secret_access_key = "not-the-secret".into();
+    let forged = Recordings::new(
+        &RecordingsConfig {
+            bucket: BUCKET.into(),
+            region: REGION.into(),
+            endpoint: Some(s3.endpoint()),
+        },
+        wrong,
+    )
+    .unwrap()
+    .presign_get(RECORDING_KEY, 60, now())
+    .unwrap();
+    let (status, _, body) = fetch(forged.to_string()).await;
+    assert_eq!(
+        (status, code(&body).as_str()),
+        (StatusCode::FORBIDDEN, "SignatureDoesNotMatch")
+    );
+
+    // A correctly signed URL to a missing object is S3's 404.
+    let missing = r.presign_get("recordings/none.wav", 60, now()).unwrap();
+    let (status, _, body) = fetch(missing.to_string()).await;
+    assert_eq!(
+        (status, code(&body).as_str()),
+        (StatusCode::NOT_FOUND, "NoSuchKey")
+    );
+}
