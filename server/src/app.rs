@@ -12,6 +12,7 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use tower::ServiceExt;
 use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::compression::{CompressionLayer, CompressionLevel};
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::services::ServeDir;
 use tower_http::timeout::TimeoutLayer;
@@ -118,6 +119,14 @@ pub fn router(state: AppState) -> Router {
             ApiError::new(StatusCode::METHOD_NOT_ALLOWED, "Method not allowed")
         })
         .layer(middleware::from_fn(json_errors))
+        // Brotli or gzip when the client takes it: the viewer's wasm is ~400 KB raw and a
+        // long call's JSON ~1 MB. A fast level: responses are compressed as they are sent.
+        .layer(
+            CompressionLayer::new()
+                .br(true)
+                .gzip(true)
+                .quality(CompressionLevel::Precise(4)),
+        )
         .layer(axum::extract::DefaultBodyLimit::max(BODY_LIMIT))
         .layer(TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,
@@ -149,13 +158,39 @@ pub fn router(state: AppState) -> Router {
 
 /// Anything outside the API is a file of the viewer's build.
 async fn serve_file(dist: PathBuf, request: Request) -> Response {
-    if routes::is_api_path(request.uri().path()) {
+    let path = request.uri().path().to_owned();
+    if routes::is_api_path(&path) {
         return ApiError::not_found("Not found").into_response();
     }
-    match ServeDir::new(dist).oneshot(request).await {
+    let mut response = match ServeDir::new(dist).oneshot(request).await {
         Ok(response) => response.into_response(),
         Err(never) => match never {},
+    };
+    if response.status().is_success() {
+        response
+            .headers_mut()
+            .insert(header::CACHE_CONTROL, cache_control(&path));
     }
+    response
+}
+
+/// Trunk names every built asset with a hash of its content (`viewer-<16 hex>.css`,
+/// `callscope-viewer-<16 hex>_bg.wasm`), so those can be kept for a year; anything else
+/// (index.html) is checked on every use.
+fn cache_control(path: &str) -> HeaderValue {
+    let name = path.rsplit('/').next().unwrap_or_default();
+    let stem = name.split('.').next().unwrap_or_default();
+    let hashed = stem.rsplit_once('-').is_some_and(|(_, rest)| {
+        let (hash, suffix) = rest.split_at(rest.len().min(16));
+        hash.len() == 16
+            && hash.bytes().all(|b| b.is_ascii_hexdigit())
+            && (suffix.is_empty() || suffix.starts_with('_'))
+    });
+    HeaderValue::from_static(if hashed {
+        "public, max-age=31536000, immutable"
+    } else {
+        "no-cache"
+    })
 }
 
 /// Guarantees every error response is `{"error": …}` JSON, whichever layer produced it
