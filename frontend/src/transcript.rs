@@ -18,10 +18,9 @@ pub const CHUNK: usize = 200;
 /// Wait after the last keystroke before searching.
 const SEARCH_DEBOUNCE: Duration = Duration::from_millis(150);
 
-/// What the list shows: turn indices with their match ranges, and a generation that
-/// changes with every query so chunks are rebuilt.
+/// What the list shows: turn indices with their match ranges. Every query sets a new one,
+/// and each gets a list element of its own.
 struct Rows {
-    generation: u64,
     items: Vec<(usize, Vec<(usize, usize)>)>,
 }
 
@@ -142,11 +141,10 @@ pub fn Transcript(
 ) -> impl IntoView {
     let total_turns = view.turns.len();
     let index = StoredValue::new(Index::new(view.turns.iter().map(|t| t.content.as_str())));
-    let all = move |generation| Rows {
-        generation,
+    let all = move || Rows {
         items: (0..total_turns).map(|i| (i, Vec::new())).collect(),
     };
-    let rows = RwSignal::new(Arc::new(all(0)));
+    let rows = RwSignal::new(Arc::new(all()));
     let limit = RwSignal::new(CHUNK);
     let status = RwSignal::new(String::new());
     let filtered = RwSignal::new(false);
@@ -154,22 +152,21 @@ pub fn Transcript(
     let input: NodeRef<html::Input> = NodeRef::new();
 
     let apply = move |query: String| {
-        let generation = rows.with_untracked(|r| r.generation) + 1;
         let found = index.with_value(|i| i.find(&query));
         let searching = !search::normalize(&query).is_empty();
         let next = if searching {
             status.set(search::summary(&found));
             Rows {
-                generation,
                 items: found.hits.into_iter().map(|h| (h.turn, h.ranges)).collect(),
             }
         } else {
             status.set(String::new());
-            all(generation)
+            all()
         };
         filtered.set(searching);
-        limit.set(CHUNK);
+        // Out of the layout before any signal below touches the old list (see `list`).
         dom::hide_before_removal("ol.turns");
+        limit.set(CHUNK);
         rows.set(Arc::new(next));
     };
     let clear = move || {
@@ -254,38 +251,34 @@ pub fn Transcript(
     on_cleanup(move || slash.remove());
 
     let turns = view.clone();
-    let chunks = move || {
-        let r = rows.get();
-        let shown = limit.get().min(r.items.len());
-        (0..shown.div_ceil(CHUNK))
-            .map(|c| (r.generation, c, r.clone()))
-            .collect::<Vec<_>>()
-    };
-    let chunk_view = move |(_, c, r): (u64, usize, Arc<Rows>)| {
+    let chunk_view = move |r: &Rows, c: usize| {
         let end = ((c + 1) * CHUNK).min(r.items.len());
         r.items[c * CHUNK..end]
             .iter()
             .map(|(i, ranges)| row(*i, &turns.turns[*i], ranges, budget))
             .collect_view()
     };
-    let shown = move || limit.get().min(rows.with(|r| r.items.len()));
-    let complete = move || (shown() >= rows.with(|r| r.items.len())).to_string();
-    // A new query gets a new list element, the old one hidden first: Chromium then drops
-    // thousands of rows in ~20 ms, where removing them while laid out took ~0.4 s.
-    let generation = Memo::new(move |_| rows.with(|r| r.generation));
+    // Each set of rows (each query) gets a new list element, the old one hidden first (in
+    // `apply`, before the signals change): Chromium then drops thousands of rows in ~20 ms,
+    // where removing them while laid out took ~0.4 s. Within one list, chunks only ever get
+    // added.
     let list = move || {
-        generation.track();
+        let r = rows.get();
         let chunk_view = chunk_view.clone();
+        let total = r.items.len();
+        let shown = move || limit.get().min(total);
+        let complete = move || (shown() >= total).to_string();
+        let chunks = move || (0..shown().div_ceil(CHUNK)).collect::<Vec<_>>();
         view! {
             <ol
                 class="turns"
                 aria-labelledby="transcript-title"
-                data-total=move || rows.with(|r| r.items.len())
+                data-total=total
                 data-rendered=shown
                 data-complete=complete
                 aria-busy=move || if complete() == "true" { "false" } else { "true" }
             >
-                <For each=chunks key=|(generation, c, _)| (*generation, *c) children=chunk_view />
+                <For each=chunks key=|c| *c children=move |c| chunk_view(&r, c) />
             </ol>
         }
     };
