@@ -99,6 +99,44 @@ pub const INTERRUPTED: &str = "interrupted";
 const ENDPOINT_COLUMNS: &str = "id, account_id, url, events, secret_enc, CAST(enabled AS INTEGER), \
      disabled_reason, created_at";
 
+/// One attempt's record, as `finish_attempt` writes it.
+struct DeliveryRow<'a> {
+    attempt: u32,
+    status_code: Option<u16>,
+    success: bool,
+    error: Option<&'a str>,
+    at: i64,
+}
+
+/// Writes one delivery record of `job`; returns its id.
+async fn insert_delivery(
+    tx: &mut Transaction<'_, Any>,
+    job: &ClaimedJob,
+    row: &DeliveryRow<'_>,
+) -> StoreResult<i64> {
+    let id = sqlx::query(
+        "INSERT INTO webhook_deliveries (job_id, endpoint_id, account_id, call_id, event, event_id, url,
+            attempt, status_code, success, error, created_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING id",
+    )
+    .bind(job.job_id)
+    .bind(job.endpoint_id)
+    .bind(job.account_id)
+    .bind(job.call_id)
+    .bind(job.event.as_str())
+    .bind(job.event_id.as_str())
+    .bind(job.url.as_str())
+    .bind(i64::from(row.attempt))
+    .bind(row.status_code.map(i64::from))
+    .bind(row.success)
+    .bind(row.error)
+    .bind(row.at)
+    .fetch_one(&mut **tx)
+    .await?
+    .get(0);
+    Ok(id)
+}
+
 fn endpoint_from_row(r: &sqlx::any::AnyRow) -> StoreResult<EndpointRecord> {
     Ok(EndpointRecord {
         id: r.get(0),
@@ -440,45 +478,23 @@ impl Store {
     ) -> StoreResult<i64> {
         let mut tx = self.pool().begin().await?;
         if job.interrupted && job.attempt > 1 {
-            sqlx::query(
-                "INSERT INTO webhook_deliveries (job_id, endpoint_id, account_id, call_id, event, event_id, url,
-                    attempt, status_code, success, error, created_at)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, NULL, $9, $10, $11)",
-            )
-            .bind(job.job_id)
-            .bind(job.endpoint_id)
-            .bind(job.account_id)
-            .bind(job.call_id)
-            .bind(job.event.as_str())
-            .bind(job.event_id.as_str())
-            .bind(job.url.as_str())
-            .bind(i64::from(job.attempt - 1))
-            .bind(false)
-            .bind(INTERRUPTED)
-            .bind(outcome.at)
-            .execute(&mut *tx)
-            .await?;
+            let interrupted = DeliveryRow {
+                attempt: job.attempt - 1,
+                status_code: None,
+                success: false,
+                error: Some(INTERRUPTED),
+                at: outcome.at,
+            };
+            insert_delivery(&mut tx, job, &interrupted).await?;
         }
-        let id: i64 = sqlx::query(
-            "INSERT INTO webhook_deliveries (job_id, endpoint_id, account_id, call_id, event, event_id, url,
-                attempt, status_code, success, error, created_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING id",
-        )
-        .bind(job.job_id)
-        .bind(job.endpoint_id)
-        .bind(job.account_id)
-        .bind(job.call_id)
-        .bind(job.event.as_str())
-        .bind(job.event_id.as_str())
-        .bind(job.url.as_str())
-        .bind(i64::from(job.attempt))
-        .bind(outcome.status_code.map(i64::from))
-        .bind(outcome.success)
-        .bind(outcome.error.as_deref())
-        .bind(outcome.at)
-        .fetch_one(&mut *tx)
-        .await?
-        .get(0);
+        let attempt = DeliveryRow {
+            attempt: job.attempt,
+            status_code: outcome.status_code,
+            success: outcome.success,
+            error: outcome.error.as_deref(),
+            at: outcome.at,
+        };
+        let id = insert_delivery(&mut tx, job, &attempt).await?;
         let (state, due_at) = match (outcome.success, outcome.retry_at) {
             (true, _) => ("delivered", None),
             (false, Some(at)) => ("pending", Some(at)),
