@@ -360,15 +360,21 @@ both_backends!(every_miss_looks_the_same, |db: TestDb| async move {
     assert_eq!(&answers[0].1[..], br#"{"error":"Debug link not found"}"#);
 });
 
+/// Issues the call's link and opens it publicly `views` times; returns its token.
+async fn issue_and_view(w: &World, views: usize) -> String {
+    let (_, link) = issue(w, "").await;
+    let token = link["debug_token"].as_str().unwrap().to_owned();
+    for _ in 0..views {
+        assert_eq!(public(w, &token).await.status(), StatusCode::OK);
+    }
+    token
+}
+
 both_backends!(
     views_are_counted_off_the_hot_path,
     |db: TestDb| async move {
         let w = world(&db).await;
-        let (_, link) = issue(&w, "").await;
-        let token = link["debug_token"].as_str().unwrap();
-        for _ in 0..3 {
-            assert_eq!(public(&w, token).await.status(), StatusCode::OK);
-        }
+        issue_and_view(&w, 3).await;
         let mut seen = Value::Null;
         for _ in 0..100 {
             let (_, l) = issue(&w, "").await;
@@ -387,11 +393,7 @@ both_backends!(
     views_still_in_memory_are_written_at_shutdown,
     |db: TestDb| async move {
         let w = world(&db).await;
-        let (_, link) = issue(&w, "").await;
-        let token = link["debug_token"].as_str().unwrap();
-        for _ in 0..3 {
-            assert_eq!(public(&w, token).await.status(), StatusCode::OK);
-        }
+        let token = issue_and_view(&w, 3).await;
         // At once, well inside the flush interval: shutting down writes what is pending.
         let recorder = &w.server.state.debug.recorder;
         recorder.shutdown().await;
@@ -399,7 +401,7 @@ both_backends!(
         assert_eq!(seen["view_count"], 3);
         // A second shutdown, and views after it, are harmless.
         recorder.shutdown().await;
-        assert_eq!(public(&w, token).await.status(), StatusCode::OK);
+        assert_eq!(public(&w, &token).await.status(), StatusCode::OK);
     }
 );
 
