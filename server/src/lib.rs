@@ -11,6 +11,7 @@ pub mod debug_link;
 pub mod demo;
 pub mod error;
 pub mod extract;
+pub mod ids;
 pub mod live;
 pub mod recordings;
 pub mod routes;

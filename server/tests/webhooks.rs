@@ -579,18 +579,18 @@ both_backends!(
         let receiver = Receiver::start(vec![Answer::Status(503), Answer::Status(500)]).await;
         let (id, secret) = w.endpoint(&receiver.url(), None).await;
         let event_id = w.send_test(&id).await;
-        let clock = ManualClock::new(clock::now() + 1);
+        let clock = ManualClock::new(callscope_server::clock::UnixTime(clock::now() + 1));
         let d = w.dispatcher(clock.clone(), fast(5_000));
 
         assert_eq!(d.run_once().await, 1, "attempt 1 at once");
         let job = w.job(&event_id, &id).await;
         assert_eq!((job.state.as_str(), job.attempts), ("pending", 1));
-        assert_eq!(job.due_at, clock.now() + 5, "attempt 2 after 5 s");
+        assert_eq!(job.due_at, clock.now().secs() + 5, "attempt 2 after 5 s");
         assert_eq!(d.run_once().await, 0, "not due yet");
         clock.advance(5);
         assert_eq!(d.run_once().await, 1, "attempt 2");
         let job = w.job(&event_id, &id).await;
-        let wait = job.due_at - clock.now();
+        let wait = job.due_at - clock.now().secs();
         assert!(
             (300..=330).contains(&wait),
             "attempt 3 after 5 min + jitter: {wait}"
@@ -666,7 +666,7 @@ both_backends!(
         let refused_url = format!("http://{}/hook", closed.local_addr().unwrap());
         drop(closed);
         let (refused_id, _) = w.endpoint(&refused_url, None).await;
-        let clock = ManualClock::new(clock::now() + 1);
+        let clock = ManualClock::new(callscope_server::clock::UnixTime(clock::now() + 1));
         let d = w.dispatcher(clock.clone(), fast(500));
 
         w.send_test(&id).await;
@@ -702,7 +702,7 @@ both_backends!(gone_disables_the_endpoint, |db: TestDb| async move {
     let (id, _) = w.endpoint(&receiver.url(), None).await;
     let first = w.send_test(&id).await;
     let second = w.send_test(&id).await;
-    let clock = ManualClock::new(clock::now() + 1);
+    let clock = ManualClock::new(callscope_server::clock::UnixTime(clock::now() + 1));
     let d = w.dispatcher(
         clock.clone(),
         DispatchConfig {
@@ -735,8 +735,8 @@ both_backends!(gone_disables_the_endpoint, |db: TestDb| async move {
 
 both_backends!(retry_after_is_honoured, |db: TestDb| async move {
     let w = world(&db, true).await;
-    let clock = ManualClock::new(clock::now() + 1);
-    let date = time::OffsetDateTime::from_unix_timestamp(clock.now() + 900)
+    let clock = ManualClock::new(callscope_server::clock::UnixTime(clock::now() + 1));
+    let date = time::OffsetDateTime::from_unix_timestamp(clock.now().secs() + 900)
         .unwrap()
         .format(time::macros::format_description!(
             "[weekday repr:short], [day] [month repr:short] [year] [hour]:[minute]:[second] GMT"
@@ -755,14 +755,14 @@ both_backends!(retry_after_is_honoured, |db: TestDb| async move {
     assert_eq!(d.run_once().await, 1);
     let job = w.job(&event_id, &id).await;
     assert_eq!(
-        job.due_at - clock.now(),
+        job.due_at - clock.now().secs(),
         120,
         "429 Retry-After beats the 5 s step"
     );
     clock.advance(120);
     assert_eq!(d.run_once().await, 1);
     let job = w.job(&event_id, &id).await;
-    let wait = job.due_at - clock.now();
+    let wait = job.due_at - clock.now().secs();
     assert!(
         (775..=781).contains(&wait),
         "503 Retry-After as a date: {wait}"
@@ -770,7 +770,7 @@ both_backends!(retry_after_is_honoured, |db: TestDb| async move {
     clock.advance(wait);
     assert_eq!(d.run_once().await, 1);
     let job = w.job(&event_id, &id).await;
-    let wait = job.due_at - clock.now();
+    let wait = job.due_at - clock.now().secs();
     assert!(
         (1_800..=1_980).contains(&wait),
         "a 500's Retry-After is ignored: {wait}"
@@ -782,7 +782,7 @@ both_backends!(attempts_stop_after_the_schedule, |db: TestDb| async move {
     let receiver = Receiver::start(vec![Answer::Status(500); 10]).await;
     let (id, _) = w.endpoint(&receiver.url(), None).await;
     let event_id = w.send_test(&id).await;
-    let clock = ManualClock::new(clock::now() + 1);
+    let clock = ManualClock::new(callscope_server::clock::UnixTime(clock::now() + 1));
     let d = w.dispatcher(clock.clone(), fast(2_000));
     for _ in 0..7 {
         assert_eq!(d.run_once().await, 1);
@@ -807,7 +807,7 @@ both_backends!(
         let receiver = Receiver::start(vec![Answer::Hang, Answer::Status(503)]).await;
         let (id, secret) = w.endpoint(&receiver.url(), None).await;
         let event_id = w.send_test(&id).await;
-        let clock = ManualClock::new(clock::now() + 1);
+        let clock = ManualClock::new(callscope_server::clock::UnixTime(clock::now() + 1));
         let config = fast(30_000);
         let lease = config.lease();
 
@@ -820,7 +820,7 @@ both_backends!(
         first.abort();
         let job = w.job(&event_id, &id).await;
         assert_eq!((job.state.as_str(), job.attempts), ("pending", 1));
-        assert_eq!(job.locked_until, Some(clock.now() + lease));
+        assert_eq!(job.locked_until, Some(clock.now().secs() + lease));
 
         // A new dispatcher leaves the leased job alone until the lease runs out…
         let second = w.dispatcher(clock.clone(), config.clone());

@@ -7,7 +7,6 @@
 //! from a `Clock`, so tests drive the retry schedule without waiting for it.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::Duration;
 
 use rand::Rng;
@@ -17,6 +16,7 @@ use tokio::task::JoinSet;
 
 use super::secret::SigningSecret;
 use super::target::{PublicResolver, is_private_literal};
+use crate::clock::Clock;
 use crate::storage::{AttemptOutcome, ClaimedJob, Store};
 
 /// Delay before each attempt after the first, in seconds: immediately, 5 s, 5 min, 30 min,
@@ -26,45 +26,6 @@ pub const DEFAULT_SCHEDULE: [i64; 7] = [0, 5, 300, 1_800, 7_200, 18_000, 36_000]
 pub const MAX_RETRY_AFTER: i64 = 86_400;
 /// Response bodies are read (so connections can be reused) up to this much, then dropped.
 const MAX_RESPONSE_BYTES: usize = 64 * 1024;
-
-/// Where "now" comes from, in Unix seconds.
-pub trait Clock: Send + Sync + 'static {
-    fn now(&self) -> i64;
-}
-
-/// The wall clock.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct SystemClock;
-
-impl Clock for SystemClock {
-    fn now(&self) -> i64 {
-        crate::clock::now()
-    }
-}
-
-/// A clock that moves only when told to: for tests of the retry schedule.
-#[derive(Debug, Clone, Default)]
-pub struct ManualClock(Arc<AtomicI64>);
-
-impl ManualClock {
-    pub fn new(at: i64) -> Self {
-        Self(Arc::new(AtomicI64::new(at)))
-    }
-
-    pub fn advance(&self, secs: i64) {
-        self.0.fetch_add(secs, Ordering::SeqCst);
-    }
-
-    pub fn set(&self, at: i64) {
-        self.0.store(at, Ordering::SeqCst);
-    }
-}
-
-impl Clock for ManualClock {
-    fn now(&self) -> i64 {
-        self.0.load(Ordering::SeqCst)
-    }
-}
 
 /// How the dispatcher behaves.
 #[derive(Debug, Clone)]
@@ -226,7 +187,7 @@ impl Dispatcher {
     }
 
     async fn claim(&self, limit: usize) -> crate::storage::StoreResult<Vec<ClaimedJob>> {
-        let now = self.inner.clock.now();
+        let now = self.inner.clock.now().secs();
         self.inner
             .store
             .claim_jobs(now, self.inner.config.lease(), limit as u32)
@@ -260,7 +221,7 @@ impl Dispatcher {
         if !job.endpoint_live {
             if let Err(err) = inner
                 .store
-                .drop_job(&job, "endpoint disabled", inner.clock.now())
+                .drop_job(&job, "endpoint disabled", inner.clock.now().secs())
                 .await
             {
                 tracing::error!(error = %err, "settling a webhook job failed");
@@ -268,7 +229,7 @@ impl Dispatcher {
             return;
         }
         let sent = self.send(&job).await;
-        let at = inner.clock.now();
+        let at = inner.clock.now().secs();
         let retry_at = (!sent.success && !sent.gone)
             .then(|| next_delay(&inner.config.schedule, job.attempt, sent.retry_after))
             .flatten()
@@ -314,7 +275,7 @@ impl Dispatcher {
         if !inner.config.allow_private && is_private_literal(&url) {
             return failed("blocked: private address");
         }
-        let timestamp = inner.clock.now();
+        let timestamp = inner.clock.now().secs();
         let signature = secret.sign(&job.event_id, timestamp, job.payload.as_bytes());
         let request = inner
             .client

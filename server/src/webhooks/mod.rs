@@ -7,9 +7,8 @@ pub mod events;
 pub mod secret;
 pub mod target;
 
-pub use dispatcher::{
-    Clock, DEFAULT_SCHEDULE, DispatchConfig, Dispatcher, DispatcherHandle, ManualClock, SystemClock,
-};
+pub use crate::clock::{Clock, ManualClock, SystemClock};
+pub use dispatcher::{DEFAULT_SCHEDULE, DispatchConfig, Dispatcher, DispatcherHandle};
 pub use secret::SigningSecret;
 
 /// Webhook settings the API needs (the dispatcher has its own `DispatchConfig`).
