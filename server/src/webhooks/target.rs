@@ -53,15 +53,37 @@ fn is_public_v4(ip: Ipv4Addr) -> bool {
         || a >= 240) // reserved
 }
 
+/// The IPv4 address held in segments `segment` and `segment + 1` of an IPv6 address.
+fn embedded_v4(s: &[u16; 8], segment: usize) -> Ipv4Addr {
+    Ipv4Addr::from((u32::from(s[segment]) << 16) | u32::from(s[segment + 1]))
+}
+
+/// IPv6 forms that carry an IPv4 address are as public as that address: IPv4-mapped
+/// (`::ffff:0:0/96`), IPv4-translated (`::ffff:0:0:0/96`), NAT64 (`64:ff9b::/96`, last 32
+/// bits), 6to4 (`2002::/16`, bits 16..48) and Teredo (`2001::/32`: both the server, bits
+/// 32..64, and the client, the last 32 bits inverted). The local-use NAT64 prefix
+/// `64:ff9b:1::/48` is not globally reachable (RFC 8215), and where in it an IPv4 address
+/// sits is up to the local network, so all of it is refused.
 fn is_public_v6(ip: Ipv6Addr) -> bool {
     if let Some(v4) = ip.to_ipv4_mapped() {
         return is_public_v4(v4);
     }
     let s = ip.segments();
-    // NAT64 (64:ff9b::/96) carries an IPv4 address in its last 32 bits.
-    if s[0] == 0x64 && s[1] == 0xff9b && s[2..6] == [0, 0, 0, 0] {
-        let v4 = Ipv4Addr::new((s[6] >> 8) as u8, s[6] as u8, (s[7] >> 8) as u8, s[7] as u8);
-        return is_public_v4(v4);
+    match s {
+        // IPv4-translated (SIIT, RFC 2765): ::ffff:0:a.b.c.d
+        [0, 0, 0, 0, 0xffff, 0, ..] => return is_public_v4(embedded_v4(&s, 6)),
+        // NAT64 well-known prefix (RFC 6052)
+        [0x64, 0xff9b, 0, 0, 0, 0, ..] => return is_public_v4(embedded_v4(&s, 6)),
+        // NAT64 local-use prefix (RFC 8215)
+        [0x64, 0xff9b, 0x0001, ..] => return false,
+        // 6to4 (RFC 3056)
+        [0x2002, ..] => return is_public_v4(embedded_v4(&s, 1)),
+        // Teredo (RFC 4380)
+        [0x2001, 0, ..] => {
+            let client = Ipv4Addr::from(!u32::from(embedded_v4(&s, 6)));
+            return is_public_v4(embedded_v4(&s, 2)) && is_public_v4(client);
+        }
+        _ => {}
     }
     !(ip.is_unspecified()
         || ip.is_loopback()
@@ -180,6 +202,73 @@ mod tests {
             "::ffff:8.8.8.8",
         ] {
             assert!(is_public(ip.parse().unwrap()), "{ip}");
+        }
+    }
+
+    /// IPv6 transition forms embedding a non-public IPv4 address (loopback, RFC 1918,
+    /// link-local metadata, CGNAT, unspecified), and the local-use NAT64 prefix.
+    const PRIVATE_TRANSITION: &[&str] = &[
+        "::ffff:0:7f00:1",             // IPv4-translated 127.0.0.1
+        "::ffff:0:a00:1",              // IPv4-translated 10.0.0.1
+        "::ffff:7f00:1",               // IPv4-mapped 127.0.0.1, written in hex
+        "::ffff:a9fe:a9fe",            // IPv4-mapped 169.254.169.254
+        "64:ff9b::7f00:1",             // NAT64 127.0.0.1
+        "64:ff9b::c0a8:101",           // NAT64 192.168.1.1
+        "64:ff9b::6440:1",             // NAT64 100.64.0.1
+        "64:ff9b:1::808:808",          // local-use NAT64, whatever it embeds
+        "64:ff9b:1:abcd::1",           // local-use NAT64
+        "2002:7f00:1::1",              // 6to4 127.0.0.1
+        "2002:a00:1:1::1",             // 6to4 10.0.0.1
+        "2002:a9fe:a9fe::",            // 6to4 169.254.169.254
+        "2002::1",                     // 6to4 0.0.0.0
+        "2001:0:4136:e378::80ff:fffe", // Teredo, client 127.0.0.1 (inverted)
+        "2001:0:4136:e378::f5ff:fffe", // Teredo, client 10.0.0.1
+        "2001:0:4136:e378::5601:5601", // Teredo, client 169.254.169.254
+        "2001:0:a00:1::f7f7:fbfb",     // Teredo, server 10.0.0.1 (client 8.8.4.4)
+        "2001:0:7f00:1::f7f7:fbfb",    // Teredo, server 127.0.0.1
+    ];
+
+    /// The same forms embedding public addresses (8.8.8.8, 8.8.4.4, 65.54.227.120).
+    const PUBLIC_TRANSITION: &[&str] = &[
+        "::ffff:0:808:808",
+        "64:ff9b::808:808",
+        "2002:808:808::1",
+        "2001:0:4136:e378::f7f7:fbfb",
+    ];
+
+    #[test]
+    fn transition_forms_are_as_public_as_the_ipv4_they_carry() {
+        for ip in PRIVATE_TRANSITION {
+            assert!(!is_public(ip.parse().unwrap()), "{ip}");
+        }
+        for ip in PUBLIC_TRANSITION {
+            assert!(is_public(ip.parse().unwrap()), "{ip}");
+        }
+    }
+
+    #[tokio::test]
+    async fn transition_forms_are_refused_as_literals_and_when_resolved() {
+        use std::str::FromStr;
+        for ip in PRIVATE_TRANSITION {
+            let url = format!("http://[{ip}]:8080/hook");
+            assert_eq!(
+                validate(&url, false).await,
+                Err(TargetError::Private),
+                "{url}"
+            );
+            assert!(validate(&url, true).await.is_ok(), "{url}");
+            assert!(is_private_literal(&Url::parse(&url).unwrap()), "{url}");
+            // The delivery client's resolver (a numeric host resolves without DNS).
+            let resolved = PublicResolver.resolve(Name::from_str(ip).unwrap()).await;
+            assert!(resolved.is_err(), "{ip}");
+        }
+        for ip in PUBLIC_TRANSITION {
+            let url = format!("https://[{ip}]/hook");
+            assert!(validate(&url, false).await.is_ok(), "{url}");
+            assert!(!is_private_literal(&Url::parse(&url).unwrap()), "{url}");
+            let resolved = PublicResolver.resolve(Name::from_str(ip).unwrap()).await;
+            let addrs: Vec<IpAddr> = resolved.unwrap().map(|a| a.ip()).collect();
+            assert_eq!(addrs, [ip.parse::<IpAddr>().unwrap()], "{ip}");
         }
     }
 
