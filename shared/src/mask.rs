@@ -1,4 +1,4 @@
-//! Masking of phone numbers for the public debug view.
+//! Masking of phone numbers and e-mail addresses for the public debug view.
 //!
 //! Rule (DESIGN.md): keep `+`, the first 3 and the last 3 digits and write `*` for every
 //! digit between: `+31612345678` → `+316*****678`. Decisions for the edge cases:
@@ -20,6 +20,12 @@
 //!   groups split only by separators count together, so a list such as `2019, 2020` or an
 //!   amount like `1,250,000` is masked too: in a public view, masking too much is the
 //!   safe mistake.
+//! - E-mail addresses in free text are masked by [`email::mask_emails`] (rule there), before
+//!   numbers, so an address made of digits is masked as an address.
+
+pub mod email;
+
+pub use email::mask_emails;
 
 /// Whether `c` counts as a digit: any numeric character of any script.
 fn is_digit(c: char) -> bool {
@@ -149,9 +155,9 @@ pub fn mask_numbers(text: &str) -> String {
     out
 }
 
-/// Masks free text for the public view: phone-like digit runs.
+/// Masks free text for the public view: e-mail addresses, then phone-like digit runs.
 pub fn mask_text(text: &str) -> String {
-    mask_numbers(text)
+    mask_numbers(&mask_emails(text))
 }
 
 #[cfg(test)]
@@ -228,6 +234,16 @@ mod tests {
         assert_eq!(mask_text("0612 -- / 345"), "0612 -- / 345");
         assert_eq!(mask_text("on 12/05, at 10:30"), "on 12/05, at 10:30");
         assert_eq!(mask_phone("+３１６１２３４５６７８"), "+３１６*****６７８");
+    }
+
+    #[test]
+    fn text_masks_emails_before_numbers() {
+        assert_eq!(
+            mask_text("mail jane.doe@example.com or call 0612/345/678."),
+            "mail j***@e***.com or call 061*/***/678."
+        );
+        assert_eq!(mask_text("0612345678@sms.example.nl"), "0***@s***.nl");
+        assert_eq!(mask_text("jane0612345678@example.com"), "j***@e***.com");
     }
 
     /// Digit `d` (0–9) in the script whose zero is `zero`.
@@ -322,7 +338,7 @@ mod tests {
         }
 
         #[test]
-        fn text_masking_is_idempotent(s in "[a-z0-9. ,/_\u{a0}０-９-]{0,60}") {
+        fn text_masking_is_idempotent(s in "[a-z0-9@. ,/_\u{a0}０-９-]{0,60}") {
             let masked = mask_text(&s);
             prop_assert_eq!(mask_text(&masked), masked);
         }
