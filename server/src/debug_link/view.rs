@@ -223,7 +223,36 @@ mod tests {
                 grouped(".", 2),
                 grouped(" ", 1),
                 format!("({}) {}", &digits[..3], &digits[3..]),
+                grouped("/", 3),
+                grouped(",", 2),
+                grouped("_", 4),
+                grouped("\u{a0}", 2),
+                grouped("\u{202f}", 3),
+                format!("{} / {}", &digits[..4], &digits[4..]),
+                fullwidth(&grouped(" ", 3)),
             ]
+        }
+
+        /// The same text with fullwidth digits (U+FF10–FF19).
+        fn fullwidth(text: &str) -> String {
+            text.chars()
+                .map(|c| match c.to_digit(10) {
+                    Some(d) => char::from_u32(0xFF10 + d).unwrap(),
+                    None => c,
+                })
+                .collect()
+        }
+
+        /// Digits of any script written as ASCII, and separators and `+` dropped, so every
+        /// spelling of a number collapses to its digits.
+        fn collapsed(json: &str) -> String {
+            json.chars()
+                .map(|c| match c as u32 {
+                    0xFF10..=0xFF19 => char::from_u32(c as u32 - 0xFF10 + '0' as u32).unwrap(),
+                    _ => c,
+                })
+                .filter(|&c| !(c.is_whitespace() || "-.()+/,_".contains(c)))
+                .collect()
         }
 
         fn call(from: &str, to: &str, texts: Vec<String>) -> Call {
@@ -279,7 +308,7 @@ mod tests {
             fn no_unmasked_number_of_the_call_survives(
                 from in "[1-9][0-9]{7,14}",
                 to in "[1-9][0-9]{7,14}",
-                pick in prop::collection::vec((0usize..7, any::<bool>(), "[a-z ,.]{0,12}"), 1..8),
+                pick in prop::collection::vec((0usize..14, any::<bool>(), "[a-z ,.]{0,12}"), 1..8),
             ) {
                 let texts: Vec<String> = pick
                     .iter()
@@ -290,11 +319,43 @@ mod tests {
                     .collect();
                 let view = public_view(&call(&format!("+{from}"), &format!("+{to}"), texts), &[]);
                 let json = serde_json::to_string(&view).unwrap();
-                // Separators removed, so every spelling collapses to its digits.
-                let digits_only: String = json.chars().filter(|c| !matches!(c, ' ' | '-' | '.' | '(' | ')' | '+')).collect();
+                let digits_only = collapsed(&json);
                 for number in [&from, &to] {
                     prop_assert!(!digits_only.contains(number.as_str()), "{} survives in {}", number, json);
                 }
+            }
+
+            #[test]
+            fn no_email_of_the_call_survives(
+                local in "[a-z][a-z0-9]{2,7}(\\.[a-z]{2,6})?(\\+[a-z]{1,5})?",
+                domain in "[a-z][a-z0-9-]{2,9}\\.(com|nl|org|co\\.uk)",
+                phone in "[1-9][0-9]{7,14}",
+                spelling in 0usize..14,
+                filler in "[a-z ,.]{0,12}",
+            ) {
+                let email = format!("{local}@{domain}");
+                let number = &spellings(&phone)[spelling];
+                let mut call = call(&format!("+{phone}"), "+31850012345", vec![
+                    format!("{filler} mail {email}, or call {number}."),
+                    format!("it's {email}"),
+                ]);
+                // The address and number also in tool arguments (values, keys, a JSON text)
+                // and in tool results.
+                for entry in call.transcript.as_mut().unwrap() {
+                    entry.tool_calls.push(ToolCall {
+                        name: "send_email".into(),
+                        arguments: serde_json::json!({
+                            "to": email, "cc": [format!("<{email}>")], email.clone(): number,
+                            "raw": serde_json::json!({ "email": email, "phone": number }).to_string(),
+                        }),
+                        result: Some(format!("{{\"sent_to\":\"{email}\",\"sms\":\"{number}\"}}")),
+                    });
+                }
+                let json = serde_json::to_string(&public_view(&call, &[])).unwrap();
+                prop_assert!(!json.contains(&format!("{local}@")), "{} survives in {}", email, json);
+                prop_assert!(!json.contains(&format!("@{domain}")), "{} survives in {}", email, json);
+                prop_assert!(json.contains(&format!("{}***@", &local[..1])), "{}", json);
+                prop_assert!(!collapsed(&json).contains(phone.as_str()), "{} survives in {}", phone, json);
             }
         }
     }
