@@ -1,6 +1,6 @@
 //! API base behaviour over real HTTP: auth, JSON errors everywhere, health.
 
-mod common;
+use crate::common;
 
 use callscope_server::auth::{KeyMode, create_key};
 use callscope_server::live::LiveStore;

@@ -1,6 +1,6 @@
 //! The Calls read API over real HTTP, on both backends, to the letter of the spec.
 
-mod common;
+use crate::common;
 
 use std::collections::HashSet;
 

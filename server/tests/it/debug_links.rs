@@ -1,7 +1,7 @@
 //! Public debug links over real HTTP, on both backends: issuing, repeat, revoke, expiry,
 //! tenant isolation, masking, headers, 404 sameness, 429 and view counting.
 
-mod common;
+use crate::common;
 
 use std::net::IpAddr;
 use std::time::Duration;

@@ -2,7 +2,7 @@
 //! (X-Forwarded-For), IPv6 /64s, and counts shared by instances through a real Redis.
 //! Redis tests use `CALLSCOPE_TEST_REDIS_URL` and fail when it is down.
 
-mod common;
+use crate::common;
 
 use std::net::IpAddr;
 

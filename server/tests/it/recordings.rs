@@ -2,7 +2,7 @@
 //! returns fetched from a loopback "S3" that checks Signature V4 query auth and expiry
 //! the way S3 documents it.
 
-mod common;
+use crate::common;
 
 use std::collections::HashMap;
 use std::net::SocketAddr;

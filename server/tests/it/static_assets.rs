@@ -2,7 +2,7 @@
 //! it (brotli or gzip, byte-exact once decoded), plain otherwise, and cached for a year only
 //! when Trunk's content hash is in the name.
 
-mod common;
+use crate::common;
 
 use std::io::Read;
 use std::path::PathBuf;

@@ -1,6 +1,6 @@
 //! The storage suite: the same behaviour on SQLite and PostgreSQL.
 
-mod common;
+use crate::common;
 
 use callscope_server::auth::{ApiKey, KeyMode, create_key};
 use callscope_server::storage::{AccountStatus, NewDelivery};

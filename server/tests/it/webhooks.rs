@@ -3,7 +3,7 @@
 //! 127.0.0.1 that can fail, hang, drop the connection or answer 410. Signatures are checked
 //! with the `standardwebhooks` crate, an implementation independent of ours.
 
-mod common;
+use crate::common;
 
 use std::collections::{HashMap, VecDeque};
 use std::net::SocketAddr;
