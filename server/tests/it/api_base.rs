@@ -93,7 +93,7 @@ both_backends!(auth_rejects_every_bad_key, |db: TestDb| async move {
     );
 });
 
-both_backends!(errors_are_json_everywhere, |db: TestDb| async move {
+backend_independent!(errors_are_json_everywhere, |db: TestDb| async move {
     let key = create_key(&db.store, "acme", KeyMode::Test, 1)
         .await
         .unwrap();
