@@ -2,7 +2,7 @@
 //! (X-Forwarded-For), IPv6 /64s, and counts shared by instances through a real Redis.
 //! Redis tests use `CALLSCOPE_TEST_REDIS_URL` and fail when it is down.
 
-mod common;
+use crate::common;
 
 use std::net::IpAddr;
 
@@ -92,7 +92,7 @@ async fn assert_limited(r: reqwest::Response, what: &str) {
     );
 }
 
-both_backends!(
+backend_independent!(
     behind_a_trusted_proxy_forwarded_clients_are_counted_apart,
     |db: TestDb| async move {
         let s = server(&db.store, LiveStore::in_process(), "127.0.0.1/32").await;
@@ -126,7 +126,7 @@ both_backends!(
     }
 );
 
-both_backends!(
+backend_independent!(
     ipv6_clients_are_counted_by_their_64,
     |db: TestDb| async move {
         let s = server(&db.store, LiveStore::in_process(), "127.0.0.1").await;
@@ -148,7 +148,7 @@ both_backends!(
     }
 );
 
-both_backends!(
+backend_independent!(
     without_trust_forwarded_for_cannot_dodge_the_limit,
     |db: TestDb| async move {
         // Nothing trusted, and a list that does not hold the peer: both ignore the header.

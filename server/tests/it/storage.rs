@@ -1,17 +1,11 @@
 //! The storage suite: the same behaviour on SQLite and PostgreSQL.
 
-mod common;
+use crate::common;
 
 use callscope_server::auth::{ApiKey, KeyMode, create_key};
 use callscope_server::storage::{AccountStatus, NewDelivery};
 use callscope_shared::{AgentId, CallId, CallStatus, Money, Role};
 use common::fixtures;
-
-both_backends!(migrations_are_idempotent, |db: common::TestDb| async move {
-    db.store.migrate().await.unwrap();
-    db.store.migrate().await.unwrap();
-    db.store.ping().await.unwrap();
-});
 
 both_backends!(
     accounts_are_unique_by_name,

@@ -1,6 +1,6 @@
 //! API base behaviour over real HTTP: auth, JSON errors everywhere, health.
 
-mod common;
+use crate::common;
 
 use callscope_server::auth::{KeyMode, create_key};
 use callscope_server::live::LiveStore;
@@ -93,7 +93,7 @@ both_backends!(auth_rejects_every_bad_key, |db: TestDb| async move {
     );
 });
 
-both_backends!(errors_are_json_everywhere, |db: TestDb| async move {
+backend_independent!(errors_are_json_everywhere, |db: TestDb| async move {
     let key = create_key(&db.store, "acme", KeyMode::Test, 1)
         .await
         .unwrap();
@@ -178,10 +178,30 @@ both_backends!(health_and_readiness, |db: TestDb| async move {
     );
 });
 
+/// Sends `GET {target}` as written, over a plain TCP connection (an HTTP client would
+/// normalise `..` away before sending); returns the status code and the whole response.
+async fn raw_get(server: &TestServer, target: &str) -> (u16, String) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = tokio::net::TcpStream::connect(server.addr).await.unwrap();
+    let request = format!("GET {target} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n");
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut response = Vec::new();
+    stream.read_to_end(&mut response).await.unwrap();
+    let response = String::from_utf8_lossy(&response).into_owned();
+    let status = response
+        .strip_prefix("HTTP/1.1 ")
+        .and_then(|rest| rest.get(..3))
+        .and_then(|code| code.parse().ok())
+        .unwrap_or_else(|| panic!("no status line in {response:?}"));
+    (status, response)
+}
+
 #[tokio::test]
 async fn the_viewer_build_is_served_from_dist() {
     let db = TestDb::sqlite().await;
-    let dist = std::env::temp_dir().join(format!("callscope_dist_{}", std::process::id()));
+    // dist/ with a secret beside it, as a deployment's other files would be.
+    let root = std::env::temp_dir().join(format!("callscope_dist_{}", std::process::id()));
+    let dist = root.join("dist");
     std::fs::create_dir_all(&dist).unwrap();
     std::fs::write(
         dist.join("index.html"),
@@ -189,6 +209,8 @@ async fn the_viewer_build_is_served_from_dist() {
     )
     .unwrap();
     std::fs::write(dist.join("app.js"), "export {}").unwrap();
+    let secret = "callscope-secret-beside-dist";
+    std::fs::write(root.join("secret.txt"), secret).unwrap();
     let server =
         TestServer::start_with_dist(db.store.clone(), LiveStore::in_process(), dist.clone()).await;
     let r = server.client.get(server.url("/")).send().await.unwrap();
@@ -201,12 +223,29 @@ async fn the_viewer_build_is_served_from_dist() {
         .await
         .unwrap();
     assert_eq!(r.status(), StatusCode::OK);
-    let r = server
-        .client
-        .get(server.url("/../Cargo.toml"))
-        .send()
-        .await
-        .unwrap();
-    assert_ne!(r.status(), StatusCode::OK);
-    std::fs::remove_dir_all(dist).unwrap();
+
+    // The raw requests reach the file server as written: dist's own file comes back…
+    let (status, response) = raw_get(&server, "/app.js").await;
+    assert_eq!(status, 200, "{response}");
+    assert!(response.ends_with("export {}"), "{response}");
+    // …and no spelling of a way out of dist serves what lies outside it.
+    for target in [
+        "/../secret.txt",
+        "/%2e%2e/secret.txt",
+        "/%2E%2E/secret.txt",
+        "/..%2fsecret.txt",
+        "/%2e%2e%2fsecret.txt",
+        "/..%5csecret.txt",
+        "/app.js/../../secret.txt",
+        "/./../secret.txt",
+        "/../dist/../secret.txt",
+        "/../../../../../../../../../../etc/hostname",
+        "/%2e%2e/%2e%2e/%2e%2e/%2e%2e/%2e%2e/%2e%2e/%2e%2e/%2e%2e/etc/hostname",
+        "/../Cargo.toml",
+    ] {
+        let (status, response) = raw_get(&server, target).await;
+        assert_ne!(status, 200, "{target}: {response}");
+        assert!(!response.contains(secret), "{target}: {response}");
+    }
+    std::fs::remove_dir_all(root).unwrap();
 }

@@ -1,8 +1,8 @@
-//! `GET /v1/calls/:callId/recording` over real HTTP on both backends, and the URLs it
-//! returns fetched from a loopback "S3" that checks Signature V4 query auth and expiry
-//! the way S3 documents it.
+//! `GET /v1/calls/:callId/recording` over real HTTP (the recording states on both backends),
+//! and the URLs it returns fetched from a loopback "S3" that checks Signature V4 query auth
+//! and expiry the way S3 documents it.
 
-mod common;
+use crate::common;
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -451,7 +451,7 @@ async fn link_of(w: &World, call: CallId, query: &str, expires_in: i64) -> Link 
     }
 }
 
-both_backends!(
+backend_independent!(
     a_recorded_call_gets_a_presigned_url_that_fetches_the_recording,
     |db: TestDb| async move {
         let w = world(&db, true).await;
@@ -499,7 +499,7 @@ both_backends!(
     }
 );
 
-both_backends!(expiry_defaults_to_an_hour, |db: TestDb| async move {
+backend_independent!(expiry_defaults_to_an_hour, |db: TestDb| async move {
     let w = world(&db, true).await;
     let link = link_of(&w, w.recorded, "", 3600).await;
     assert_eq!(link.query["X-Amz-Expires"], "3600");
@@ -549,7 +549,7 @@ both_backends!(
     }
 );
 
-both_backends!(bad_query_parameters_are_400s, |db: TestDb| async move {
+backend_independent!(bad_query_parameters_are_400s, |db: TestDb| async move {
     let w = world(&db, true).await;
     let range = "expires_in must be an integer between 60 and 86400";
     for query in [
@@ -583,7 +583,7 @@ both_backends!(bad_query_parameters_are_400s, |db: TestDb| async move {
     );
 });
 
-both_backends!(
+backend_independent!(
     a_server_without_recordings_configured_answers_503,
     |db: TestDb| async move {
         let w = world(&db, false).await;
@@ -609,7 +609,7 @@ both_backends!(
     }
 );
 
-both_backends!(an_api_key_is_required, |db: TestDb| async move {
+backend_independent!(an_api_key_is_required, |db: TestDb| async move {
     let w = world(&db, true).await;
     let url = w.server.url(&format!("/v1/calls/{}/recording", w.recorded));
     let missing = w.server.client.get(&url).send().await.unwrap();

@@ -1,7 +1,7 @@
 //! Public debug links over real HTTP, on both backends: issuing, repeat, revoke, expiry,
 //! tenant isolation, masking, headers, 404 sameness, 429 and view counting.
 
-mod common;
+use crate::common;
 
 use std::net::IpAddr;
 use std::time::Duration;
@@ -10,7 +10,7 @@ use callscope_server::app::Settings;
 use callscope_server::auth::{KeyMode, create_key};
 use callscope_server::debug_link::DebugToken;
 use callscope_server::live::LiveStore;
-use callscope_server::secrets::ServerKey;
+use callscope_server::secrets::{Keys, ServerKey};
 use callscope_server::storage::NewDelivery;
 use callscope_shared::CallId;
 use common::{TestDb, TestServer, fixtures};
@@ -554,43 +554,83 @@ async fn browsers_get_the_viewer_page_with_a_strict_csp() {
     std::fs::remove_dir_all(dist).unwrap();
 }
 
+/// The owner's link to `call` on `server`: its token.
+async fn issue_on(server: &TestServer, call: CallId, key: &str) -> String {
+    let (status, link) = json(
+        server
+            .get(&format!("/v1/calls/{call}/debug-link"), key)
+            .await,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{link}");
+    link["debug_token"].as_str().unwrap().to_owned()
+}
+
 both_backends!(
     a_copy_of_the_database_alone_opens_no_link,
     |db: TestDb| async move {
         let w = world(&db).await;
-        let (_, link) = issue(&w, "").await;
-        let token = link["debug_token"].as_str().unwrap().to_owned();
+        // Server A's key lives in a key file, as the embedded default's does.
+        let dir = std::env::temp_dir().join(format!(
+            "callscope_keyfile_{}_{}",
+            std::process::id(),
+            rand::random::<u32>()
+        ));
+        let key_file = dir.join("callscope.key");
+        let key_a = ServerKey::load_or_create(&key_file).unwrap();
+        let settings = || Settings {
+            dist: "/nonexistent".into(),
+            debug_miss_limit: 10,
+        };
+        let server_a = TestServer::start_with(
+            db.store.clone(),
+            LiveStore::in_process(),
+            settings(),
+            key_a.clone(),
+        )
+        .await;
+        let token = issue_on(&server_a, w.call, &w.key).await;
         let stored = db.store.live_debug_link(w.call).await.unwrap().unwrap();
         let needle = token.as_bytes();
         assert!(
             !stored.token_enc.windows(needle.len()).any(|w| w == needle),
             "no plaintext at rest"
         );
-        assert!(
+        // The stored token opens under A's key, and under no other.
+        let opened = |key: &ServerKey| {
             DebugToken::decrypt(
                 &stored.token_enc,
-                &ServerKey::generate().derive("debug-link-token/v1")
+                &Keys::from_server_key(key).link_encryption,
             )
-            .is_none()
-        );
-        // A server with another key cannot show the old token, so it issues a new one.
-        let other = TestServer::start_with(
+            .map(|t| t.as_str().to_owned())
+        };
+        assert_eq!(opened(&key_a), Some(token.clone()));
+        let key_b = ServerKey::generate();
+        assert_eq!(opened(&key_b), None);
+
+        // A restart reads the same key from the file and shows the same link.
+        let reloaded = ServerKey::load_or_create(&key_file).unwrap();
+        assert_eq!(opened(&reloaded), Some(token.clone()));
+        drop(server_a);
+        let restarted = TestServer::start_with(
             db.store.clone(),
             LiveStore::in_process(),
-            Settings {
-                dist: "/nonexistent".into(),
-                debug_miss_limit: 10,
-            },
-            ServerKey::generate(),
+            settings(),
+            reloaded,
         )
         .await;
-        let (_, reissued) = json(
-            other
-                .get(&format!("/v1/calls/{}/debug-link", w.call), &w.key)
-                .await,
-        )
-        .await;
-        assert_ne!(reissued["debug_token"], token.as_str());
+        assert_eq!(issue_on(&restarted, w.call, &w.key).await, token);
+
+        // A server with another key cannot show the old token, so it issues a new one and
+        // the old link stops working.
+        let other =
+            TestServer::start_with(db.store.clone(), LiveStore::in_process(), settings(), key_b)
+                .await;
+        let reissued = issue_on(&other, w.call, &w.key).await;
+        assert_ne!(reissued, token);
+        assert_eq!(public(&w, &token).await.status(), StatusCode::NOT_FOUND);
+        assert_eq!(public(&w, &reissued).await.status(), StatusCode::OK);
+        std::fs::remove_dir_all(dir).unwrap();
     }
 );
 

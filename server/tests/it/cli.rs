@@ -1,6 +1,6 @@
 //! The `callscope` binary's commands, run as a user would run them.
 
-mod common;
+use crate::common;
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, ExitStatus, Output, Stdio};

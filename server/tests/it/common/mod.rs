@@ -4,6 +4,21 @@
 //! PostgreSQL tests use `CALLSCOPE_TEST_PG_URL` (default
 //! `postgres://postgres@127.0.0.1:5432/test`) to create a fresh database per test and drop
 //! it afterwards. An unreachable server fails the test: nothing is skipped silently.
+//!
+//! Which backends a test runs on:
+//!
+//! - `both_backends!` (SQLite and PostgreSQL) whenever the outcome could depend on the
+//!   database: anything the test checks that goes through SQL — what is stored and read
+//!   back, tenant scoping, filters, ordering and pagination, sums, expiry compared in a
+//!   query, uniqueness, transactions, leases and concurrent claims, readiness.
+//! - `backend_independent!` (once, on SQLite) for HTTP behaviour the database cannot
+//!   influence: routing and its 404/405 JSON, headers and compression, static files, query
+//!   parameters refused before any query, the miss limiter, URL signing, target checks. Such
+//!   a test may use the database to set up its world; what it asserts must not depend on
+//!   which database that is, and the storage path it passes through must be covered by a
+//!   `both_backends!` test.
+//!
+//! When in doubt, both.
 
 #![allow(dead_code)]
 
@@ -222,6 +237,23 @@ macro_rules! both_backends {
             #[tokio::test]
             async fn postgres() {
                 let db = common::TestDb::new(common::Kind::Postgres).await;
+                ($body)(db).await;
+            }
+        }
+    };
+}
+
+/// Runs an async test body once, on SQLite, for behaviour the database cannot influence (see
+/// the module doc): `backend_independent!(name, |db| async move { … })`.
+#[macro_export]
+macro_rules! backend_independent {
+    ($name:ident, $body:expr) => {
+        mod $name {
+            use super::*;
+
+            #[tokio::test]
+            async fn sqlite() {
+                let db = common::TestDb::new(common::Kind::Sqlite).await;
                 ($body)(db).await;
             }
         }

@@ -2,7 +2,7 @@
 //! it (brotli or gzip, byte-exact once decoded), plain otherwise, and cached for a year only
 //! when Trunk's content hash is in the name.
 
-mod common;
+use crate::common;
 
 use std::io::Read;
 use std::path::PathBuf;
@@ -79,7 +79,7 @@ fn encoding(headers: &reqwest::header::HeaderMap) -> Option<&str> {
     headers.get("content-encoding").map(|v| v.to_str().unwrap())
 }
 
-both_backends!(
+backend_independent!(
     viewer_files_are_compressed_when_asked_and_cached_by_hash,
     |db: TestDb| async move {
         let (dir, wasm) = dist();
@@ -133,7 +133,7 @@ both_backends!(
     }
 );
 
-both_backends!(
+backend_independent!(
     api_json_is_compressed_when_asked_and_identical_once_decoded,
     |db: TestDb| async move {
         let key = create_key(&db.store, "acme", KeyMode::Live, 1)

@@ -3,7 +3,7 @@
 //! 127.0.0.1 that can fail, hang, drop the connection or answer 410. Signatures are checked
 //! with the `standardwebhooks` crate, an implementation independent of ours.
 
-mod common;
+use crate::common;
 
 use std::collections::{HashMap, VecDeque};
 use std::net::SocketAddr;
@@ -455,7 +455,7 @@ both_backends!(endpoints_are_managed_per_account, |db: TestDb| async move {
     assert_eq!(w.get("/v1/webhooks").await.1["webhooks"], json!([]));
 });
 
-both_backends!(
+backend_independent!(
     private_targets_are_refused_by_default,
     |db: TestDb| async move {
         let w = world(&db, false).await;
@@ -733,7 +733,7 @@ both_backends!(gone_disables_the_endpoint, |db: TestDb| async move {
     assert_eq!((d.len(), d[0]["error"].clone()), (1, json!("HTTP 410")));
 });
 
-both_backends!(retry_after_is_honoured, |db: TestDb| async move {
+backend_independent!(retry_after_is_honoured, |db: TestDb| async move {
     let w = world(&db, true).await;
     let clock = ManualClock::new(callscope_server::clock::UnixTime(clock::now() + 1));
     let date = time::OffsetDateTime::from_unix_timestamp(clock.now().secs() + 900)

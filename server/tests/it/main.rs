@@ -1,0 +1,16 @@
+//! The server's integration tests, one binary (`cargo test -p callscope-server --test it`)
+//! so the suite links once. `common` holds the scratch databases, the served app and the
+//! rule for which tests run on both backends.
+
+#[macro_use]
+mod common;
+
+mod api_base;
+mod api_calls;
+mod cli;
+mod debug_links;
+mod miss_limiter;
+mod recordings;
+mod static_assets;
+mod storage;
+mod webhooks;
