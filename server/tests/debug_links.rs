@@ -6,8 +6,8 @@ mod common;
 use std::net::IpAddr;
 use std::time::Duration;
 
-use callscope_server::app::Settings;
 use callscope_server::auth::{KeyMode, create_key};
+use callscope_server::config::Config;
 use callscope_server::debug_link::DebugToken;
 use callscope_server::live::LiveStore;
 use callscope_server::secrets::ServerKey;
@@ -25,7 +25,7 @@ struct World {
     silent_call: CallId,
 }
 
-async fn world_with(db: &TestDb, settings: Settings) -> World {
+async fn world_with(db: &TestDb, config: Config) -> World {
     let store = &db.store;
     let key = create_key(store, "acme", KeyMode::Live, 1).await.unwrap();
     let other_key = create_key(store, "globex", KeyMode::Live, 1).await.unwrap();
@@ -52,13 +52,7 @@ async fn world_with(db: &TestDb, settings: Settings) -> World {
     let mut silent = fixtures::completed_call(acme, agent.id, 1_768_471_300, 0);
     silent.status = callscope_shared::CallStatus::Busy;
     let silent_call = store.insert_call(&silent).await.unwrap();
-    let server = TestServer::start_with(
-        store.clone(),
-        LiveStore::in_process(),
-        settings,
-        ServerKey::generate(),
-    )
-    .await;
+    let server = TestServer::start_with(store.clone(), LiveStore::in_process(), config).await;
     World {
         server,
         key: key.reveal().into(),
@@ -69,14 +63,15 @@ async fn world_with(db: &TestDb, settings: Settings) -> World {
 }
 
 async fn world(db: &TestDb) -> World {
-    world_with(
-        db,
-        Settings {
-            dist: "/nonexistent".into(),
-            debug_miss_limit: 1000,
-        },
-    )
-    .await
+    world_with(db, world_config()).await
+}
+
+fn world_config() -> Config {
+    Config {
+        dist: "/nonexistent".into(),
+        debug_miss_limit: 1000,
+        ..common::config()
+    }
 }
 
 async fn json(r: reqwest::Response) -> (StatusCode, Value) {
@@ -410,9 +405,10 @@ async fn repeated_misses_are_limited_per_client() {
     let db = TestDb::sqlite().await;
     let w = world_with(
         &db,
-        Settings {
+        Config {
             dist: "/nonexistent".into(),
             debug_miss_limit: 5,
+            ..common::config()
         },
     )
     .await;
@@ -481,9 +477,10 @@ async fn browsers_get_the_viewer_page_with_a_strict_csp() {
     .unwrap();
     let w = world_with(
         &db,
-        Settings {
+        Config {
             dist: dist.clone(),
             debug_miss_limit: 1000,
+            ..common::config()
         },
     )
     .await;
@@ -577,11 +574,11 @@ both_backends!(
         let other = TestServer::start_with(
             db.store.clone(),
             LiveStore::in_process(),
-            Settings {
+            Config {
                 dist: "/nonexistent".into(),
                 debug_miss_limit: 10,
+                ..common::config()
             },
-            ServerKey::generate(),
         )
         .await;
         let (_, reissued) = json(
