@@ -75,6 +75,11 @@ pub fn router(state: AppState) -> Router {
         .method_not_allowed_fallback(|| async {
             ApiError::new(StatusCode::METHOD_NOT_ALLOWED, messages::METHOD_NOT_ALLOWED)
         })
+        // Inside `json_errors`, so a timed-out request's 408 gets a JSON body too.
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            request_timeout,
+        ))
         .layer(middleware::from_fn(json_errors))
         // Brotli or gzip when the client takes it: the viewer's wasm is ~400 KB raw and a
         // long call's JSON ~1 MB. A fast level: responses are compressed as they are sent.
@@ -85,10 +90,6 @@ pub fn router(state: AppState) -> Router {
                 .quality(CompressionLevel::Precise(4)),
         )
         .layer(axum::extract::DefaultBodyLimit::max(BODY_LIMIT))
-        .layer(TimeoutLayer::with_status_code(
-            StatusCode::REQUEST_TIMEOUT,
-            request_timeout,
-        ))
         .layer(CatchPanicLayer::custom(|_| {
             ApiError::internal().into_response()
         }))

@@ -2,7 +2,10 @@
 
 mod common;
 
+use std::time::Duration;
+
 use callscope_server::auth::{KeyMode, create_key};
+use callscope_server::config::Config;
 use callscope_server::live::LiveStore;
 use callscope_server::storage::AccountStatus;
 use common::{TestDb, TestServer};
@@ -209,4 +212,37 @@ async fn the_viewer_build_is_served_from_dist() {
         .unwrap();
     assert_ne!(r.status(), StatusCode::OK);
     std::fs::remove_dir_all(dist).unwrap();
+}
+
+/// Locks `api_keys` in a transaction of its own, so every authenticated request blocks in
+/// the database, holding a pool connection, until the returned connection is dropped.
+async fn lock_api_keys(database_url: &str) -> sqlx::PgConnection {
+    use sqlx::Connection;
+    let mut conn = sqlx::PgConnection::connect(database_url).await.unwrap();
+    sqlx::query("BEGIN").execute(&mut conn).await.unwrap();
+    sqlx::query("LOCK TABLE api_keys IN ACCESS EXCLUSIVE MODE")
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    conn
+}
+
+#[tokio::test]
+async fn a_request_past_the_timeout_is_a_json_408() {
+    let db = TestDb::postgres().await;
+    let key = create_key(&db.store, "acme", KeyMode::Live, 1)
+        .await
+        .unwrap();
+    let config = Config {
+        request_timeout: Duration::from_millis(500),
+        ..common::config()
+    };
+    let server = TestServer::start_with(db.store.clone(), LiveStore::in_process(), config).await;
+    let lock = lock_api_keys(&db.url).await;
+    let r = server.get("/v1/calls", key.reveal()).await;
+    assert_eq!(
+        error_of(r).await,
+        (StatusCode::REQUEST_TIMEOUT, "Request timed out".into())
+    );
+    drop(lock);
 }
