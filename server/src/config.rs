@@ -22,6 +22,9 @@ pub const DEFAULT_DEBUG_MISS_LIMIT: u32 = 20;
 /// Longest a request may take before it is answered `408 Request timed out`.
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 
+// A saturated pool must answer 503 + Retry-After before the request times out.
+const _: () = assert!(crate::storage::ACQUIRE_TIMEOUT.as_secs() < REQUEST_TIMEOUT.as_secs());
+
 /// Everything `serve` runs with.
 #[derive(Clone)]
 pub struct Config {

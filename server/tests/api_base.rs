@@ -246,3 +246,46 @@ async fn a_request_past_the_timeout_is_a_json_408() {
     );
     drop(lock);
 }
+
+#[tokio::test]
+async fn a_saturated_pool_is_a_503_with_retry_after_before_the_request_times_out() {
+    // The test database's pool has 4 connections.
+    let db = TestDb::postgres().await;
+    let key = create_key(&db.store, "acme", KeyMode::Live, 1)
+        .await
+        .unwrap();
+    let server = TestServer::start(db.store.clone(), LiveStore::in_process()).await;
+    let request_timeout = server.state.config.request_timeout;
+    let lock = lock_api_keys(&db.url).await;
+    let url = server.url("/v1/calls");
+    let blocked: Vec<_> = (0..4)
+        .map(|_| {
+            let request = server.client.get(&url).bearer_auth(key.reveal());
+            tokio::spawn(async move { request.send().await.unwrap().status() })
+        })
+        .collect();
+    // Let the four take every connection.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let started = std::time::Instant::now();
+    let r = server
+        .client
+        .get(&url)
+        .bearer_auth(key.reveal())
+        .timeout(request_timeout - Duration::from_secs(5))
+        .send()
+        .await
+        .expect("answered well before the request timeout");
+    assert!(started.elapsed() < request_timeout);
+    assert_eq!(r.headers()["retry-after"], "5");
+    assert_eq!(
+        error_of(r).await,
+        (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "Service temporarily unavailable".into()
+        )
+    );
+    drop(lock);
+    for request in blocked {
+        assert_eq!(request.await.unwrap(), StatusCode::OK);
+    }
+}
