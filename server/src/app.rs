@@ -2,7 +2,6 @@
 
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::Duration;
 
 use axum::Router;
 use axum::body::Body;
@@ -18,106 +17,69 @@ use tower_http::services::ServeDir;
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
-use crate::client_ip::TrustedProxies;
-use crate::debug_link::{MissLimiter, SharedMisses, ViewRecorder};
-use crate::error::{ApiError, default_message};
+use crate::clock::SharedClock;
+use crate::config::Config;
+use crate::debug_link::DebugLinks;
+use crate::error::{ApiError, default_message, log_failures, messages};
 use crate::live::LiveStore;
-use crate::recordings::Recordings;
 use crate::routes;
 use crate::secrets::Keys;
 use crate::storage::Store;
-use crate::webhooks::WebhookSettings;
 
 /// Largest request body the API accepts.
 pub const BODY_LIMIT: usize = 256 * 1024;
 
-/// Everything a handler may need. Cheap to clone.
+/// Everything a handler may need. Cheap to clone. Building one starts nothing: the jobs
+/// behind it (view counting, webhook delivery) are run by `Application`.
 #[derive(Clone)]
 pub struct AppState {
+    pub config: Arc<Config>,
     pub store: Store,
     pub live: LiveStore,
     pub keys: Arc<Keys>,
-    pub settings: Arc<Settings>,
+    /// Where "now" comes from, for handlers and jobs alike.
+    pub clock: SharedClock,
     pub debug: Arc<DebugLinks>,
-    pub webhooks: Arc<WebhookSettings>,
-    /// Proxies whose `X-Forwarded-For` names the client (none by default).
-    pub trusted_proxies: Arc<TrustedProxies>,
-    /// The recordings bucket and the credentials that pre-sign its URLs; `None` when not
-    /// configured (a call with a recording then gets a 503).
-    pub recordings: Option<Arc<Recordings>>,
-}
-
-/// The public debug endpoint's helpers: miss limiting and view counting.
-pub struct DebugLinks {
-    pub limiter: MissLimiter,
-    pub recorder: ViewRecorder,
-}
-
-/// Serving settings fixed at start.
-#[derive(Debug, Clone)]
-pub struct Settings {
-    /// The viewer's built files (`dist/`).
-    pub dist: PathBuf,
-    /// Misses per minute one client may make on the public debug endpoint (0: no limit).
-    pub debug_miss_limit: u32,
 }
 
 impl AppState {
-    /// Assembles the state and starts its background tasks (view counting) on the current
-    /// runtime. With live state in Redis, debug-link miss counts are shared through the same
-    /// Redis, under the same key prefix.
-    pub fn new(store: Store, live: LiveStore, keys: Keys, settings: Settings) -> Self {
-        let mut limiter = MissLimiter::new(settings.debug_miss_limit, Duration::from_secs(60));
-        if let LiveStore::Redis { conn, prefix } = &live {
-            limiter = limiter.shared_through(SharedMisses::new(conn.clone(), prefix.clone()));
-        }
-        let debug = DebugLinks {
-            limiter,
-            recorder: ViewRecorder::start(store.clone()),
-        };
+    /// Assembles the state; the purpose keys are derived from the config's server key.
+    pub fn new(
+        config: Arc<Config>,
+        store: Store,
+        live: LiveStore,
+        clock: SharedClock,
+        debug: DebugLinks,
+    ) -> Self {
         Self {
+            keys: Arc::new(Keys::from_server_key(&config.server_key)),
+            config,
             store,
             live,
-            keys: Arc::new(keys),
-            settings: Arc::new(settings),
+            clock,
             debug: Arc::new(debug),
-            webhooks: Arc::default(),
-            trusted_proxies: Arc::default(),
-            recordings: None,
         }
-    }
-
-    /// Sets the proxies whose `X-Forwarded-For` is believed (default: none).
-    pub fn with_trusted_proxies(mut self, proxies: TrustedProxies) -> Self {
-        self.trusted_proxies = Arc::new(proxies);
-        self
-    }
-
-    /// Sets where recordings are and how their URLs are signed (default: not configured).
-    pub fn with_recordings(mut self, recordings: Option<Recordings>) -> Self {
-        self.recordings = recordings.map(Arc::new);
-        self
-    }
-
-    /// Replaces the webhook settings (default: private targets refused).
-    pub fn with_webhook_settings(mut self, settings: WebhookSettings) -> Self {
-        self.webhooks = Arc::new(settings);
-        self
     }
 }
 
 /// Builds the whole application. Serve it with `into_make_service_with_connect_info::<SocketAddr>()`:
 /// the public debug endpoint limits misses per client address.
 pub fn router(state: AppState) -> Router {
-    let dist = state.settings.dist.clone();
+    let dist = state.config.dist.clone();
+    let request_timeout = state.config.request_timeout;
     let api = routes::api().with_state(state.clone());
 
     Router::new()
         .merge(api)
         .fallback(move |request: Request| serve_file(dist.clone(), request))
         .method_not_allowed_fallback(|| async {
-            ApiError::new(StatusCode::METHOD_NOT_ALLOWED, "Method not allowed")
+            ApiError::new(StatusCode::METHOD_NOT_ALLOWED, messages::METHOD_NOT_ALLOWED)
         })
+        // Inside `json_errors`, so a timed-out request's 408 gets a JSON body too.
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            request_timeout,
+        ))
         .layer(middleware::from_fn(json_errors))
         // Brotli or gzip when the client takes it: the viewer's wasm is ~400 KB raw and a
         // long call's JSON ~1 MB. A fast level: responses are compressed as they are sent.
@@ -128,13 +90,11 @@ pub fn router(state: AppState) -> Router {
                 .quality(CompressionLevel::Precise(4)),
         )
         .layer(axum::extract::DefaultBodyLimit::max(BODY_LIMIT))
-        .layer(TimeoutLayer::with_status_code(
-            StatusCode::REQUEST_TIMEOUT,
-            Duration::from_secs(30),
-        ))
         .layer(CatchPanicLayer::custom(|_| {
             ApiError::internal().into_response()
         }))
+        // Inside the request's span, so a failure's log line carries its route.
+        .layer(middleware::from_fn(log_failures))
         .layer(
             TraceLayer::new_for_http().make_span_with(|req: &Request<Body>| {
                 // The matched route, never the raw path: debug tokens live in paths.
@@ -160,7 +120,7 @@ pub fn router(state: AppState) -> Router {
 async fn serve_file(dist: PathBuf, request: Request) -> Response {
     let path = request.uri().path().to_owned();
     if routes::is_api_path(&path) {
-        return ApiError::not_found("Not found").into_response();
+        return ApiError::not_found(messages::NOT_FOUND).into_response();
     }
     let mut response = match ServeDir::new(dist).oneshot(request).await {
         Ok(response) => response.into_response(),

@@ -10,7 +10,7 @@ use rand::rngs::OsRng;
 use sha2::{Digest, Sha256};
 
 use crate::app::AppState;
-use crate::error::ApiError;
+use crate::error::{ApiError, messages};
 use crate::storage::{AccountStatus, Store, StoreResult};
 
 /// Whether a key is for live or test traffic (its prefix says so).
@@ -112,8 +112,8 @@ impl FromRequestParts<AppState> for Auth {
         let header = parts
             .headers
             .get(AUTHORIZATION)
-            .ok_or_else(|| ApiError::unauthorized("Missing API key"))?;
-        let invalid = || ApiError::unauthorized("Invalid API key");
+            .ok_or_else(|| ApiError::unauthorized(messages::MISSING_API_KEY))?;
+        let invalid = || ApiError::unauthorized(messages::INVALID_API_KEY);
         let text = header.to_str().map_err(|_| invalid())?;
         let (scheme, token) = text.trim().split_once(' ').ok_or_else(invalid)?;
         if !scheme.eq_ignore_ascii_case("bearer") {
@@ -126,7 +126,7 @@ impl FromRequestParts<AppState> for Auth {
             .await?
             .ok_or_else(invalid)?;
         if owner.account_status == AccountStatus::Suspended {
-            return Err(ApiError::forbidden("Account suspended"));
+            return Err(ApiError::forbidden(messages::ACCOUNT_SUSPENDED));
         }
         Ok(Auth {
             account_id: owner.account_id,

@@ -60,7 +60,7 @@ pub enum Command {
 #[derive(Debug, Args)]
 pub struct ServeArgs {
     /// Address to listen on.
-    #[arg(long, env = "CALLSCOPE_BIND", default_value = "127.0.0.1:8080")]
+    #[arg(long, env = "CALLSCOPE_BIND", default_value = crate::config::DEFAULT_BIND)]
     pub bind: SocketAddr,
 
     /// The viewer's built files (Trunk's `dist/`).
@@ -78,7 +78,7 @@ pub struct ServeArgs {
 
     /// Misses per minute one client may make on the public debug endpoint before it gets
     /// 429s (0: no limit).
-    #[arg(long, env = "CALLSCOPE_DEBUG_MISS_LIMIT", default_value_t = 20)]
+    #[arg(long, env = "CALLSCOPE_DEBUG_MISS_LIMIT", default_value_t = crate::config::DEFAULT_DEBUG_MISS_LIMIT)]
     pub debug_miss_limit: u32,
 
     /// Proxies (IP addresses or CIDR ranges, comma-separated) whose `X-Forwarded-For` names

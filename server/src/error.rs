@@ -1,21 +1,42 @@
-//! The API's one error type: every failure becomes `{"error": "<message>"}` with its status.
+//! The API's one error type, and the one place each domain error becomes an HTTP answer:
+//! every failure is `{"error": "<message>"}` with its status.
+//!
+//! Failures are logged once, by `log_failures`, not where they are converted: an
+//! `ApiError` built from an internal failure carries its cause into the response's
+//! extensions, and the middleware logs it inside the request's span (method, route,
+//! request id), so the line says what was being done.
+
+pub mod messages;
 
 use std::borrow::Cow;
+use std::sync::Arc;
 
 use axum::Json;
+use axum::extract::Request;
 use axum::http::{HeaderValue, StatusCode, header};
+use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use callscope_shared::ErrorBody;
+use callscope_shared::{ErrorBody, WEBHOOK_EVENTS};
 
+use crate::calls::CallError;
+use crate::debug_link::DebugLinkError;
+use crate::recordings::link::RecordingError;
 use crate::storage::StoreError;
+use crate::webhooks::MAX_ENDPOINTS;
+use crate::webhooks::endpoints::EndpointError;
+
+/// The internal failure behind an error answer; for the log only, never the client.
+pub type Cause = Arc<dyn std::error::Error + Send + Sync + 'static>;
 
 /// An error answer. Messages are the spec's, verbatim, where it has one.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct ApiError {
     pub status: StatusCode,
     pub message: Cow<'static, str>,
     /// Seconds for `Retry-After`, on 429 and 503.
     pub retry_after: Option<u64>,
+    /// What failed inside, when something did (5xx); logged by `log_failures`.
+    pub cause: Option<Cause>,
 }
 
 impl ApiError {
@@ -24,6 +45,7 @@ impl ApiError {
             status,
             message: message.into(),
             retry_after: None,
+            cause: None,
         }
     }
 
@@ -44,11 +66,22 @@ impl ApiError {
     }
 
     pub fn internal() -> Self {
-        Self::new(StatusCode::INTERNAL_SERVER_ERROR, "Internal server error")
+        Self::new(StatusCode::INTERNAL_SERVER_ERROR, messages::INTERNAL)
+    }
+
+    /// 503: a dependency is down or saturated; the client may retry after `secs`.
+    pub fn unavailable(message: impl Into<Cow<'static, str>>, secs: u64) -> Self {
+        Self::new(StatusCode::SERVICE_UNAVAILABLE, message).with_retry_after(secs)
     }
 
     pub fn with_retry_after(mut self, secs: u64) -> Self {
         self.retry_after = Some(secs);
+        self
+    }
+
+    /// Attaches the internal failure, to be logged with the request (never sent).
+    pub fn caused_by(mut self, cause: impl std::error::Error + Send + Sync + 'static) -> Self {
+        self.cause = Some(Arc::new(cause));
         self
     }
 }
@@ -56,19 +89,91 @@ impl ApiError {
 impl From<StoreError> for ApiError {
     fn from(err: StoreError) -> Self {
         // The database's message may quote stored values; it goes to the log only.
-        tracing::error!(error = %err, "storage failure");
-        match err {
+        let answer = match &err {
             StoreError::Database(
                 sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_),
-            ) => Self::new(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "Service temporarily unavailable",
-            )
-            .with_retry_after(5),
-            _ => Self::internal(),
+            ) => ApiError::unavailable(messages::SERVICE_UNAVAILABLE, 5),
+            _ => ApiError::internal(),
+        };
+        answer.caused_by(err)
+    }
+}
+
+impl From<DebugLinkError> for ApiError {
+    fn from(err: DebugLinkError) -> Self {
+        match err {
+            DebugLinkError::CallNotFound => ApiError::not_found(messages::CALL_NOT_FOUND),
+            DebugLinkError::NotAvailable => ApiError::not_found(messages::DEBUG_LOG_NOT_AVAILABLE),
+            DebugLinkError::LinkNotFound => ApiError::not_found(messages::DEBUG_LINK_NOT_FOUND),
+            DebugLinkError::TooManyMisses { retry_after } => {
+                ApiError::new(StatusCode::TOO_MANY_REQUESTS, messages::TOO_MANY_REQUESTS)
+                    .with_retry_after(retry_after)
+            }
+            DebugLinkError::Unsealable => ApiError::internal().caused_by(err),
+            DebugLinkError::Store(store) => store.into(),
         }
     }
 }
+
+impl From<CallError> for ApiError {
+    fn from(err: CallError) -> Self {
+        match err {
+            CallError::NotFound => ApiError::not_found(messages::CALL_NOT_FOUND),
+            CallError::Live(_) => {
+                ApiError::unavailable(messages::SERVICE_UNAVAILABLE, 2).caused_by(err)
+            }
+            CallError::Store(store) => store.into(),
+        }
+    }
+}
+
+impl From<RecordingError> for ApiError {
+    fn from(err: RecordingError) -> Self {
+        match err {
+            RecordingError::CallNotFound => ApiError::not_found(messages::CALL_NOT_FOUND),
+            RecordingError::NotEnabled => ApiError::not_found(messages::RECORDING_NOT_ENABLED),
+            RecordingError::NotYetAvailable => {
+                ApiError::not_found(messages::RECORDING_NOT_YET_AVAILABLE)
+            }
+            // A recording exists but this server cannot sign for it: the operator's doing,
+            // not the client's and not a crash, so 503 with a message saying so.
+            RecordingError::NotConfigured => ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                messages::RECORDINGS_NOT_CONFIGURED,
+            ),
+            // Stored data this server will not sign (see `recordings::UnsignableKey`).
+            RecordingError::Unsignable { .. } | RecordingError::ExpiryOutOfRange => {
+                ApiError::internal().caused_by(err)
+            }
+            RecordingError::Store(store) => store.into(),
+        }
+    }
+}
+
+impl From<EndpointError> for ApiError {
+    fn from(err: EndpointError) -> Self {
+        match err {
+            EndpointError::NotFound => ApiError::not_found(messages::WEBHOOK_NOT_FOUND),
+            EndpointError::Disabled => {
+                ApiError::new(StatusCode::CONFLICT, messages::WEBHOOK_DISABLED)
+            }
+            EndpointError::UnknownEvent => ApiError::bad_request(format!(
+                "events must contain only: {}",
+                WEBHOOK_EVENTS.join(", ")
+            )),
+            // The target check's text is written for the client.
+            EndpointError::Target(target) => ApiError::bad_request(target.to_string()),
+            EndpointError::TooMany => ApiError::bad_request(format!(
+                "An account can have at most {MAX_ENDPOINTS} webhook endpoints"
+            )),
+            EndpointError::Store(store) => store.into(),
+        }
+    }
+}
+
+/// The cause of an error answer, as the response carries it to `log_failures`.
+#[derive(Clone)]
+struct Failure(Cause);
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
@@ -83,19 +188,37 @@ impl IntoResponse for ApiError {
                 .headers_mut()
                 .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
         }
+        if let Some(cause) = self.cause {
+            response.extensions_mut().insert(Failure(cause));
+        }
         response
     }
+}
+
+/// Logs the cause of every failed request once, inside the request's span. A 503 is a
+/// dependency that is down or saturated (a warning: it heals); anything else is an error.
+pub async fn log_failures(request: Request, next: Next) -> Response {
+    let mut response = next.run(request).await;
+    if let Some(Failure(cause)) = response.extensions_mut().remove::<Failure>() {
+        let status = response.status().as_u16();
+        if response.status() == StatusCode::SERVICE_UNAVAILABLE {
+            tracing::warn!(status, error = %cause, "request failed");
+        } else {
+            tracing::error!(status, error = %cause, "request failed");
+        }
+    }
+    response
 }
 
 /// The message used when a framework layer (not our handlers) produced an error status.
 pub fn default_message(status: StatusCode) -> Cow<'static, str> {
     match status {
-        StatusCode::NOT_FOUND => "Not found".into(),
-        StatusCode::METHOD_NOT_ALLOWED => "Method not allowed".into(),
-        StatusCode::PAYLOAD_TOO_LARGE => "Request body too large".into(),
-        StatusCode::UNSUPPORTED_MEDIA_TYPE => "Content-Type must be application/json".into(),
-        StatusCode::REQUEST_TIMEOUT => "Request timed out".into(),
-        StatusCode::INTERNAL_SERVER_ERROR => "Internal server error".into(),
+        StatusCode::NOT_FOUND => messages::NOT_FOUND.into(),
+        StatusCode::METHOD_NOT_ALLOWED => messages::METHOD_NOT_ALLOWED.into(),
+        StatusCode::PAYLOAD_TOO_LARGE => messages::BODY_TOO_LARGE.into(),
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => messages::CONTENT_TYPE_JSON.into(),
+        StatusCode::REQUEST_TIMEOUT => messages::REQUEST_TIMED_OUT.into(),
+        StatusCode::INTERNAL_SERVER_ERROR => messages::INTERNAL.into(),
         other => other
             .canonical_reason()
             .unwrap_or("Request failed")

@@ -4,7 +4,7 @@ use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
 use axum::extract::{FromRequest, FromRequestParts};
 use axum::http::StatusCode;
 
-use crate::error::ApiError;
+use crate::error::{ApiError, messages};
 
 /// `axum::Json` with JSON errors.
 #[derive(Debug, Clone, Copy, Default, FromRequest)]
@@ -24,10 +24,8 @@ impl From<JsonRejection> for ApiError {
             _ => StatusCode::BAD_REQUEST,
         };
         let message = match rejection {
-            JsonRejection::MissingJsonContentType(_) => {
-                "Content-Type must be application/json".to_owned()
-            }
-            JsonRejection::JsonSyntaxError(_) => "Request body is not valid JSON".to_owned(),
+            JsonRejection::MissingJsonContentType(_) => messages::CONTENT_TYPE_JSON.to_owned(),
+            JsonRejection::JsonSyntaxError(_) => messages::BODY_NOT_JSON.to_owned(),
             JsonRejection::BytesRejection(_) => crate::error::default_message(status).into_owned(),
             other => format!("Invalid request body: {}", other.body_text()),
         };
@@ -43,6 +41,6 @@ impl From<QueryRejection> for ApiError {
 
 impl From<PathRejection> for ApiError {
     fn from(_: PathRejection) -> Self {
-        ApiError::not_found("Not found")
+        ApiError::not_found(messages::NOT_FOUND)
     }
 }

@@ -2,10 +2,13 @@
 //! SQLite or PostgreSQL. `main.rs` is only the command line around this library.
 
 pub mod app;
+pub mod application;
 pub mod auth;
+pub mod calls;
 pub mod cli;
 pub mod client_ip;
 pub mod clock;
+pub mod config;
 pub mod cursor;
 pub mod debug_link;
 pub mod demo;

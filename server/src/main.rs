@@ -5,6 +5,7 @@ use std::io::Write;
 use anyhow::Context;
 use callscope_server::auth::{KeyMode, create_key};
 use callscope_server::cli::{Cli, Command, KeysCommand};
+use callscope_server::config::Config;
 use callscope_server::storage::Store;
 use callscope_server::{clock, demo, serve};
 use clap::Parser;
@@ -30,15 +31,20 @@ async fn main() -> std::process::ExitCode {
 }
 
 async fn run(cli: Cli) -> anyhow::Result<()> {
+    let command = match cli.command {
+        // The application connects, migrates and closes its own store.
+        Command::Serve(args) => return serve::serve(Config::from_cli(&cli.db, args)?).await,
+        other => other,
+    };
     let store = Store::connect(&cli.db.database_url, cli.db.db_max_connections)
         .await
         .context("connecting to the database")?;
     store.migrate().await.context("migrating the database")?;
-    match cli.command {
+    match command {
         Command::Migrate => {
             tracing::info!("migrations applied");
         }
-        Command::Serve(args) => serve::serve(store.clone(), args, &cli.db.database_url).await?,
+        Command::Serve(_) => unreachable!("served above"),
         Command::Keys {
             command: KeysCommand::Create { account, test },
         } => {

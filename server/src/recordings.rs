@@ -5,6 +5,8 @@
 //! Signing is `rusty-s3`'s (no I/O, no AWS SDK); this module holds the configuration
 //! checks around it and the one call the route makes.
 
+pub mod link;
+
 use std::time::Duration;
 
 use rusty_s3::actions::S3Action;

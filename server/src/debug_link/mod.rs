@@ -4,6 +4,10 @@
 //! live one); `POST …/debug-link/revoke` kills it at once, and the next GET issues a new
 //! one. An optional expiry (`expires_in`, 60 s to 90 days) is fixed at issue; an expired
 //! link answers like an unknown one, and the next GET replaces it.
+//!
+//! The public endpoint's rules live here too (`DebugLinks::open_public`): a client over
+//! its miss limit is refused before any lookup, a miss counts against the client, and a
+//! view is counted off the hot path by the `ViewRecorder`.
 
 pub mod limiter;
 pub mod recorder;
@@ -18,8 +22,31 @@ pub use recorder::ViewRecorder;
 pub use shared_misses::SharedMisses;
 pub use token::DebugToken;
 
-use crate::error::ApiError;
-use crate::storage::{DebugLogState, LinkRecord, Store};
+use crate::client_ip::ClientKey;
+use crate::live::LiveStore;
+use crate::storage::{DebugLogState, LinkRecord, Store, StoreError};
+
+/// Why a debug-link operation did not succeed. `error.rs` maps it to the HTTP answer.
+#[derive(Debug, thiserror::Error)]
+pub enum DebugLinkError {
+    /// The call is missing or belongs to another account.
+    #[error("no such call")]
+    CallNotFound,
+    /// The call has no debug log to show.
+    #[error("the call has no debug log")]
+    NotAvailable,
+    /// Unknown, malformed, revoked or expired token: all the same to the caller.
+    #[error("no such debug link")]
+    LinkNotFound,
+    /// The client used up its misses; it may try again after `retry_after` seconds.
+    #[error("too many misses from this client")]
+    TooManyMisses { retry_after: u64 },
+    /// The link just written cannot be opened under this server's key.
+    #[error("a debug link just issued cannot be decrypted with this server's key")]
+    Unsealable,
+    #[error("debug-link storage: {0}")]
+    Store(#[from] StoreError),
+}
 
 /// Longest expiry an owner may ask for: 90 days.
 pub const MAX_EXPIRES_IN: i64 = 90 * 86_400;
@@ -50,10 +77,10 @@ pub async fn issue(
     call_id: CallId,
     expires_in: Option<i64>,
     now: i64,
-) -> Result<DebugLink, ApiError> {
+) -> Result<DebugLink, DebugLinkError> {
     match store.debug_log_state(account_id, call_id).await? {
-        DebugLogState::NoSuchCall => return Err(ApiError::not_found("Call not found")),
-        DebugLogState::NotAvailable => return Err(ApiError::not_found("Debug log not available")),
+        DebugLogState::NoSuchCall => return Err(DebugLinkError::CallNotFound),
+        DebugLogState::NotAvailable => return Err(DebugLinkError::NotAvailable),
         DebugLogState::Available => {}
     }
     if let Some(link) = store.live_debug_link(call_id).await? {
@@ -74,7 +101,7 @@ pub async fn issue(
         .insert_debug_link(call_id, &token.hash(), &token.encrypt(key), now, expires_at)
         .await?;
     // A concurrent request may have won the insert: show whichever link is live.
-    let token = DebugToken::decrypt(&link.token_enc, key).ok_or_else(ApiError::internal)?;
+    let token = DebugToken::decrypt(&link.token_enc, key).ok_or(DebugLinkError::Unsealable)?;
     Ok(owner_view(&token, &link))
 }
 
@@ -84,9 +111,9 @@ pub async fn revoke(
     account_id: i64,
     call_id: CallId,
     now: i64,
-) -> Result<bool, ApiError> {
+) -> Result<bool, DebugLinkError> {
     if store.debug_log_state(account_id, call_id).await? == DebugLogState::NoSuchCall {
-        return Err(ApiError::not_found("Call not found"));
+        return Err(DebugLinkError::CallNotFound);
     }
     Ok(store.revoke_debug_link(call_id, now).await?)
 }
@@ -102,7 +129,7 @@ pub enum Opened {
 }
 
 /// Resolves a token to the masked view. Malformed tokens never reach the database.
-pub async fn open(store: &Store, token_text: &str, now: i64) -> Result<Opened, ApiError> {
+pub async fn open(store: &Store, token_text: &str, now: i64) -> Result<Opened, StoreError> {
     let Some(token) = DebugToken::parse(token_text) else {
         return Ok(Opened::Missing);
     };
@@ -120,4 +147,48 @@ pub async fn open(store: &Store, token_text: &str, now: i64) -> Result<Opened, A
         link_id: target.link_id,
         view: Box::new(view::public_view(&call, &deliveries)),
     })
+}
+
+/// The public endpoint's helpers: miss limiting and view counting.
+pub struct DebugLinks {
+    pub limiter: MissLimiter,
+    pub recorder: ViewRecorder,
+}
+
+impl DebugLinks {
+    /// `miss_limit` misses a minute per client (0: no limit). With live state in Redis,
+    /// miss counts are shared through the same Redis, under the same key prefix, so every
+    /// instance sees them.
+    pub fn new(miss_limit: u32, live: &LiveStore, recorder: ViewRecorder) -> Self {
+        let mut limiter = MissLimiter::new(miss_limit, std::time::Duration::from_secs(60));
+        if let LiveStore::Redis { conn, prefix } = live {
+            limiter = limiter.shared_through(SharedMisses::new(conn.clone(), prefix.clone()));
+        }
+        Self { limiter, recorder }
+    }
+
+    /// A presented token's masked view, for `client`: refused outright while the client
+    /// is over its miss limit; a miss counts against it; a view is counted later, off the
+    /// response's path. A storage failure is neither a miss nor a view.
+    pub async fn open_public(
+        &self,
+        store: &Store,
+        client: ClientKey,
+        token: &str,
+        now: i64,
+    ) -> Result<Box<PublicDebugView>, DebugLinkError> {
+        if let Err(retry_after) = self.limiter.check(client).await {
+            return Err(DebugLinkError::TooManyMisses { retry_after });
+        }
+        match open(store, token, now).await? {
+            Opened::Found { link_id, view } => {
+                self.recorder.record(link_id, now);
+                Ok(view)
+            }
+            Opened::Missing => {
+                self.limiter.record_miss(client).await;
+                Err(DebugLinkError::LinkNotFound)
+            }
+        }
+    }
 }

@@ -33,10 +33,11 @@ pub use window::{UntilError, Window};
 use crate::auth::{ApiKey, KeyMode, create_key};
 use crate::cli::DemoArgs;
 use crate::clock;
+use crate::config::server_key;
 use crate::debug_link;
 use crate::secrets::Keys;
-use crate::serve::server_key;
 use crate::storage::{CallFilter, NewAgent, NewCall, NewDelivery, Position, Store, StoreResult};
+use anyhow::Context;
 
 /// The account the demo fills.
 pub const ACCOUNT: &str = "Demo";
@@ -85,7 +86,7 @@ pub async fn run(store: &Store, args: &DemoArgs, database_url: &str) -> anyhow::
                 clock::now(),
             )
             .await
-            .map_err(|e| anyhow::anyhow!("issuing the demo debug link: {}", e.message))?;
+            .context("issuing the demo debug link")?;
             Some(format!("{base}{}", link.url))
         }
         None => None,

@@ -6,23 +6,18 @@ use callscope_shared::{
     Call, CallId, CallList, CallStatusView, CallWebhooks, Minutes, Money, Summary, SummaryFilters,
 };
 
-use super::params::{AgentRef, Params};
+use super::params::Params;
 use crate::app::AppState;
 use crate::auth::Auth;
-use crate::clock;
+use crate::calls::{self, CallError};
 use crate::cursor;
-use crate::error::ApiError;
+use crate::error::{ApiError, messages};
 use crate::extract::ApiQuery;
 use crate::storage::CallFilter;
 
-/// The spec's answer for a call that is missing or belongs to another account.
-pub fn call_not_found() -> ApiError {
-    ApiError::not_found("Call not found")
-}
-
 /// A path's call id; malformed ids are simply not found.
 pub fn parse_call_id(text: &str) -> Result<CallId, ApiError> {
-    text.parse().map_err(|_| call_not_found())
+    text.parse().map_err(|_| CallError::NotFound.into())
 }
 
 const LIST_PARAMS: &[&str] = &[
@@ -49,41 +44,20 @@ pub async fn list(
     let after = params
         .get("after")
         .map(|text| {
-            cursor::decode(&state.keys.cursor, auth.account_id, text).map_err(|_| {
-                ApiError::bad_request("after must be a next_cursor value returned by this endpoint")
-            })
+            cursor::decode(&state.keys.cursor, auth.account_id, text)
+                .map_err(|_| ApiError::bad_request(messages::BAD_CURSOR))
         })
         .transpose()?;
-    let agent_id = match params.agent_any()? {
-        None => None,
-        Some(AgentRef::Numeric(id)) => Some(id),
-        Some(AgentRef::Public(public)) => match state
-            .store
-            .agent_by_public_id(auth.account_id, &public)
-            .await?
-        {
-            Some(agent) => Some(agent.id),
-            // An agent this account does not have matches no calls.
-            None => {
-                return Ok(Json(CallList {
-                    calls: Vec::new(),
-                    has_more: false,
-                    next_cursor: None,
-                }));
-            }
-        },
-    };
+    let agent = params.agent_any()?;
     let filter = CallFilter {
-        agent_id,
+        agent_id: None,
         status,
         disposition,
         from: dates.from,
         to: dates.to,
     };
-    let (calls, has_more) = state
-        .store
-        .list_calls(auth.account_id, &filter, after, limit)
-        .await?;
+    let (calls, has_more) =
+        calls::list(&state.store, auth.account_id, agent, filter, after, limit).await?;
     let next_cursor = has_more.then(|| calls.last()).flatten().map(|last| {
         let at = cursor::Position {
             started_at: last.started_at.unix(),
@@ -139,12 +113,9 @@ pub async fn detail(
     Path(call_id): Path<String>,
 ) -> Result<Json<Call>, ApiError> {
     let call_id = parse_call_id(&call_id)?;
-    let call = state
-        .store
-        .get_call(auth.account_id, call_id)
-        .await?
-        .ok_or_else(call_not_found)?;
-    Ok(Json(call))
+    Ok(Json(
+        calls::detail(&state.store, auth.account_id, call_id).await?,
+    ))
 }
 
 /// `GET /v1/calls/:callId/status`: live state while the call is live, the record after.
@@ -154,40 +125,15 @@ pub async fn status(
     Path(call_id): Path<String>,
 ) -> Result<Json<CallStatusView>, ApiError> {
     let call_id = parse_call_id(&call_id)?;
-    let row = state
-        .store
-        .call_status(auth.account_id, call_id)
-        .await?
-        .ok_or_else(call_not_found)?;
-    if !row.status.is_live() {
-        return Ok(Json(CallStatusView {
-            call_id,
-            status: row.status,
-            duration_seconds: row.duration_seconds,
-            started_at: row.started_at,
-            ended_at: row.ended_at,
-        }));
-    }
-    let live = state.live.get(call_id).await.map_err(|err| {
-        tracing::error!(error = %err, "live store failure");
-        ApiError::new(
-            axum::http::StatusCode::SERVICE_UNAVAILABLE,
-            "Service temporarily unavailable",
-        )
-        .with_retry_after(2)
-    })?;
-    // The live entry wins; without one (e.g. expired), the record's own state stands.
-    let (status, started_at) = live
-        .filter(|l| l.account_id == auth.account_id)
-        .map(|l| (l.status, l.started_at))
-        .unwrap_or((row.status, row.started_at));
-    Ok(Json(CallStatusView {
+    let view = calls::status(
+        &state.store,
+        &state.live,
+        auth.account_id,
         call_id,
-        status,
-        duration_seconds: (clock::now() - started_at.unix()).max(0),
-        started_at,
-        ended_at: None,
-    }))
+        state.clock.now().secs(),
+    )
+    .await?;
+    Ok(Json(view))
 }
 
 /// `GET /v1/calls/:callId/webhooks`
@@ -197,10 +143,7 @@ pub async fn webhooks(
     Path(call_id): Path<String>,
 ) -> Result<Json<CallWebhooks>, ApiError> {
     let call_id = parse_call_id(&call_id)?;
-    if !state.store.owns_call(auth.account_id, call_id).await? {
-        return Err(call_not_found());
-    }
-    let deliveries = state.store.call_deliveries(call_id).await?;
+    let deliveries = calls::deliveries(&state.store, auth.account_id, call_id).await?;
     Ok(Json(CallWebhooks {
         call_id,
         deliveries,

@@ -15,9 +15,8 @@ use super::params::Params;
 use crate::app::AppState;
 use crate::auth::Auth;
 use crate::client_ip::{ClientKey, client_ip};
-use crate::clock;
-use crate::debug_link::{self, MAX_EXPIRES_IN, MIN_EXPIRES_IN, Opened};
-use crate::error::ApiError;
+use crate::debug_link::{self, MAX_EXPIRES_IN, MIN_EXPIRES_IN};
+use crate::error::{ApiError, messages};
 use crate::extract::ApiQuery;
 
 /// `GET /v1/calls/:callId/debug-link[?expires_in=SECONDS]`
@@ -39,7 +38,7 @@ pub async fn issue(
         auth.account_id,
         call_id,
         expires_in,
-        clock::now(),
+        state.clock.now().secs(),
     )
     .await?;
     Ok(Json(link))
@@ -52,13 +51,9 @@ pub async fn revoke(
     Path(call_id): Path<String>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
     let call_id = parse_call_id(&call_id)?;
-    let revoked = debug_link::revoke(&state.store, auth.account_id, call_id, clock::now()).await?;
+    let now = state.clock.now().secs();
+    let revoked = debug_link::revoke(&state.store, auth.account_id, call_id, now).await?;
     Ok(Json(json!({ "success": true, "revoked": revoked })))
-}
-
-/// The one answer for unknown, malformed, revoked and expired tokens.
-fn link_not_found() -> ApiError {
-    ApiError::not_found("Debug link not found")
 }
 
 /// Content Security Policy of the viewer page: our own origin only, wasm allowed.
@@ -84,29 +79,25 @@ pub async fn public(
     if wants_html(&headers) {
         return viewer_page(&state).await;
     }
-    let client = ClientKey::from(client_ip(peer.ip(), &headers, &state.trusted_proxies));
-    if let Err(wait) = state.debug.limiter.check(client).await {
-        return ApiError::new(StatusCode::TOO_MANY_REQUESTS, "Too many requests")
-            .with_retry_after(wait)
-            .into_response();
-    }
-    let now = clock::now();
-    match debug_link::open(&state.store, &token, now).await {
-        Ok(Opened::Found { link_id, view }) => {
-            state.debug.recorder.record(link_id, now);
-            Json(view).into_response()
-        }
-        Ok(Opened::Missing) => {
-            state.debug.limiter.record_miss(client).await;
-            link_not_found().into_response()
-        }
-        Err(err) => err.into_response(),
+    let client = ClientKey::from(client_ip(
+        peer.ip(),
+        &headers,
+        &state.config.trusted_proxies,
+    ));
+    let now = state.clock.now().secs();
+    match state
+        .debug
+        .open_public(&state.store, client, &token, now)
+        .await
+    {
+        Ok(view) => Json(view).into_response(),
+        Err(err) => ApiError::from(err).into_response(),
     }
 }
 
 /// The viewer's `index.html`, with its strict CSP. The app then fetches the same URL as JSON.
 async fn viewer_page(state: &AppState) -> Response {
-    match tokio::fs::read(state.settings.dist.join("index.html")).await {
+    match tokio::fs::read(state.config.dist.join("index.html")).await {
         Ok(html) => {
             let mut response =
                 ([(header::CONTENT_TYPE, "text/html; charset=utf-8")], html).into_response();
@@ -116,10 +107,10 @@ async fn viewer_page(state: &AppState) -> Response {
             );
             response
         }
-        Err(err) => {
-            tracing::error!(error = %err, "viewer page missing from the dist directory");
-            ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "Viewer not built").into_response()
-        }
+        // The viewer's index.html is missing from the dist directory.
+        Err(err) => ApiError::new(StatusCode::SERVICE_UNAVAILABLE, messages::VIEWER_NOT_BUILT)
+            .caused_by(err)
+            .into_response(),
     }
 }
 

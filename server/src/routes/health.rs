@@ -2,11 +2,10 @@
 
 use axum::Json;
 use axum::extract::State;
-use axum::http::StatusCode;
 use serde_json::{Value, json};
 
 use crate::app::AppState;
-use crate::error::ApiError;
+use crate::error::{ApiError, messages};
 
 /// The process is up.
 pub async fn healthz() -> Json<Value> {
@@ -16,19 +15,10 @@ pub async fn healthz() -> Json<Value> {
 /// The process can serve: the database (and Redis, when configured) answer.
 pub async fn readyz(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
     if let Err(err) = state.store.ping().await {
-        tracing::warn!(error = %err, "database not ready");
-        return Err(
-            ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "Database unavailable")
-                .with_retry_after(5),
-        );
+        return Err(ApiError::unavailable(messages::DATABASE_UNAVAILABLE, 5).caused_by(err));
     }
     if let Err(err) = state.live.ping().await {
-        tracing::warn!(error = %err, "live store not ready");
-        return Err(ApiError::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "Live call store unavailable",
-        )
-        .with_retry_after(5));
+        return Err(ApiError::unavailable(messages::LIVE_STORE_UNAVAILABLE, 5).caused_by(err));
     }
     Ok(Json(json!({ "status": "ready" })))
 }

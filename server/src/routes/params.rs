@@ -132,12 +132,7 @@ impl Params {
     }
 }
 
-/// An agent named either way.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum AgentRef {
-    Public(AgentId),
-    Numeric(i64),
-}
+pub use crate::calls::AgentRef;
 
 /// UTC days as Unix seconds, `to` exclusive, plus the text given (for echoing back).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

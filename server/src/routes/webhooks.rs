@@ -5,8 +5,7 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use callscope_shared::{
-    EndpointDeliveries, NewWebhookEndpoint, WEBHOOK_EVENTS, WebhookEndpoint, WebhookEndpointList,
-    WebhookTestQueued,
+    EndpointDeliveries, NewWebhookEndpoint, WebhookEndpoint, WebhookEndpointList, WebhookTestQueued,
 };
 use hmac::{Hmac, Mac};
 use serde_json::{Value, json};
@@ -15,18 +14,12 @@ use sha2::Sha256;
 use super::params::Params;
 use crate::app::AppState;
 use crate::auth::Auth;
-use crate::clock;
 use crate::cursor;
-use crate::error::ApiError;
+use crate::error::{ApiError, messages};
 use crate::extract::{ApiJson, ApiQuery};
-use crate::storage::{EndpointRecord, NewEndpoint};
-use crate::webhooks::{
-    MAX_ENDPOINTS, SigningSecret, endpoint_public_id, events, parse_endpoint_id, target,
-};
-
-fn not_found() -> ApiError {
-    ApiError::not_found("Webhook not found")
-}
+use crate::storage::EndpointRecord;
+use crate::webhooks::endpoint_public_id;
+use crate::webhooks::endpoints::{self, Created};
 
 fn view(e: EndpointRecord, secret: Option<String>) -> WebhookEndpoint {
     WebhookEndpoint {
@@ -41,62 +34,25 @@ fn view(e: EndpointRecord, secret: Option<String>) -> WebhookEndpoint {
     }
 }
 
-/// The account's endpoint named by a path id, or a 404.
-async fn owned(state: &AppState, auth: Auth, id: &str) -> Result<EndpointRecord, ApiError> {
-    let id = parse_endpoint_id(id).ok_or_else(not_found)?;
-    state
-        .store
-        .get_endpoint(auth.account_id, id)
-        .await?
-        .ok_or_else(not_found)
-}
-
-/// Subscribed events: known names only, each once, in the order given.
-fn parse_events(events: Option<Vec<String>>) -> Result<Vec<String>, ApiError> {
-    let mut out: Vec<String> = Vec::new();
-    for name in events.unwrap_or_default() {
-        if !WEBHOOK_EVENTS.contains(&name.as_str()) {
-            return Err(ApiError::bad_request(format!(
-                "events must contain only: {}",
-                WEBHOOK_EVENTS.join(", ")
-            )));
-        }
-        if !out.contains(&name) {
-            out.push(name);
-        }
-    }
-    Ok(out)
-}
-
 /// `POST /v1/webhooks` → 201 with the endpoint and its signing secret (shown only here).
 pub async fn create(
     State(state): State<AppState>,
     auth: Auth,
     ApiJson(body): ApiJson<NewWebhookEndpoint>,
 ) -> Result<(StatusCode, Json<WebhookEndpoint>), ApiError> {
-    let events = parse_events(body.events)?;
-    let url = target::validate(body.url.trim(), state.webhooks.allow_private)
-        .await
-        .map_err(|e| ApiError::bad_request(e.to_string()))?;
-    if state.store.list_endpoints(auth.account_id).await?.len() >= MAX_ENDPOINTS {
-        return Err(ApiError::bad_request(format!(
-            "An account can have at most {MAX_ENDPOINTS} webhook endpoints"
-        )));
-    }
-    let secret = SigningSecret::generate();
-    let record = state
-        .store
-        .insert_endpoint(&NewEndpoint {
-            account_id: auth.account_id,
-            url: url.to_string(),
-            events,
-            secret_enc: secret.seal(&state.keys.webhook_secret),
-            created_at: clock::now(),
-        })
-        .await?;
+    let Created { endpoint, secret } = endpoints::create(
+        &state.store,
+        &state.keys.webhook_secret,
+        state.config.webhooks.allow_private,
+        auth.account_id,
+        &body.url,
+        body.events,
+        state.clock.now().secs(),
+    )
+    .await?;
     Ok((
         StatusCode::CREATED,
-        Json(view(record, Some(secret.reveal()))),
+        Json(view(endpoint, Some(secret.reveal()))),
     ))
 }
 
@@ -122,14 +78,7 @@ pub async fn delete(
     auth: Auth,
     Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
-    let id = parse_endpoint_id(&id).ok_or_else(not_found)?;
-    if !state
-        .store
-        .delete_endpoint(auth.account_id, id, clock::now())
-        .await?
-    {
-        return Err(not_found());
-    }
+    endpoints::delete(&state.store, auth.account_id, &id, state.clock.now().secs()).await?;
     Ok(Json(json!({ "success": true })))
 }
 
@@ -139,23 +88,8 @@ pub async fn test(
     auth: Auth,
     Path(id): Path<String>,
 ) -> Result<(StatusCode, Json<WebhookTestQueued>), ApiError> {
-    let endpoint = owned(&state, auth, &id).await?;
-    if !endpoint.enabled {
-        return Err(ApiError::new(
-            StatusCode::CONFLICT,
-            "Webhook endpoint is disabled",
-        ));
-    }
-    let now = clock::now();
-    let event = events::test_event(&endpoint_public_id(endpoint.id), now);
-    if !state
-        .store
-        .enqueue_for_endpoint(auth.account_id, endpoint.id, &event, now)
-        .await?
-    {
-        // Disabled or deleted between the two reads.
-        return Err(not_found());
-    }
+    let event =
+        endpoints::send_test(&state.store, auth.account_id, &id, state.clock.now().secs()).await?;
     Ok((
         StatusCode::ACCEPTED,
         Json(WebhookTestQueued {
@@ -181,16 +115,15 @@ pub async fn deliveries(
     Path(id): Path<String>,
     ApiQuery(query): ApiQuery<Vec<(String, String)>>,
 ) -> Result<Json<EndpointDeliveries>, ApiError> {
-    let endpoint = owned(&state, auth, &id).await?;
+    let endpoint = endpoints::owned(&state.store, auth.account_id, &id).await?;
     let params = Params::new(query, &["after", "limit"])?;
     let limit = params.int_in("limit", 1..=100, 50)? as u32;
     let key = cursor_key(&state, endpoint.id);
     let after = params
         .get("after")
         .map(|text| {
-            cursor::decode(&key, auth.account_id, text).map_err(|_| {
-                ApiError::bad_request("after must be a next_cursor value returned by this endpoint")
-            })
+            cursor::decode(&key, auth.account_id, text)
+                .map_err(|_| ApiError::bad_request(messages::BAD_CURSOR))
         })
         .transpose()?;
     let (deliveries, has_more) = state

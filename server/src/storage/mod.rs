@@ -28,6 +28,11 @@ pub use listing::{CallFilter, DAY, Position, StatusRow, Totals};
 pub use outbox::{AttemptOutcome, ClaimedJob, EndpointRecord, JobState, NewEndpoint, OutboxEvent};
 pub use webhooks::NewDelivery;
 
+/// Longest a query waits for a free pooled connection. Shorter than the request timeout
+/// (`config::REQUEST_TIMEOUT`), so a saturated pool answers 503 with `Retry-After` rather
+/// than the request timing out.
+pub const ACQUIRE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+
 /// Which database a store talks to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {

@@ -10,6 +10,7 @@ static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres
 pub(super) async fn connect(url: &str, max_connections: u32) -> StoreResult<AnyPool> {
     Ok(AnyPoolOptions::new()
         .max_connections(max_connections.max(1))
+        .acquire_timeout(super::ACQUIRE_TIMEOUT)
         .connect(url)
         .await?)
 }

@@ -24,6 +24,7 @@ pub(super) async fn connect(url: &str, max_connections: u32) -> StoreResult<AnyP
     let url = with_create_mode(url);
     let pool = AnyPoolOptions::new()
         .max_connections(max_connections.max(1))
+        .acquire_timeout(super::ACQUIRE_TIMEOUT)
         .after_connect(|conn, _| {
             Box::pin(async move {
                 conn.execute("PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000; PRAGMA synchronous = NORMAL;")

@@ -215,7 +215,18 @@ impl Dispatcher {
     }
 
     /// Makes the claimed attempt and records it. A storage failure leaves the job leased;
-    /// it falls due again when the lease runs out.
+    /// it falls due again when the lease runs out. Each attempt is a job with its own span
+    /// (never the URL or payload: either may carry a customer's secrets).
+    #[tracing::instrument(
+        name = "webhook_attempt",
+        skip_all,
+        fields(
+            event = %job.event,
+            event_id = %job.event_id,
+            endpoint_id = job.endpoint_id,
+            attempt = job.attempt,
+        )
+    )]
     async fn deliver(&self, job: ClaimedJob) {
         let inner = &self.inner;
         if !job.endpoint_live {
@@ -243,10 +254,6 @@ impl Dispatcher {
             disable_endpoint: sent.gone.then(|| "HTTP 410 Gone".to_owned()),
         };
         tracing::info!(
-            event = %job.event,
-            event_id = %job.event_id,
-            endpoint_id = job.endpoint_id,
-            attempt = job.attempt,
             status_code = outcome.status_code,
             success = outcome.success,
             error = outcome.error.as_deref(),

@@ -3,6 +3,7 @@
 //! Webhooks, with retries.
 
 pub mod dispatcher;
+pub mod endpoints;
 pub mod events;
 pub mod secret;
 pub mod target;
@@ -10,13 +11,6 @@ pub mod target;
 pub use crate::clock::{Clock, ManualClock, SystemClock};
 pub use dispatcher::{DEFAULT_SCHEDULE, DispatchConfig, Dispatcher, DispatcherHandle};
 pub use secret::SigningSecret;
-
-/// Webhook settings the API needs (the dispatcher has its own `DispatchConfig`).
-#[derive(Debug, Clone, Default)]
-pub struct WebhookSettings {
-    /// Accept endpoints on private, loopback and link-local addresses.
-    pub allow_private: bool,
-}
 
 /// Most endpoints one account may have.
 pub const MAX_ENDPOINTS: usize = 20;

@@ -2,7 +2,10 @@
 
 use crate::common;
 
+use std::time::Duration;
+
 use callscope_server::auth::{KeyMode, create_key};
+use callscope_server::config::Config;
 use callscope_server::live::LiveStore;
 use callscope_server::storage::AccountStatus;
 use common::{TestDb, TestServer};
@@ -248,4 +251,80 @@ async fn the_viewer_build_is_served_from_dist() {
         assert!(!response.contains(secret), "{target}: {response}");
     }
     std::fs::remove_dir_all(root).unwrap();
+}
+
+/// Locks `api_keys` in a transaction of its own, so every authenticated request blocks in
+/// the database, holding a pool connection, until the returned connection is dropped.
+async fn lock_api_keys(database_url: &str) -> sqlx::PgConnection {
+    use sqlx::Connection;
+    let mut conn = sqlx::PgConnection::connect(database_url).await.unwrap();
+    sqlx::query("BEGIN").execute(&mut conn).await.unwrap();
+    sqlx::query("LOCK TABLE api_keys IN ACCESS EXCLUSIVE MODE")
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    conn
+}
+
+#[tokio::test]
+async fn a_request_past_the_timeout_is_a_json_408() {
+    let db = TestDb::postgres().await;
+    let key = create_key(&db.store, "acme", KeyMode::Live, 1)
+        .await
+        .unwrap();
+    let config = Config {
+        request_timeout: Duration::from_millis(500),
+        ..common::config()
+    };
+    let server = TestServer::start_with(db.store.clone(), LiveStore::in_process(), config).await;
+    let lock = lock_api_keys(&db.url).await;
+    let r = server.get("/v1/calls", key.reveal()).await;
+    assert_eq!(
+        error_of(r).await,
+        (StatusCode::REQUEST_TIMEOUT, "Request timed out".into())
+    );
+    drop(lock);
+}
+
+#[tokio::test]
+async fn a_saturated_pool_is_a_503_with_retry_after_before_the_request_times_out() {
+    // The test database's pool has 4 connections.
+    let db = TestDb::postgres().await;
+    let key = create_key(&db.store, "acme", KeyMode::Live, 1)
+        .await
+        .unwrap();
+    let server = TestServer::start(db.store.clone(), LiveStore::in_process()).await;
+    let request_timeout = server.state.config.request_timeout;
+    let lock = lock_api_keys(&db.url).await;
+    let url = server.url("/v1/calls");
+    let blocked: Vec<_> = (0..4)
+        .map(|_| {
+            let request = server.client.get(&url).bearer_auth(key.reveal());
+            tokio::spawn(async move { request.send().await.unwrap().status() })
+        })
+        .collect();
+    // Let the four take every connection.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let started = std::time::Instant::now();
+    let r = server
+        .client
+        .get(&url)
+        .bearer_auth(key.reveal())
+        .timeout(request_timeout - Duration::from_secs(5))
+        .send()
+        .await
+        .expect("answered well before the request timeout");
+    assert!(started.elapsed() < request_timeout);
+    assert_eq!(r.headers()["retry-after"], "5");
+    assert_eq!(
+        error_of(r).await,
+        (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "Service temporarily unavailable".into()
+        )
+    );
+    drop(lock);
+    for request in blocked {
+        assert_eq!(request.await.unwrap(), StatusCode::OK);
+    }
 }

@@ -4,7 +4,11 @@ use crate::common;
 
 use std::collections::HashSet;
 
+use std::sync::Arc;
+
+use callscope_server::application::Application;
 use callscope_server::auth::{KeyMode, create_key};
+use callscope_server::clock::{Clock, ManualClock, SharedClock, SystemClock, UnixTime};
 use callscope_server::live::{LiveCall, LiveStore};
 use callscope_server::storage::{NewCall, NewDelivery, Store};
 use callscope_shared::{CallId, CallStatus, Disposition, EndedReason, Money, Timestamp};
@@ -26,6 +30,11 @@ struct World {
 /// Two agents; calls with varied status/disposition over several days (some sharing a
 /// start second, to exercise the keyset's tie-break); one call in another account.
 async fn world(db: &TestDb, live: LiveStore) -> World {
+    world_on(db, live, Arc::new(SystemClock)).await
+}
+
+/// The world, its server reading time from `clock`.
+async fn world_on(db: &TestDb, live: LiveStore, clock: SharedClock) -> World {
     let store = &db.store;
     let key = create_key(store, "acme", KeyMode::Live, 1).await.unwrap();
     let other_key = create_key(store, "globex", KeyMode::Live, 1).await.unwrap();
@@ -50,7 +59,11 @@ async fn world(db: &TestDb, live: LiveStore) -> World {
         .insert_call(&fixtures::completed_call(globex, g1.id, JAN_15, 2))
         .await
         .unwrap();
-    let server = TestServer::start(store.clone(), live).await;
+    let app = Application::builder(common::config())
+        .store(store.clone())
+        .live(live)
+        .clock(clock);
+    let server = TestServer::start_app(app).await;
     World {
         server,
         key: key.reveal().to_owned(),
@@ -454,7 +467,8 @@ both_backends!(
 );
 
 async fn status_follows_live_state(db: TestDb, live: LiveStore) {
-    let w = world(&db, live.clone()).await;
+    let clock = ManualClock::new(UnixTime(JAN_15 + 200 * 86_400));
+    let w = world_on(&db, live.clone(), Arc::new(clock.clone())).await;
     let (_, done) = json(
         w.server
             .get(&format!("/v1/calls/{}/status", w.ids[0]), &w.key)
@@ -467,7 +481,7 @@ async fn status_follows_live_state(db: TestDb, live: LiveStore) {
             "started_at": "2026-01-15T00:00:00Z", "ended_at": "2026-01-15T00:02:07Z"})
     );
 
-    let started = callscope_server::clock::now() - 42;
+    let started = clock.now().secs() - 42;
     let mut call = fixtures::completed_call(w.acme, w.agents[0].0, started, 0);
     call.status = CallStatus::Ringing;
     call.disposition = None;
@@ -500,7 +514,16 @@ async fn status_follows_live_state(db: TestDb, live: LiveStore) {
     );
     let duration = view["duration_seconds"].as_i64().unwrap();
     assert!((42..=45).contains(&duration), "{duration}");
+    assert_eq!(duration, 42, "measured on the application's clock");
     assert!(view["ended_at"].is_null());
+    clock.advance(18);
+    let (_, later) = json(
+        w.server
+            .get(&format!("/v1/calls/{id}/status"), &w.key)
+            .await,
+    )
+    .await;
+    assert_eq!(later["duration_seconds"], 60);
 
     live.remove(id).await.unwrap();
     let (_, view) = json(

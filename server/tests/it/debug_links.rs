@@ -6,8 +6,8 @@ use crate::common;
 use std::net::IpAddr;
 use std::time::Duration;
 
-use callscope_server::app::Settings;
 use callscope_server::auth::{KeyMode, create_key};
+use callscope_server::config::Config;
 use callscope_server::debug_link::DebugToken;
 use callscope_server::live::LiveStore;
 use callscope_server::secrets::{Keys, ServerKey};
@@ -25,7 +25,7 @@ struct World {
     silent_call: CallId,
 }
 
-async fn world_with(db: &TestDb, settings: Settings) -> World {
+async fn world_with(db: &TestDb, config: Config) -> World {
     let store = &db.store;
     let key = create_key(store, "acme", KeyMode::Live, 1).await.unwrap();
     let other_key = create_key(store, "globex", KeyMode::Live, 1).await.unwrap();
@@ -52,13 +52,7 @@ async fn world_with(db: &TestDb, settings: Settings) -> World {
     let mut silent = fixtures::completed_call(acme, agent.id, 1_768_471_300, 0);
     silent.status = callscope_shared::CallStatus::Busy;
     let silent_call = store.insert_call(&silent).await.unwrap();
-    let server = TestServer::start_with(
-        store.clone(),
-        LiveStore::in_process(),
-        settings,
-        ServerKey::generate(),
-    )
-    .await;
+    let server = TestServer::start_with(store.clone(), LiveStore::in_process(), config).await;
     World {
         server,
         key: key.reveal().into(),
@@ -69,14 +63,25 @@ async fn world_with(db: &TestDb, settings: Settings) -> World {
 }
 
 async fn world(db: &TestDb) -> World {
-    world_with(
-        db,
-        Settings {
-            dist: "/nonexistent".into(),
-            debug_miss_limit: 1000,
-        },
-    )
-    .await
+    world_with(db, world_config()).await
+}
+
+fn world_config() -> Config {
+    Config {
+        dist: "/nonexistent".into(),
+        debug_miss_limit: 1000,
+        ..common::config()
+    }
+}
+
+/// A world whose view writer never flushes on its own within a test: views reach the
+/// database only when the test flushes or shuts the writer down.
+async fn world_with_held_views(db: &TestDb) -> World {
+    let config = Config {
+        view_flush_every: Duration::from_secs(3600),
+        ..world_config()
+    };
+    world_with(db, config).await
 }
 
 async fn json(r: reqwest::Response) -> (StatusCode, Value) {
@@ -373,17 +378,18 @@ async fn issue_and_view(w: &World, views: usize) -> String {
 both_backends!(
     views_are_counted_off_the_hot_path,
     |db: TestDb| async move {
-        let w = world(&db).await;
+        let w = world_with_held_views(&db).await;
         issue_and_view(&w, 3).await;
-        let mut seen = Value::Null;
-        for _ in 0..100 {
-            let (_, l) = issue(&w, "").await;
-            seen = l;
-            if seen["view_count"] == 3 {
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
+        // Every view has been answered, and none is in the database yet: a view costs
+        // the response no write.
+        let (_, before) = issue(&w, "").await;
+        assert_eq!(
+            before["view_count"], 0,
+            "views were written on the hot path"
+        );
+        assert!(before["last_viewed_at"].is_null());
+        w.server.state.debug.recorder.flush().await;
+        let (_, seen) = issue(&w, "").await;
         assert_eq!(seen["view_count"], 3);
         assert!(seen["last_viewed_at"].is_string());
     }
@@ -392,9 +398,9 @@ both_backends!(
 both_backends!(
     views_still_in_memory_are_written_at_shutdown,
     |db: TestDb| async move {
-        let w = world(&db).await;
+        let w = world_with_held_views(&db).await;
         let token = issue_and_view(&w, 3).await;
-        // At once, well inside the flush interval: shutting down writes what is pending.
+        // No flush falls due: shutting down writes what is pending.
         let recorder = &w.server.state.debug.recorder;
         recorder.shutdown().await;
         let (_, seen) = issue(&w, "").await;
@@ -410,9 +416,10 @@ async fn repeated_misses_are_limited_per_client() {
     let db = TestDb::sqlite().await;
     let w = world_with(
         &db,
-        Settings {
+        Config {
             dist: "/nonexistent".into(),
             debug_miss_limit: 5,
+            ..common::config()
         },
     )
     .await;
@@ -481,9 +488,10 @@ async fn browsers_get_the_viewer_page_with_a_strict_csp() {
     .unwrap();
     let w = world_with(
         &db,
-        Settings {
+        Config {
             dist: dist.clone(),
             debug_miss_limit: 1000,
+            ..common::config()
         },
     )
     .await;
@@ -578,15 +586,16 @@ both_backends!(
         ));
         let key_file = dir.join("callscope.key");
         let key_a = ServerKey::load_or_create(&key_file).unwrap();
-        let settings = || Settings {
+        let config = |key: ServerKey| Config {
             dist: "/nonexistent".into(),
             debug_miss_limit: 10,
+            server_key: key,
+            ..common::config()
         };
         let server_a = TestServer::start_with(
             db.store.clone(),
             LiveStore::in_process(),
-            settings(),
-            key_a.clone(),
+            config(key_a.clone()),
         )
         .await;
         let token = issue_on(&server_a, w.call, &w.key).await;
@@ -612,20 +621,15 @@ both_backends!(
         let reloaded = ServerKey::load_or_create(&key_file).unwrap();
         assert_eq!(opened(&reloaded), Some(token.clone()));
         drop(server_a);
-        let restarted = TestServer::start_with(
-            db.store.clone(),
-            LiveStore::in_process(),
-            settings(),
-            reloaded,
-        )
-        .await;
+        let restarted =
+            TestServer::start_with(db.store.clone(), LiveStore::in_process(), config(reloaded))
+                .await;
         assert_eq!(issue_on(&restarted, w.call, &w.key).await, token);
 
         // A server with another key cannot show the old token, so it issues a new one and
         // the old link stops working.
         let other =
-            TestServer::start_with(db.store.clone(), LiveStore::in_process(), settings(), key_b)
-                .await;
+            TestServer::start_with(db.store.clone(), LiveStore::in_process(), config(key_b)).await;
         let reissued = issue_on(&other, w.call, &w.key).await;
         assert_ne!(reissued, token);
         assert_eq!(public(&w, &token).await.status(), StatusCode::NOT_FOUND);

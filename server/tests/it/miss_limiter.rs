@@ -6,11 +6,10 @@ use crate::common;
 
 use std::net::IpAddr;
 
-use callscope_server::app::{AppState, Settings};
 use callscope_server::client_ip::ClientKey;
+use callscope_server::config::Config;
 use callscope_server::debug_link::{DebugToken, SharedMisses};
 use callscope_server::live::LiveStore;
-use callscope_server::secrets::{Keys, ServerKey};
 use callscope_server::storage::Store;
 use common::{TestDb, TestServer};
 use reqwest::StatusCode;
@@ -18,22 +17,14 @@ use serde_json::Value;
 
 const LIMIT: u32 = 3;
 
-fn settings() -> Settings {
-    Settings {
+async fn server(store: &Store, live: LiveStore, trusted: &str) -> TestServer {
+    let config = Config {
         dist: "/nonexistent".into(),
         debug_miss_limit: LIMIT,
-    }
-}
-
-async fn server(store: &Store, live: LiveStore, trusted: &str) -> TestServer {
-    let state = AppState::new(
-        store.clone(),
-        live,
-        Keys::from_server_key(&ServerKey::generate()),
-        settings(),
-    )
-    .with_trusted_proxies(trusted.parse().unwrap());
-    TestServer::start_state(state).await
+        trusted_proxies: trusted.parse().unwrap(),
+        ..common::config()
+    };
+    TestServer::start_with(store.clone(), live, config).await
 }
 
 /// Looks up an unknown (well-formed) token, optionally with X-Forwarded-For.

@@ -11,11 +11,10 @@ use std::sync::Arc;
 use axum::body::Bytes;
 use axum::http::{HeaderMap, Method, StatusCode as AxumStatus, Uri, header};
 use axum::response::{IntoResponse, Response};
-use callscope_server::app::{AppState, Settings};
 use callscope_server::auth::{KeyMode, create_key};
+use callscope_server::config::Config;
 use callscope_server::live::LiveStore;
 use callscope_server::recordings::{AwsCredentials, Recordings, RecordingsConfig};
-use callscope_server::secrets::{Keys, ServerKey};
 use callscope_server::storage::{NewCall, Store};
 use callscope_shared::{CallId, Timestamp};
 use common::{TestDb, TestServer, fixtures};
@@ -369,18 +368,13 @@ async fn world(db: &TestDb, configured: bool) -> World {
     })
     .await;
     let s3 = FakeS3::start(&[(BUCKET, RECORDING_KEY, RECORDING_BYTES)], &credentials()).await;
-    let state = AppState::new(
-        store.clone(),
-        LiveStore::in_process(),
-        Keys::from_server_key(&ServerKey::generate()),
-        Settings {
-            dist: "/nonexistent".into(),
-            debug_miss_limit: 20,
-        },
-    )
-    .with_recordings(configured.then(|| recordings(s3.endpoint())));
+    let config = Config {
+        dist: "/nonexistent".into(),
+        recordings: configured.then(|| recordings(s3.endpoint())),
+        ..common::config()
+    };
     World {
-        server: TestServer::start_state(state).await,
+        server: TestServer::start_with(store.clone(), LiveStore::in_process(), config).await,
         s3,
         key: key.reveal().into(),
         other_key: other_key.reveal().into(),

@@ -10,15 +10,13 @@ use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use callscope_server::app::{AppState, Settings};
 use callscope_server::auth::{KeyMode, create_key};
 use callscope_server::clock;
+use callscope_server::config::Config;
 use callscope_server::live::LiveStore;
 use callscope_server::secrets::{Keys, ServerKey};
 use callscope_server::storage::{JobState, Store};
-use callscope_server::webhooks::{
-    Clock, DispatchConfig, Dispatcher, ManualClock, SystemClock, WebhookSettings,
-};
+use callscope_server::webhooks::{Clock, DispatchConfig, Dispatcher, ManualClock, SystemClock};
 use callscope_shared::{CallId, CallStatus};
 use common::{TestDb, TestServer, fixtures};
 use reqwest::StatusCode;
@@ -198,21 +196,15 @@ async fn world(db: &TestDb, allow_private: bool) -> World {
     let account = store.account_id("acme").await.unwrap().unwrap();
     let agent = fixtures::agent(&store, account, 0x28c5_1f81).await.id;
     let server_key = ServerKey::generate();
-    let settings = Settings {
-        dist: "/nonexistent-dist".into(),
-        debug_miss_limit: 20,
+    let mut config = Config {
+        server_key: server_key.clone(),
+        ..common::config()
     };
-    let state = AppState::new(
-        store.clone(),
-        LiveStore::in_process(),
-        Keys::from_server_key(&server_key),
-        settings,
-    )
-    .with_webhook_settings(WebhookSettings { allow_private });
+    config.webhooks.allow_private = allow_private;
     World {
-        store,
         keys: Keys::from_server_key(&server_key),
-        server: TestServer::start_state(state).await,
+        server: TestServer::start_with(store.clone(), LiveStore::in_process(), config).await,
+        store,
         key: key.reveal().to_owned(),
         other_key: other_key.reveal().to_owned(),
         account,

@@ -28,9 +28,11 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use callscope_server::app::{AppState, Settings, router};
+use callscope_server::app::AppState;
+use callscope_server::application::{Application, ApplicationBuilder};
+use callscope_server::config::Config;
 use callscope_server::live::LiveStore;
-use callscope_server::secrets::{Keys, ServerKey};
+use callscope_server::secrets::ServerKey;
 use callscope_server::storage::Store;
 use sqlx::Connection;
 
@@ -148,7 +150,20 @@ impl Drop for TestDb {
     }
 }
 
-/// The real application served on a free loopback port.
+/// The configuration tests serve with: the command line's defaults, except a free
+/// loopback port, no viewer build, a fresh server key and no webhook dispatcher (webhook
+/// tests step their own, with their own clock).
+pub fn config() -> Config {
+    // The store is always supplied (`ApplicationBuilder::store`), so the URL is never used.
+    let mut config = Config::new("sqlite://supplied-by-the-test", ServerKey::generate());
+    config.bind = "127.0.0.1:0".parse().unwrap();
+    config.dist = PathBuf::from("/nonexistent-dist");
+    config.webhooks.concurrency = 0;
+    config
+}
+
+/// The real application, built by `Application` as `serve` builds it, served on a free
+/// loopback port.
 pub struct TestServer {
     pub addr: SocketAddr,
     pub state: AppState,
@@ -158,39 +173,25 @@ pub struct TestServer {
 
 impl TestServer {
     pub async fn start(store: Store, live: LiveStore) -> TestServer {
-        Self::start_with_dist(store, live, PathBuf::from("/nonexistent-dist")).await
+        Self::start_with(store, live, config()).await
     }
 
     pub async fn start_with_dist(store: Store, live: LiveStore, dist: PathBuf) -> TestServer {
-        let settings = Settings {
-            dist,
-            debug_miss_limit: 20,
-        };
-        Self::start_with(store, live, settings, ServerKey::generate()).await
+        Self::start_with(store, live, Config { dist, ..config() }).await
     }
 
-    pub async fn start_with(
-        store: Store,
-        live: LiveStore,
-        settings: Settings,
-        key: ServerKey,
-    ) -> TestServer {
-        Self::start_state(AppState::new(
-            store,
-            live,
-            Keys::from_server_key(&key),
-            settings,
-        ))
-        .await
+    /// Serves `config` over the test's store and live store.
+    pub async fn start_with(store: Store, live: LiveStore, config: Config) -> TestServer {
+        Self::start_app(Application::builder(config).store(store).live(live)).await
     }
 
-    /// Serves a state built by the test (e.g. with trusted proxies).
-    pub async fn start_state(state: AppState) -> TestServer {
-        let app = router(state.clone()).into_make_service_with_connect_info::<SocketAddr>();
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
+    /// Serves an application the test assembled (e.g. with its own clock).
+    pub async fn start_app(builder: ApplicationBuilder) -> TestServer {
+        let app = builder.build().await.expect("the application builds");
+        let addr = app.local_addr().unwrap();
+        let state = app.state().clone();
         let task = tokio::spawn(async move {
-            axum::serve(listener, app).await.unwrap();
+            app.run_until(std::future::pending()).await.unwrap();
         });
         TestServer {
             addr,

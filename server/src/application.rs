@@ -1,0 +1,171 @@
+//! The application: everything `serve` runs, wired in one place. `main` builds it from the
+//! command line's `Config`; the server's tests build it from theirs, with their own store,
+//! live store or clock, so they exercise this same wiring.
+//!
+//! `build` does everything that can fail (connect, migrate, bind) and starts nothing;
+//! `run_until` starts the jobs (view counting, webhook delivery), serves until told to
+//! stop, then drains: in-flight requests finish, counted views are written, webhook
+//! attempts in flight finish and are recorded.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use anyhow::Context;
+use tokio::net::TcpListener;
+
+use crate::app::{AppState, router};
+use crate::clock::{SharedClock, SystemClock};
+use crate::config::Config;
+use crate::debug_link::DebugLinks;
+use crate::debug_link::recorder::{ViewRecorder, ViewWriter};
+use crate::live::LiveStore;
+use crate::storage::Store;
+use crate::webhooks::Dispatcher;
+
+/// A built application, bound to its address, not yet serving.
+pub struct Application {
+    state: AppState,
+    listener: TcpListener,
+    views: ViewWriter,
+    /// Whether the store was connected here (and so is closed here).
+    owns_store: bool,
+}
+
+/// Parts a caller may supply instead of having them made from the config.
+pub struct ApplicationBuilder {
+    config: Config,
+    store: Option<Store>,
+    live: Option<LiveStore>,
+    clock: Option<SharedClock>,
+}
+
+impl ApplicationBuilder {
+    /// Uses an already migrated store (its owner closes it).
+    pub fn store(mut self, store: Store) -> Self {
+        self.store = Some(store);
+        self
+    }
+
+    /// Uses this live store instead of the config's Redis or an in-process one.
+    pub fn live(mut self, live: LiveStore) -> Self {
+        self.live = Some(live);
+        self
+    }
+
+    /// Uses this clock instead of the wall clock, for handlers and jobs alike.
+    pub fn clock(mut self, clock: SharedClock) -> Self {
+        self.clock = Some(clock);
+        self
+    }
+
+    /// Connects what was not supplied, binds the listen address and wires the state.
+    pub async fn build(self) -> anyhow::Result<Application> {
+        let config = self.config;
+        let owns_store = self.store.is_none();
+        let store = match self.store {
+            Some(store) => store,
+            None => {
+                let store = Store::connect(&config.database_url, config.db_max_connections)
+                    .await
+                    .context("connecting to the database")?;
+                store.migrate().await.context("migrating the database")?;
+                store
+            }
+        };
+        let live = match (self.live, &config.redis_url) {
+            (Some(live), _) => live,
+            (None, Some(url)) => LiveStore::redis(url, &config.redis_prefix)
+                .await
+                .context("connecting to Redis")?,
+            (None, None) => LiveStore::in_process(),
+        };
+        let clock = self.clock.unwrap_or_else(|| Arc::new(SystemClock));
+        if let Some(recordings) = &config.recordings {
+            tracing::info!(
+                bucket = recordings.bucket(),
+                region = recordings.region(),
+                "recordings configured"
+            );
+        }
+        if !config.dist.join("index.html").is_file() {
+            tracing::warn!(dist = %config.dist.display(), "viewer not built: no index.html in the dist directory");
+        }
+        let (recorder, views) = ViewRecorder::new(store.clone(), config.view_flush_every);
+        let debug = DebugLinks::new(config.debug_miss_limit, &live, recorder);
+        let listener = TcpListener::bind(config.bind)
+            .await
+            .with_context(|| format!("binding {}", config.bind))?;
+        let state = AppState::new(Arc::new(config), store, live, clock, debug);
+        Ok(Application {
+            state,
+            listener,
+            views,
+            owns_store,
+        })
+    }
+}
+
+impl Application {
+    /// Starts building from `config`.
+    pub fn builder(config: Config) -> ApplicationBuilder {
+        ApplicationBuilder {
+            config,
+            store: None,
+            live: None,
+            clock: None,
+        }
+    }
+
+    /// Everything from the config alone.
+    pub async fn build(config: Config) -> anyhow::Result<Application> {
+        Self::builder(config).build().await
+    }
+
+    /// The address it listens on (the port `:0` picked, for one).
+    pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
+        self.listener.local_addr()
+    }
+
+    /// What handlers see.
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    /// Starts the jobs and serves until `shutdown` completes, then drains in-flight
+    /// requests and stops the jobs cleanly.
+    pub async fn run_until(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<()> {
+        let state = self.state;
+        let views = tokio::spawn(self.views.run());
+        let config = &state.config;
+        let dispatcher = (config.webhooks.concurrency > 0).then(|| {
+            Dispatcher::new(
+                state.store.clone(),
+                state.keys.webhook_secret,
+                config.webhooks.clone(),
+                state.clock.clone(),
+            )
+            .spawn()
+        });
+        let served = axum::serve(
+            self.listener,
+            router(state.clone()).into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(shutdown)
+        .await;
+        // Views counted in memory are written before the pool closes.
+        state.debug.recorder.shutdown().await;
+        let _ = views.await;
+        // Attempts in flight finish and are recorded; anything else waits in the outbox.
+        if let Some(dispatcher) = dispatcher {
+            dispatcher.shutdown().await;
+        }
+        if self.owns_store {
+            state.store.close().await;
+        }
+        Ok(served?)
+    }
+}

@@ -1,0 +1,128 @@
+//! The server's configuration: one value, built from the command line once
+//! (`Config::from_cli`) or by a test (`Config::new`), and read by every part of the
+//! application through `AppState::config`. Values are checked as they are built (the
+//! server key loaded, the recordings bucket and credentials validated), so a bad setting
+//! stops `serve` before it listens.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use crate::cli::{DbArgs, KeyArgs, ServeArgs};
+use crate::client_ip::TrustedProxies;
+use crate::debug_link::recorder::FLUSH_EVERY;
+use crate::recordings::{AwsCredentials, Recordings};
+use crate::secrets::{KeyError, ServerKey, default_key_file};
+use crate::webhooks::DispatchConfig;
+
+/// Default listen address.
+pub const DEFAULT_BIND: &str = "127.0.0.1:8080";
+/// Default misses per minute per client on the public debug endpoint.
+pub const DEFAULT_DEBUG_MISS_LIMIT: u32 = 20;
+/// Longest a request may take before it is answered `408 Request timed out`.
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+
+// A saturated pool must answer 503 + Retry-After before the request times out.
+const _: () = assert!(crate::storage::ACQUIRE_TIMEOUT.as_secs() < REQUEST_TIMEOUT.as_secs());
+
+/// Everything `serve` runs with.
+#[derive(Clone)]
+pub struct Config {
+    /// `sqlite://PATH` or `postgres://…`; used when the application connects itself.
+    pub database_url: String,
+    /// Connection pool size.
+    pub db_max_connections: u32,
+    /// Listen address (`:0` picks a free port).
+    pub bind: SocketAddr,
+    /// The viewer's built files (`dist/`).
+    pub dist: PathBuf,
+    /// Redis for live call state and shared miss counts; in-process when `None`.
+    pub redis_url: Option<String>,
+    /// Prefix of every Redis key.
+    pub redis_prefix: String,
+    /// Misses per minute one client may make on the public debug endpoint (0: no limit).
+    pub debug_miss_limit: u32,
+    /// Proxies whose `X-Forwarded-For` names the client (none by default).
+    pub trusted_proxies: TrustedProxies,
+    /// The root secret every other key is derived from.
+    pub server_key: ServerKey,
+    /// Webhooks: which targets are accepted (by the API and the dispatcher alike) and how
+    /// the dispatcher delivers; `concurrency` 0 runs no dispatcher in this process.
+    pub webhooks: DispatchConfig,
+    /// The recordings bucket and the credentials that pre-sign its URLs; `None` when not
+    /// configured (a call with a recording then gets a 503).
+    pub recordings: Option<Recordings>,
+    /// How often counted debug-link views are written.
+    pub view_flush_every: Duration,
+    /// Longest a request may take.
+    pub request_timeout: Duration,
+}
+
+impl Config {
+    /// The command line's defaults, on `database_url` with `server_key`.
+    pub fn new(database_url: impl Into<String>, server_key: ServerKey) -> Self {
+        Self {
+            database_url: database_url.into(),
+            db_max_connections: 10,
+            bind: DEFAULT_BIND
+                .parse()
+                .expect("the default bind address parses"),
+            dist: PathBuf::from("dist"),
+            redis_url: None,
+            redis_prefix: "callscope:".to_owned(),
+            debug_miss_limit: DEFAULT_DEBUG_MISS_LIMIT,
+            trusted_proxies: TrustedProxies::default(),
+            server_key,
+            webhooks: DispatchConfig::default(),
+            recordings: None,
+            view_flush_every: FLUSH_EVERY,
+            request_timeout: REQUEST_TIMEOUT,
+        }
+    }
+
+    /// `serve`'s configuration from its flags (and their environment fallbacks). Loads or
+    /// creates the server key and reads the AWS credentials from the environment.
+    pub fn from_cli(db: &DbArgs, args: ServeArgs) -> anyhow::Result<Self> {
+        let server_key = server_key(&args.key, &db.database_url)?;
+        let recordings = match args.recordings_bucket.as_deref() {
+            None => None,
+            Some(bucket) => Some(Recordings::from_settings(
+                bucket,
+                &args.s3_region,
+                args.s3_endpoint.as_deref(),
+                AwsCredentials::from_env()?,
+            )?),
+        };
+        let webhooks = DispatchConfig {
+            timeout: Duration::from_secs(args.webhook_timeout),
+            concurrency: args.webhook_concurrency,
+            allow_private: args.webhook_allow_private,
+            ..DispatchConfig::default()
+        };
+        Ok(Self {
+            db_max_connections: db.db_max_connections,
+            bind: args.bind,
+            dist: args.dist,
+            redis_url: args.redis_url,
+            redis_prefix: args.redis_prefix,
+            debug_miss_limit: args.debug_miss_limit,
+            trusted_proxies: args.trusted_proxies,
+            webhooks,
+            recordings,
+            ..Self::new(db.database_url.clone(), server_key)
+        })
+    }
+}
+
+/// The server key from the flags, the environment or the default key file.
+pub fn server_key(args: &KeyArgs, database_url: &str) -> Result<ServerKey, KeyError> {
+    if let Some(text) = &args.link_key {
+        return ServerKey::from_base64(text);
+    }
+    let file = args
+        .link_key_file
+        .clone()
+        .or_else(|| default_key_file(database_url))
+        .ok_or(KeyError::Missing)?;
+    ServerKey::load_or_create(&file)
+}

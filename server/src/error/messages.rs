@@ -1,0 +1,42 @@
+//! Every error message the API answers with, written once. The spec's messages are used
+//! verbatim; the rest follow its style (a short sentence, no trailing period).
+
+// The spec's own messages.
+pub const CALL_NOT_FOUND: &str = "Call not found";
+pub const DEBUG_LOG_NOT_AVAILABLE: &str = "Debug log not available";
+pub const RECORDING_NOT_ENABLED: &str = "Recording was not enabled for this call";
+pub const RECORDING_NOT_YET_AVAILABLE: &str = "Recording not yet available";
+
+// Authentication.
+pub const MISSING_API_KEY: &str = "Missing API key";
+pub const INVALID_API_KEY: &str = "Invalid API key";
+pub const ACCOUNT_SUSPENDED: &str = "Account suspended";
+
+// Debug links.
+pub const DEBUG_LINK_NOT_FOUND: &str = "Debug link not found";
+pub const TOO_MANY_REQUESTS: &str = "Too many requests";
+pub const VIEWER_NOT_BUILT: &str = "Viewer not built";
+
+// Recordings.
+pub const RECORDINGS_NOT_CONFIGURED: &str = "Recordings are not configured on this server";
+
+// Webhooks.
+pub const WEBHOOK_NOT_FOUND: &str = "Webhook not found";
+pub const WEBHOOK_DISABLED: &str = "Webhook endpoint is disabled";
+
+// Lists.
+pub const BAD_CURSOR: &str = "after must be a next_cursor value returned by this endpoint";
+
+// Requests the framework refuses.
+pub const NOT_FOUND: &str = "Not found";
+pub const METHOD_NOT_ALLOWED: &str = "Method not allowed";
+pub const BODY_TOO_LARGE: &str = "Request body too large";
+pub const CONTENT_TYPE_JSON: &str = "Content-Type must be application/json";
+pub const BODY_NOT_JSON: &str = "Request body is not valid JSON";
+pub const REQUEST_TIMED_OUT: &str = "Request timed out";
+
+// The server's own trouble.
+pub const INTERNAL: &str = "Internal server error";
+pub const SERVICE_UNAVAILABLE: &str = "Service temporarily unavailable";
+pub const DATABASE_UNAVAILABLE: &str = "Database unavailable";
+pub const LIVE_STORE_UNAVAILABLE: &str = "Live call store unavailable";

@@ -1,0 +1,58 @@
+//! The recording service: a signed, expiring URL to one of the account's call recordings.
+
+use callscope_shared::{CallId, RecordingLink, Timestamp};
+
+use super::{Recordings, UnsignableKey};
+use crate::storage::{RecordingState, Store, StoreError};
+
+/// Why no URL was given. `error.rs` maps it to the HTTP answer.
+#[derive(Debug, thiserror::Error)]
+pub enum RecordingError {
+    /// Missing, or another account's.
+    #[error("no such call")]
+    CallNotFound,
+    #[error("recording was not enabled for the call")]
+    NotEnabled,
+    #[error("the recording is still being uploaded")]
+    NotYetAvailable,
+    /// A recording exists but this server has no bucket configured to sign for it.
+    #[error("recordings are not configured on this server")]
+    NotConfigured,
+    #[error("recording of call {call_id}: {source}")]
+    Unsignable {
+        call_id: CallId,
+        source: UnsignableKey,
+    },
+    #[error("the URL's expiry is past the years a timestamp can show")]
+    ExpiryOutOfRange,
+    #[error("recordings storage: {0}")]
+    Store(#[from] StoreError),
+}
+
+/// A URL to the call's recording, signed at `now` (Unix seconds) and valid for
+/// `expires_in` seconds. `recordings` is `None` when no bucket is configured.
+pub async fn presigned_link(
+    store: &Store,
+    recordings: Option<&Recordings>,
+    account_id: i64,
+    call_id: CallId,
+    expires_in: i64,
+    now: i64,
+) -> Result<RecordingLink, RecordingError> {
+    let key = match store.recording_state(account_id, call_id).await? {
+        RecordingState::NoSuchCall => return Err(RecordingError::CallNotFound),
+        RecordingState::NotEnabled => return Err(RecordingError::NotEnabled),
+        RecordingState::NotYetAvailable => return Err(RecordingError::NotYetAvailable),
+        RecordingState::Available(key) => key,
+    };
+    let recordings = recordings.ok_or(RecordingError::NotConfigured)?;
+    let url = recordings
+        .presign_get(&key, expires_in as u64, now)
+        .map_err(|source| RecordingError::Unsignable { call_id, source })?;
+    let expires_at =
+        Timestamp::from_unix(now + expires_in).ok_or(RecordingError::ExpiryOutOfRange)?;
+    Ok(RecordingLink {
+        url: url.into(),
+        expires_at,
+    })
+}
