@@ -2,6 +2,7 @@
 
 use std::sync::Arc;
 
+use callscope_shared::link::{DEBUG_PATH_PREFIX, TOKEN_LEN};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
@@ -30,7 +31,11 @@ pub fn App(path: String) -> impl IntoView {
         None => view! {
             <section class="panel state not-a-link">
                 <h1>"Not a call debug link"</h1>
-                <p>"Debug links look like /api/v1/call-debug/ followed by a 43-character token."</p>
+                <p>
+                    {format!(
+                        "Debug links look like {DEBUG_PATH_PREFIX} followed by a {TOKEN_LEN}-character token."
+                    )}
+                </p>
             </section>
         }
         .into_any(),

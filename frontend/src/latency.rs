@@ -1,7 +1,8 @@
 //! Per-turn latency as the viewer shows it: the three phases of an assistant turn, its
 //! total against a budget, and the summary table's cells. Pure.
 
-use callscope_shared::{LatencySummary, MetricStats, PublicTurn};
+use callscope_shared::latency::slowest_turn;
+use callscope_shared::{LatencySummary, MetricStats, PublicTurn, SlowestTurn};
 
 use crate::format;
 
@@ -18,22 +19,19 @@ pub struct Phases {
 }
 
 impl Phases {
-    /// The phases of a turn, or `None` when it carries no latency at all. Missing metrics
-    /// count as zero; a TTS start before the first token counts as no hand-off.
+    /// The phases of a turn, or `None` when it carries no latency at all: its shared
+    /// `ReplyTiming` (missing metrics count as zero; a TTS start before the first token
+    /// counts as no hand-off) cut at the first token and at TTS start.
     pub fn of(turn: &PublicTurn) -> Option<Phases> {
-        if turn.llm_ttfb_ms.is_none() && turn.tts_start_ms.is_none() && turn.tts_ttfb_ms.is_none() {
-            return None;
-        }
-        let llm = turn.llm_ttfb_ms.unwrap_or(0);
-        let start = turn.tts_start_ms.unwrap_or(llm).max(llm);
-        Some(Phases {
-            llm,
-            handoff: start - llm,
-            tts: turn.tts_ttfb_ms.unwrap_or(0),
+        turn.reply_timing().map(|r| Phases {
+            llm: r.llm_ttfb_ms,
+            handoff: r.tts_start_ms - r.llm_ttfb_ms,
+            tts: r.tts_ttfb_ms,
         })
     }
 
-    /// Time until the caller hears audio: TTS start plus TTS time to first byte.
+    /// Time until the caller hears audio: TTS start plus TTS time to first byte, the
+    /// turn's `time_to_first_audio_ms`.
     pub fn total(self) -> u32 {
         self.llm
             .saturating_add(self.handoff)
@@ -100,6 +98,33 @@ pub fn summary_rows(summary: &LatencySummary) -> Vec<SummaryRow> {
         row("TTS start", &summary.tts_start_ms),
         row("TTS time to first audio", &summary.tts_ttfb_ms),
     ]
+}
+
+/// The turn the caller waited longest for audio: the one the server's summary names as
+/// the slowest (`callscope_shared::latency::slowest_turn`, one definition for both).
+pub fn longest_wait(turns: &[PublicTurn]) -> Option<SlowestTurn> {
+    slowest_turn(turns)
+}
+
+/// The timeline's one-line summary: turns with latency, how many are over `budget_ms`, and
+/// the longest wait for audio.
+pub fn timeline_summary(turns: &[PublicTurn], budget_ms: u32) -> String {
+    let (all, over) = over_budget(turns, budget_ms);
+    let longest = longest_wait(turns)
+        .map(|s| {
+            format!(
+                " The longest wait for audio is turn #{}, {}.",
+                s.index as usize + 1,
+                format::ms(s.total_ms)
+            )
+        })
+        .unwrap_or_default();
+    format!(
+        "{} with latency; {} over the {} budget.{longest}",
+        format::plural(all, "assistant turn", "assistant turns"),
+        format::thousands(over as u64),
+        format::ms(budget_ms)
+    )
 }
 
 /// Indices of turns that carry latency, and how many of them exceed `budget_ms`.
@@ -192,6 +217,93 @@ pub(crate) mod tests {
         assert_eq!(rows.len(), 3);
         assert_eq!(rows[0].cells, ["350 ms", "900 ms", "2,100 ms", "3,999 ms"]);
         assert_eq!(rows[1].cells, ["—", "—", "—", "—"]);
+    }
+
+    #[test]
+    fn bars_are_as_tall_as_the_shared_time_to_first_audio() {
+        for t in [
+            turn(Some(350), Some(480), Some(120)),
+            turn(Some(500), Some(400), None),
+            turn(None, Some(300), Some(100)),
+            turn(Some(900), None, Some(2_000)),
+        ] {
+            assert_eq!(
+                Phases::of(&t).map(Phases::total),
+                t.time_to_first_audio_ms()
+            );
+        }
+    }
+
+    /// The demo's shape: a log-normal-ish body, TTS starting 100–200 ms after the first
+    /// token, and one turn whose LLM + TTS TTFB is the most while another one's hand-off
+    /// makes the caller wait longer.
+    fn demo_like_turns() -> Vec<PublicTurn> {
+        let mut turns: Vec<PublicTurn> = (0..40u32)
+            .map(|i| {
+                if i % 2 == 1 {
+                    return timed_turn(Role::User, f64::from(i), None);
+                }
+                let llm = 250 + (i * 53) % 240;
+                turn(
+                    Some(llm),
+                    Some(llm + 100 + (i * 31) % 100),
+                    Some(80 + (i * 17) % 120),
+                )
+            })
+            .collect();
+        // LLM + TTS TTFB 1,600 ms, audio after 1,720 ms.
+        turns[10] = turn(Some(1_500), Some(1_620), Some(100));
+        // LLM + TTS TTFB 1,500 ms, audio after 1,900 ms.
+        turns[24] = turn(Some(1_400), Some(1_800), Some(100));
+        turns
+    }
+
+    #[test]
+    fn the_longest_wait_for_audio_is_the_summarys_slowest_turn() {
+        let turns = demo_like_turns();
+        // What the server puts in the view's summary, on the same turns.
+        let server = callscope_shared::latency::slowest_turn(&turns);
+        assert_eq!(
+            server,
+            Some(SlowestTurn {
+                index: 24,
+                total_ms: 1_900
+            })
+        );
+        assert_eq!(longest_wait(&turns), server);
+        // The tallest bar is that turn's too.
+        let tallest = turns
+            .iter()
+            .enumerate()
+            .filter_map(|(i, t)| Phases::of(t).map(|p| (p.total(), std::cmp::Reverse(i))))
+            .max()
+            .map(|(ms, std::cmp::Reverse(i))| (i, ms));
+        assert_eq!(tallest, Some((24, 1_900)));
+        assert!(
+            timeline_summary(&turns, 800)
+                .ends_with("The longest wait for audio is turn #25, 1,900 ms."),
+            "{}",
+            timeline_summary(&turns, 800)
+        );
+    }
+
+    #[test]
+    fn the_timeline_summary_counts_and_names_the_longest_wait() {
+        let turns = [
+            turn(Some(300), Some(400), Some(100)),
+            turn(Some(900), Some(1000), Some(100)),
+            turn(None, None, None),
+            turn(Some(300), Some(1000), Some(100)),
+        ];
+        assert_eq!(
+            timeline_summary(&turns, 800),
+            "3 assistant turns with latency; 2 over the 800 ms budget. \
+             The longest wait for audio is turn #2, 1,100 ms."
+        );
+        assert_eq!(
+            timeline_summary(&turns[2..3], 800),
+            "0 assistant turns with latency; 0 over the 800 ms budget."
+        );
     }
 
     #[test]

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use callscope_shared::PublicDebugView;
 use leptos::prelude::*;
 
-use crate::latency::{self, Phases};
+use crate::latency;
 use crate::{format, route};
 
 #[component]
@@ -25,22 +25,17 @@ pub fn LatencySummary(view: Arc<PublicDebugView>, budget: RwSignal<u32>) -> impl
             }
         })
         .collect_view();
+    // The server's pick, by time to first audio: the timeline's longest wait names it too.
     let slowest = view.latency.slowest_turn.map(|s| {
         let index = s.index as usize;
         let href = format!("#{}", route::turn_anchor(index));
-        let audio = view
-            .turns
-            .get(index)
-            .and_then(Phases::of)
-            .map(|p| format!(", audio after {}", format::ms(p.total())))
-            .unwrap_or_default();
         view! {
             <p class="slowest">
                 "Slowest turn: "
                 <a href=href class="slowest-link">
                     {format!("turn #{}", index + 1)}
                 </a>
-                {format!(" — {} LLM + TTS{audio}", format::ms(s.total_ms))}
+                {format!(" — audio after {}", format::ms(s.total_ms))}
             </p>
         }
     });

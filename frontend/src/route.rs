@@ -1,20 +1,13 @@
 //! Which page the viewer is on, from the location's path. Pure: no DOM access.
 
-/// The path prefix of a public debug link; the token follows it.
-pub const DEBUG_PATH_PREFIX: &str = "/api/v1/call-debug/";
+use callscope_shared::link;
 
-/// Length of a debug token: 32 bytes in base64url without padding.
-pub const TOKEN_LEN: usize = 43;
-
-/// The token of a debug-link path `/api/v1/call-debug/<token>`, if `path` is one.
-///
-/// A token is exactly 43 base64url characters (`A-Z a-z 0-9 - _`, no padding) and
-/// canonical for 32 bytes: the last character carries 4 data bits, so its low 2 bits are
-/// zero. Anything else (missing or extra segments, a trailing slash, percent-escapes) is
-/// not a debug link.
+/// The token of a debug-link path `/api/v1/call-debug/<token>`, if `path` is one: the
+/// shared rule the server routes and checks tokens by (`callscope_shared::link`). Anything
+/// else (missing or extra segments, a trailing slash, percent-escapes, a token of the
+/// wrong shape) is not a debug link.
 pub fn debug_token(path: &str) -> Option<&str> {
-    let token = path.strip_prefix(DEBUG_PATH_PREFIX)?;
-    is_token(token).then_some(token)
+    link::token_of_path(path)
 }
 
 /// The prefix of a turn's fragment: `#turn-3` is the third turn (counting from 1).
@@ -36,34 +29,20 @@ pub fn turn_from_hash(hash: &str) -> Option<usize> {
     n.checked_sub(1)
 }
 
-fn is_token(s: &str) -> bool {
-    let bytes = s.as_bytes();
-    let Some((&last, _)) = bytes.split_last() else {
-        return false;
-    };
-    bytes.len() == TOKEN_LEN
-        && bytes.iter().all(|&b| sextet(b).is_some())
-        && sextet(last).is_some_and(|v| v & 0b11 == 0)
-}
-
-/// The 6-bit value of a base64url character.
-fn sextet(b: u8) -> Option<u8> {
-    match b {
-        b'A'..=b'Z' => Some(b - b'A'),
-        b'a'..=b'z' => Some(b - b'a' + 26),
-        b'0'..=b'9' => Some(b - b'0' + 52),
-        b'-' => Some(62),
-        b'_' => Some(63),
-        _ => None,
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use base64::Engine;
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    use callscope_shared::link::{DEBUG_PATH_PREFIX, TOKEN_BYTES};
 
     /// 42 characters of every kind, then a valid last character.
     const TOKEN: &str = "abcXYZ019-_abcdefghijklmnopqrstuvwxyzABCDEA";
+
+    /// A token made the way the server makes one: `TOKEN_BYTES` bytes, unpadded base64url.
+    fn server_style(bytes: [u8; TOKEN_BYTES]) -> String {
+        URL_SAFE_NO_PAD.encode(bytes)
+    }
 
     #[test]
     fn turn_anchors_count_from_one_and_round_trip() {
@@ -82,8 +61,38 @@ mod tests {
     }
 
     #[test]
-    fn example_token_has_the_length_of_32_bytes_in_base64url() {
-        assert_eq!(TOKEN.len(), TOKEN_LEN);
+    fn the_example_token_is_the_encoding_of_32_bytes() {
+        let bytes: [u8; TOKEN_BYTES] = URL_SAFE_NO_PAD
+            .decode(TOKEN)
+            .expect("base64url")
+            .try_into()
+            .expect("32 bytes");
+        assert_eq!(server_style(bytes), TOKEN);
+    }
+
+    #[test]
+    fn every_token_made_like_the_servers_opens_the_viewer() {
+        let counting: [u8; TOKEN_BYTES] = std::array::from_fn(|i| (i * 37 + 11) as u8);
+        let patterns = (0..=255u8)
+            .map(|b| [b; TOKEN_BYTES])
+            .chain([counting, counting.map(|b| !b)]);
+        for bytes in patterns {
+            let token = server_style(bytes);
+            let path = format!("{DEBUG_PATH_PREFIX}{token}");
+            assert_eq!(debug_token(&path), Some(token.as_str()), "{bytes:?}");
+        }
+    }
+
+    #[test]
+    fn encodings_of_other_byte_counts_do_not() {
+        for n in (0..64).filter(|&n| n != TOKEN_BYTES) {
+            let token = URL_SAFE_NO_PAD.encode(vec![0xa5u8; n]);
+            assert_eq!(
+                debug_token(&format!("{DEBUG_PATH_PREFIX}{token}")),
+                None,
+                "{n}"
+            );
+        }
     }
 
     #[test]

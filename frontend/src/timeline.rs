@@ -6,7 +6,7 @@ use std::sync::Arc;
 use callscope_shared::PublicDebugView;
 use leptos::prelude::*;
 
-use crate::latency::{self, Phases};
+use crate::latency;
 use crate::{chart, format, markup};
 
 #[component]
@@ -17,31 +17,7 @@ pub fn Timeline(view: Arc<PublicDebugView>, budget: RwSignal<u32>) -> impl IntoV
         markup::bars_svg(&chart::bars(&for_chart.turns, budget), budget)
     };
     let for_text = view.clone();
-    let summary = move || {
-        let budget = budget.get();
-        let (all, over) = latency::over_budget(&for_text.turns, budget);
-        let slowest = for_text
-            .turns
-            .iter()
-            .enumerate()
-            .filter_map(|(i, t)| Phases::of(t).map(|p| (i, p.total())))
-            .max_by_key(|&(_, total)| total);
-        let slowest = slowest
-            .map(|(i, total)| {
-                format!(
-                    " The longest wait for audio is turn #{}, {}.",
-                    i + 1,
-                    format::ms(total)
-                )
-            })
-            .unwrap_or_default();
-        format!(
-            "{} with latency; {} over the {} budget.{slowest}",
-            format::plural(all, "assistant turn", "assistant turns"),
-            format::thousands(over as u64),
-            format::ms(budget)
-        )
-    };
+    let summary = move || latency::timeline_summary(&for_text.turns, budget.get());
     let on_budget = move |ev| {
         if let Ok(v) = event_target_value(&ev).trim().parse::<u32>() {
             budget.set(v.clamp(1, 60_000));

@@ -5,7 +5,9 @@
 use std::sync::Arc;
 
 use callscope_shared::PublicDebugView;
+use callscope_shared::link::DEBUG_PATH_PREFIX;
 use callscope_viewer::latency::{self, Grade, Phases};
+use callscope_viewer::latency_summary::LatencySummary;
 use callscope_viewer::timeline::Timeline;
 use callscope_viewer::transcript::Transcript;
 use callscope_viewer::webhooks::Webhooks;
@@ -42,7 +44,7 @@ fn fixture() -> Arc<PublicDebugView> {
             "llm_ttfb_ms": {"p50": 300, "p90": 900, "p99": 900, "max": 900},
             "tts_start_ms": {"p50": 420, "p90": 1050, "p99": 1050, "max": 1050},
             "tts_ttfb_ms": {"p50": 110, "p90": 120, "p99": 120, "max": 120},
-            "slowest_turn": {"index": 2, "total_ms": 1020}
+            "slowest_turn": {"index": 2, "total_ms": 1170}
         },
         "webhooks": [
             {"event": "call.started", "url": "https://hooks.example", "attempt": 1,
@@ -91,7 +93,7 @@ fn pure_formatting_runs_the_same_in_wasm() {
     assert_eq!(format::date_time(1_768_471_200, 60), "2026-01-15 11:00:00");
     assert_eq!(route::turn_from_hash("#turn-3"), Some(2));
     assert_eq!(
-        route::debug_token(&format!("/api/v1/call-debug/{TOKEN}")),
+        route::debug_token(&format!("{DEBUG_PATH_PREFIX}{TOKEN}")),
         Some(TOKEN)
     );
 }
@@ -145,7 +147,7 @@ fn app_says_so_when_the_path_is_not_a_debug_link() {
 
 #[wasm_bindgen_test]
 fn app_shows_a_skeleton_while_loading_a_debug_link() {
-    let root = mount(|| view! { <App path=format!("/api/v1/call-debug/{TOKEN}") /> }.into_any());
+    let root = mount(|| view! { <App path=format!("{DEBUG_PATH_PREFIX}{TOKEN}") /> }.into_any());
     assert_eq!(count(&root, ".skeleton[aria-busy='true']"), 1);
     assert_eq!(count(&root, "section.not-a-link"), 0);
 }
@@ -168,6 +170,35 @@ async fn timeline_draws_one_bar_per_assistant_turn_and_marks_the_slow_one() {
     budget.set(2000);
     settle().await;
     assert_eq!(count(&root, "svg.bars-chart g.bar.over"), 0);
+}
+
+#[wasm_bindgen_test]
+fn the_summary_and_the_timeline_name_the_same_slowest_turn() {
+    let view = fixture();
+    let budget = RwSignal::new(800);
+    let root = mount(move || {
+        view! {
+            <LatencySummary view=view.clone() budget />
+            <Timeline view budget />
+        }
+        .into_any()
+    });
+    let text = |selector: &str| {
+        root.query_selector(selector)
+            .unwrap()
+            .unwrap_or_else(|| panic!("{selector}"))
+            .text_content()
+            .unwrap()
+    };
+    assert_eq!(
+        text(".slowest"),
+        "Slowest turn: turn #3 — audio after 1,170 ms"
+    );
+    assert!(
+        text("#timeline-summary").ends_with("The longest wait for audio is turn #3, 1,170 ms."),
+        "{}",
+        text("#timeline-summary")
+    );
 }
 
 #[wasm_bindgen_test]

@@ -55,11 +55,12 @@ pub struct MetricStats {
     pub max: Option<u32>,
 }
 
-/// The slowest assistant turn by LLM TTFB + TTS TTFB.
+/// The assistant turn the caller waited longest for audio (`latency::slowest_turn`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SlowestTurn {
     /// Index into `turns`.
     pub index: u32,
+    /// Its time to first audio (TTS start + TTS TTFB), in ms from the start of the turn.
     pub total_ms: u32,
 }
 

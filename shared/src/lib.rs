@@ -8,6 +8,8 @@ pub mod enums;
 pub mod error;
 pub mod fixed;
 pub mod ids;
+pub mod latency;
+pub mod link;
 pub mod mask;
 pub mod phone;
 pub mod stats;

@@ -3,6 +3,7 @@
 
 use std::time::Duration;
 
+use callscope_shared::link::{DEBUG_PATH_PREFIX, TOKEN_LEN, debug_path};
 use fantoccini::Locator;
 use serde_json::Value;
 
@@ -16,7 +17,7 @@ pub fn demo_link(server: &Server, demo: &Demo) -> String {
     let url = demo.json["debug_url"]
         .as_str()
         .expect("the demo prints a debug_url");
-    let path = &url[url.find("/api/v1/call-debug/").expect("a debug link path")..];
+    let path = &url[url.find(DEBUG_PATH_PREFIX).expect("a debug link path")..];
     server.url(path)
 }
 
@@ -119,7 +120,7 @@ pub async fn open_turn(browser: &Browser, link: &str, n: usize) {
 
 /// A well-formed token no link has.
 pub fn unknown_link(server: &Server) -> String {
-    server.url(&format!("/api/v1/call-debug/{}", "A".repeat(43)))
+    server.url(&debug_path(&"A".repeat(TOKEN_LEN)))
 }
 
 /// Asks for unknown links until the server's per-address miss limiter refuses this

@@ -26,6 +26,15 @@ fn expected_matches(turns: &[Value], needle: &str) -> (usize, usize) {
     })
 }
 
+/// The number of milliseconds a cell shows ("1,204 ms" → 1204); `None` for "—".
+fn shown_ms(cell: &str) -> Option<u64> {
+    cell.trim()
+        .strip_suffix(" ms")?
+        .replace(',', "")
+        .parse()
+        .ok()
+}
+
 #[tokio::test]
 async fn a_demo_link_shows_header_masked_numbers_transcript_chart_and_webhooks() {
     let (server, demo) = Server::start_with_demo(20);
@@ -111,24 +120,84 @@ async fn a_demo_link_shows_header_masked_numbers_transcript_chart_and_webhooks()
         count(&browser, "svg.lane-chart g.span").await,
         turns.len() as u64
     );
-    // Latency summary: the server's p50 of LLM TTFB, and the slowest turn's link.
-    let summary = text(&browser, ".latency-summary tbody tr:first-child").await;
-    let p50 = json["latency"]["llm_ttfb_ms"]["p50"].as_u64().unwrap();
-    assert!(
-        summary.contains(&format!("{p50} ms")) || p50 >= 1000,
-        "{summary}"
-    );
-    if let Some(i) = json["latency"]["slowest_turn"]["index"].as_u64() {
-        let href = browser
-            .client
-            .find(Locator::Css("a.slowest-link"))
-            .await
+    // Latency summary: every p50/p90/p99/max the server computed, per metric.
+    let rows = js(
+        &browser,
+        "return [...document.querySelectorAll('.latency-summary tbody tr')] \
+           .map(r => [...r.querySelectorAll('td')].map(td => td.textContent))",
+    )
+    .await;
+    let rows = rows.as_array().unwrap();
+    let metrics = ["llm_ttfb_ms", "tts_start_ms", "tts_ttfb_ms"];
+    assert_eq!(rows.len(), metrics.len());
+    for (row, metric) in rows.iter().zip(metrics) {
+        let cells: Vec<Option<u64>> = row
+            .as_array()
             .unwrap()
-            .attr("href")
-            .await
-            .unwrap();
-        assert_eq!(href.as_deref(), Some(format!("#turn-{}", i + 1).as_str()));
+            .iter()
+            .map(|c| shown_ms(c.as_str().unwrap()))
+            .collect();
+        let expected: Vec<Option<u64>> = ["p50", "p90", "p99", "max"]
+            .iter()
+            .map(|p| json["latency"][metric][p].as_u64())
+            .collect();
+        assert!(
+            expected.iter().all(Option::is_some),
+            "{metric}: {expected:?}"
+        );
+        assert_eq!(cells, expected, "{metric}: {row}");
     }
+
+    // The slowest turn: the one the caller waited longest for audio (TTS start + TTS
+    // TTFB, the earliest on a tie), linked from the summary and named by the timeline.
+    let (slowest, audio_ms) = turns
+        .iter()
+        .enumerate()
+        .filter_map(|(i, t)| {
+            let start = t["tts_start_ms"].as_u64()?;
+            Some((i, start + t["tts_ttfb_ms"].as_u64()?))
+        })
+        .max_by_key(|&(i, ms)| (ms, std::cmp::Reverse(i)))
+        .expect("a turn with latency");
+    assert_eq!(
+        json["latency"]["slowest_turn"],
+        serde_json::json!({"index": slowest, "total_ms": audio_ms})
+    );
+    let href = browser
+        .client
+        .find(Locator::Css("a.slowest-link"))
+        .await
+        .unwrap()
+        .attr("href")
+        .await
+        .unwrap();
+    assert_eq!(href, Some(format!("#turn-{}", slowest + 1)));
+    let summary_slowest = text(&browser, ".latency-summary .slowest").await;
+    let timeline = text(&browser, "#timeline-summary").await;
+    let named = format!("turn #{}", slowest + 1);
+    assert!(
+        summary_slowest.starts_with(&format!("Slowest turn: {named} — audio after ")),
+        "{summary_slowest}"
+    );
+    assert!(
+        timeline.contains(&format!("The longest wait for audio is {named}, ")),
+        "{timeline}"
+    );
+    // Both show the same wait, as the server computed it.
+    assert_eq!(
+        shown_ms(summary_slowest.rsplit_once("audio after ").unwrap().1),
+        Some(audio_ms)
+    );
+    assert_eq!(
+        shown_ms(
+            timeline
+                .rsplit_once(&format!("{named}, "))
+                .unwrap()
+                .1
+                .trim_end_matches('.')
+        ),
+        Some(audio_ms)
+    );
 
     js(
         &browser,

@@ -55,7 +55,7 @@ pub const MIN_EXPIRES_IN: i64 = 60;
 
 /// The public path of a token.
 pub fn public_path(token: &DebugToken) -> String {
-    format!("/api/v1/call-debug/{}", token.as_str())
+    callscope_shared::link::debug_path(token.as_str())
 }
 
 fn owner_view(token: &DebugToken, link: &LinkRecord) -> DebugLink {

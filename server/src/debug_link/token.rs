@@ -1,15 +1,13 @@
-//! Debug-link tokens: 32 bytes from the OS CSPRNG as unpadded base64url (43 characters).
-//! Looked up by SHA-256; the plaintext is kept only encrypted (AES-256-GCM) under a key
+//! Debug-link tokens: 32 bytes from the OS CSPRNG as unpadded base64url (43 characters; the
+//! shape is `callscope_shared::link`'s, which the viewer checks too). Looked up by SHA-256; the plaintext is kept only encrypted (AES-256-GCM) under a key
 //! derived from the server key, so a copy of the database alone opens no link.
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use callscope_shared::link::{self, TOKEN_BYTES};
 use rand::TryRngCore;
 use rand::rngs::OsRng;
 use sha2::{Digest, Sha256};
-
-/// Length of a token's text.
-pub const TOKEN_LEN: usize = 43;
 
 /// A well-formed token. `Debug` hides it: tokens never reach a log line.
 #[derive(Clone, PartialEq, Eq)]
@@ -23,7 +21,7 @@ impl std::fmt::Debug for DebugToken {
 
 impl DebugToken {
     pub fn generate() -> Self {
-        let mut bytes = [0u8; 32];
+        let mut bytes = [0u8; TOKEN_BYTES];
         OsRng
             .try_fill_bytes(&mut bytes)
             .expect("the OS random number generator failed");
@@ -32,11 +30,7 @@ impl DebugToken {
 
     /// Accepts only the canonical encoding of 32 bytes, so each token has one spelling.
     pub fn parse(text: &str) -> Option<Self> {
-        if text.len() != TOKEN_LEN {
-            return None;
-        }
-        let bytes = URL_SAFE_NO_PAD.decode(text).ok()?;
-        (bytes.len() == 32 && URL_SAFE_NO_PAD.encode(&bytes) == text).then(|| Self(text.to_owned()))
+        link::is_token(text).then(|| Self(text.to_owned()))
     }
 
     pub fn as_str(&self) -> &str {
@@ -68,6 +62,11 @@ mod tests {
     fn tokens_are_43_canonical_characters() {
         let t = DebugToken::generate();
         assert_eq!(t.as_str().len(), 43);
+        // What the server generates is what the viewer accepts on its path.
+        for t in (0..200).map(|_| DebugToken::generate()) {
+            let path = link::debug_path(t.as_str());
+            assert_eq!(link::token_of_path(&path), Some(t.as_str()));
+        }
         assert_eq!(DebugToken::parse(t.as_str()), Some(t.clone()));
         assert_ne!(DebugToken::generate(), t);
         assert!(!format!("{t:?}").contains(t.as_str()));

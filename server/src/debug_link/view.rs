@@ -1,11 +1,12 @@
 //! The public, masked view of one call. What is shown is chosen field by field: nothing
 //! from metadata, extracted_data, costs, recordings, the agent or the account is copied.
 
+use callscope_shared::latency;
 use callscope_shared::mask::{mask_phone, mask_text};
 use callscope_shared::stats::percentile;
 use callscope_shared::{
     Call, LatencySummary, LatencyTurn, MetricStats, PublicDebugView, PublicToolCall, PublicTurn,
-    PublicWebhookDelivery, Role, SlowestTurn, WebhookDelivery,
+    PublicWebhookDelivery, Role, WebhookDelivery,
 };
 use serde_json::Value;
 
@@ -104,36 +105,17 @@ fn stats(mut values: Vec<u32>) -> MetricStats {
 }
 
 /// Percentiles per metric over the assistant turns that have latency, and the slowest turn
-/// by time to first audio (LLM TTFB + TTS TTFB).
+/// by time to first audio (TTS start + TTS TTFB; `callscope_shared::latency`, which the
+/// viewer's timeline uses too).
 fn latency_summary(turns: &[PublicTurn]) -> LatencySummary {
-    let measured: Vec<(usize, &PublicTurn)> = turns
-        .iter()
-        .enumerate()
-        .filter(|(_, t)| t.llm_ttfb_ms.is_some())
-        .collect();
-    let metric = |f: fn(&PublicTurn) -> Option<u32>| {
-        stats(measured.iter().filter_map(|(_, t)| f(t)).collect())
-    };
-    let slowest_turn = measured
-        .iter()
-        .map(|(i, t)| {
-            (
-                *i,
-                t.llm_ttfb_ms
-                    .unwrap_or(0)
-                    .saturating_add(t.tts_ttfb_ms.unwrap_or(0)),
-            )
-        })
-        .max_by_key(|&(i, total)| (total, std::cmp::Reverse(i)))
-        .map(|(index, total_ms)| SlowestTurn {
-            index: index as u32,
-            total_ms,
-        });
+    let measured: Vec<&PublicTurn> = turns.iter().filter(|t| t.llm_ttfb_ms.is_some()).collect();
+    let metric =
+        |f: fn(&PublicTurn) -> Option<u32>| stats(measured.iter().filter_map(|t| f(t)).collect());
     LatencySummary {
         llm_ttfb_ms: metric(|t| t.llm_ttfb_ms),
         tts_start_ms: metric(|t| t.tts_start_ms),
         tts_ttfb_ms: metric(|t| t.tts_ttfb_ms),
-        slowest_turn,
+        slowest_turn: latency::slowest_turn(turns),
     }
 }
 
@@ -198,6 +180,38 @@ mod tests {
         assert!(m.get("061****678").is_some());
     }
 
+    #[test]
+    fn the_slowest_turn_is_the_longest_wait_for_audio_not_llm_plus_tts_ttfb() {
+        use callscope_shared::{LatencyData, LatencyTurn, SlowestTurn};
+        let texts = (0..6).map(|i| format!("line {i}")).collect();
+        let mut call = no_number_survives::call("+31612345678", "+31687654321", texts);
+        let l = |turn, llm_ttfb_ms, tts_start_ms, tts_ttfb_ms| LatencyTurn {
+            turn,
+            ts: 0.0,
+            llm_ttfb_ms,
+            tts_start_ms,
+            tts_ttfb_ms,
+        };
+        // Assistant entries 0, 2 and 4 carry latency turns 1, 2 and 3.
+        call.latency_data = Some(LatencyData {
+            turns: vec![
+                // LLM + TTS TTFB 1,000 ms (the most), but audio after 1,100 ms.
+                l(1, 900, 1_000, 100),
+                // LLM + TTS TTFB 450 ms, but TTS starts late: audio after 1,350 ms.
+                l(2, 300, 1_200, 150),
+                l(3, 400, 500, 100),
+            ],
+        });
+        let view = public_view(&call, &[]);
+        assert_eq!(
+            view.latency.slowest_turn,
+            Some(SlowestTurn {
+                index: 2,
+                total_ms: 1_350
+            })
+        );
+    }
+
     mod no_number_survives {
         use super::*;
         use callscope_shared::{
@@ -255,7 +269,8 @@ mod tests {
                 .collect()
         }
 
-        fn call(from: &str, to: &str, texts: Vec<String>) -> Call {
+        /// A call of `texts`, alternating assistant and caller, the assistant first.
+        pub(super) fn call(from: &str, to: &str, texts: Vec<String>) -> Call {
             let transcript = texts
                 .into_iter()
                 .enumerate()

@@ -2,6 +2,8 @@
 //! starts, and TTS time to first audio. Shaped like real traces: a log-normal body and a
 //! few slow outliers, because those outliers are what the debug view is for.
 
+use callscope_shared::latency::ReplyTiming;
+
 use super::random::{DemoRng, between, chance, lognormal};
 
 /// Share of turns with one slow stage (1.5–4 s).
@@ -18,9 +20,16 @@ pub struct TurnLatency {
 }
 
 impl TurnLatency {
-    /// When the caller starts hearing the assistant, from the start of the turn.
+    /// When the caller starts hearing the assistant, from the start of the turn: its time
+    /// to first audio, as the debug view ranks turns by it.
     pub fn audio_at_ms(self) -> i64 {
-        self.tts_start_ms + self.tts_ttfb_ms
+        let ms = |v: i64| u32::try_from(v).ok();
+        ReplyTiming::new(
+            ms(self.llm_ttfb_ms),
+            ms(self.tts_start_ms),
+            ms(self.tts_ttfb_ms),
+        )
+        .map_or(0, |t| i64::from(t.time_to_first_audio_ms()))
     }
 }
 

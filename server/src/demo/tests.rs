@@ -2,7 +2,9 @@
 
 use std::collections::HashSet;
 
-use callscope_shared::{CallStatus, Disposition, E164, EndedReason, Role};
+use callscope_shared::{
+    CallStatus, Disposition, E164, EndedReason, LatencyTurn, Role, SlowestTurn,
+};
 use time::macros::date;
 
 use super::costs::{RECORDING_RATE, TRANSFER_RATE, charge, minutes};
@@ -246,6 +248,37 @@ async fn the_generator_fills_a_real_database() {
         call.latency_data
             .as_ref()
             .is_some_and(|l| !l.turns.is_empty())
+    );
+    // The view's slowest turn is the assistant entry of the stored latency turn with the
+    // longest time to first audio (the earliest on a tie).
+    let latency = &call.latency_data.as_ref().unwrap().turns;
+    let longest = latency
+        .iter()
+        .map(LatencyTurn::time_to_first_audio_ms)
+        .max()
+        .unwrap();
+    let first_longest = latency
+        .iter()
+        .filter(|t| t.time_to_first_audio_ms() == longest)
+        .map(|t| t.turn)
+        .min()
+        .unwrap();
+    let assistant_entries: Vec<usize> = call
+        .transcript
+        .as_ref()
+        .unwrap()
+        .iter()
+        .enumerate()
+        .filter(|(_, e)| e.role == Role::Assistant)
+        .map(|(i, _)| i)
+        .collect();
+    let view = crate::debug_link::view::public_view(&call, &[]);
+    assert_eq!(
+        view.latency.slowest_turn,
+        Some(SlowestTurn {
+            index: assistant_entries[first_longest as usize - 1] as u32,
+            total_ms: longest
+        })
     );
 
     // --if-empty on a filled account writes nothing but still finds a call and a new key.

@@ -139,6 +139,9 @@ pub async fn public_headers(request: axum::extract::Request, next: Next) -> Resp
 pub async fn robots() -> impl IntoResponse {
     (
         [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
-        "User-agent: *\nDisallow: /api/v1/call-debug/\n",
+        format!(
+            "User-agent: *\nDisallow: {}\n",
+            callscope_shared::link::DEBUG_PATH_PREFIX
+        ),
     )
 }

@@ -33,7 +33,10 @@ pub fn api() -> Router<AppState> {
         .route("/robots.txt", get(debug::robots))
         .merge(
             Router::new()
-                .route("/api/v1/call-debug/{token}", get(debug::public))
+                .route(
+                    &callscope_shared::link::debug_path("{token}"),
+                    get(debug::public),
+                )
                 .route_layer(middleware::from_fn(debug::public_headers)),
         )
 }
