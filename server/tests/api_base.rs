@@ -3,6 +3,7 @@
 mod common;
 
 use callscope_server::auth::{KeyMode, create_key};
+use callscope_server::clock::UnixTime;
 use callscope_server::live::LiveStore;
 use callscope_server::storage::AccountStatus;
 use common::{TestDb, TestServer};
@@ -27,7 +28,7 @@ async fn error_of(response: reqwest::Response) -> (StatusCode, String) {
 }
 
 both_backends!(auth_rejects_every_bad_key, |db: TestDb| async move {
-    let key = create_key(&db.store, "acme", KeyMode::Live, 1)
+    let key = create_key(&db.store, "acme", KeyMode::Live, UnixTime(1))
         .await
         .unwrap();
     let server = TestServer::start(db.store.clone(), LiveStore::in_process()).await;
@@ -85,7 +86,10 @@ both_backends!(auth_rejects_every_bad_key, |db: TestDb| async move {
         (StatusCode::FORBIDDEN, "Account suspended".into())
     );
 
-    db.store.revoke_api_key(owner.key_id, 2).await.unwrap();
+    db.store
+        .revoke_api_key(owner.key_id, UnixTime(2))
+        .await
+        .unwrap();
     let r = server.get("/v1/calls", key.reveal()).await;
     assert_eq!(
         error_of(r).await,
@@ -94,7 +98,7 @@ both_backends!(auth_rejects_every_bad_key, |db: TestDb| async move {
 });
 
 both_backends!(errors_are_json_everywhere, |db: TestDb| async move {
-    let key = create_key(&db.store, "acme", KeyMode::Test, 1)
+    let key = create_key(&db.store, "acme", KeyMode::Test, UnixTime(1))
         .await
         .unwrap();
     let server = TestServer::start(db.store.clone(), LiveStore::in_process()).await;

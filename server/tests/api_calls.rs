@@ -5,8 +5,11 @@ mod common;
 use std::collections::HashSet;
 
 use callscope_server::auth::{KeyMode, create_key};
+use callscope_server::clock::UnixTime;
+use callscope_server::ids::{AccountId, AgentRowId};
 use callscope_server::live::{LiveCall, LiveStore};
 use callscope_server::storage::{NewCall, NewDelivery, Store};
+use callscope_server::webhooks::events::for_new_call;
 use callscope_shared::{CallId, CallStatus, Disposition, EndedReason, Money, Timestamp};
 use common::{TestDb, TestServer, fixtures};
 use reqwest::StatusCode;
@@ -18,8 +21,8 @@ struct World {
     server: TestServer,
     key: String,
     other_key: String,
-    acme: i64,
-    agents: Vec<(i64, String)>,
+    acme: AccountId,
+    agents: Vec<(AgentRowId, String)>,
     ids: Vec<CallId>,
 }
 
@@ -27,8 +30,12 @@ struct World {
 /// start second, to exercise the keyset's tie-break); one call in another account.
 async fn world(db: &TestDb, live: LiveStore) -> World {
     let store = &db.store;
-    let key = create_key(store, "acme", KeyMode::Live, 1).await.unwrap();
-    let other_key = create_key(store, "globex", KeyMode::Live, 1).await.unwrap();
+    let key = create_key(store, "acme", KeyMode::Live, UnixTime(1))
+        .await
+        .unwrap();
+    let other_key = create_key(store, "globex", KeyMode::Live, UnixTime(1))
+        .await
+        .unwrap();
     let acme = store.account_id("acme").await.unwrap().unwrap();
     let globex = store.account_id("globex").await.unwrap().unwrap();
     let a1 = fixtures::agent(store, acme, 0x28c5_1f81).await;
@@ -41,13 +48,21 @@ async fn world(db: &TestDb, live: LiveStore) -> World {
         let started = JAN_15 + (i / 2) * 40_000;
         ids.push(
             store
-                .insert_call(&varied_call(acme, agent, started, i))
+                .insert_call(
+                    &varied_call(acme, agent, started, i),
+                    fixtures::now(),
+                    for_new_call,
+                )
                 .await
                 .unwrap(),
         );
     }
     store
-        .insert_call(&fixtures::completed_call(globex, g1.id, JAN_15, 2))
+        .insert_call(
+            &fixtures::completed_call(globex, g1.id, JAN_15, 2),
+            fixtures::now(),
+            for_new_call,
+        )
         .await
         .unwrap();
     let server = TestServer::start(store.clone(), live).await;
@@ -64,7 +79,7 @@ async fn world(db: &TestDb, live: LiveStore) -> World {
     }
 }
 
-fn varied_call(account: i64, agent: i64, started_at: i64, i: i64) -> NewCall {
+fn varied_call(account: AccountId, agent: AgentRowId, started_at: i64, i: i64) -> NewCall {
     let mut call = fixtures::completed_call(account, agent, started_at, 4);
     call.total_cost = Money::from_units(5300 + i * 17);
     call.duration_seconds = 100 + i;
@@ -166,16 +181,19 @@ both_backends!(
             // New calls arrive mid-walk, newer than everything and at an already-seen second.
             let agent = w.agents[0].0;
             db.store
-                .insert_call(&fixtures::completed_call(
-                    w.acme,
-                    agent,
-                    JAN_15 + 10_000_000 + pages,
-                    2,
-                ))
+                .insert_call(
+                    &fixtures::completed_call(w.acme, agent, JAN_15 + 10_000_000 + pages, 2),
+                    fixtures::now(),
+                    for_new_call,
+                )
                 .await
                 .unwrap();
             db.store
-                .insert_call(&fixtures::completed_call(w.acme, agent, JAN_15, 2))
+                .insert_call(
+                    &fixtures::completed_call(w.acme, agent, JAN_15, 2),
+                    fixtures::now(),
+                    for_new_call,
+                )
                 .await
                 .unwrap();
             if body["has_more"] == false {
@@ -391,7 +409,7 @@ both_backends!(summary_totals_add_up_exactly, |db: TestDb| async move {
     assert_eq!(by_agent["total_calls"], 8);
     assert_eq!(
         by_agent["filters"],
-        serde_json::json!({"agent_id": w.agents[1].0})
+        serde_json::json!({"agent_id": w.agents[1].0.get()})
     );
     let (_, none) = json(
         w.server
@@ -474,12 +492,16 @@ async fn status_follows_live_state(db: TestDb, live: LiveStore) {
     call.ended_reason = None;
     call.ended_at = None;
     call.duration_seconds = 0;
-    let id = db.store.insert_call(&call).await.unwrap();
+    let id = db
+        .store
+        .insert_call(&call, fixtures::now(), for_new_call)
+        .await
+        .unwrap();
     let started_at = Timestamp::from_unix(started).unwrap();
     live.put(
         id,
         &LiveCall {
-            account_id: w.acme,
+            account_id: w.acme.get(),
             status: CallStatus::InProgress,
             started_at,
         },
@@ -552,7 +574,7 @@ both_backends!(
                 Some(c) => Some(format!("HTTP {c}")),
                 None => Some("timeout".into()),
             },
-            created_at,
+            created_at: UnixTime(created_at),
         };
         let store: &Store = &db.store;
         store

@@ -3,7 +3,10 @@
 mod common;
 
 use callscope_server::auth::{ApiKey, KeyMode, create_key};
+use callscope_server::clock::UnixTime;
+use callscope_server::ids::AgentRowId;
 use callscope_server::storage::{AccountStatus, NewDelivery};
+use callscope_server::webhooks::events::for_new_call;
 use callscope_shared::{AgentId, CallId, CallStatus, Money, Role};
 use common::fixtures;
 
@@ -16,9 +19,13 @@ both_backends!(migrations_are_idempotent, |db: common::TestDb| async move {
 both_backends!(
     accounts_are_unique_by_name,
     |db: common::TestDb| async move {
-        let a = db.store.ensure_account("acme", 1).await.unwrap();
-        let again = db.store.ensure_account("acme", 2).await.unwrap();
-        let other = db.store.ensure_account("globex", 3).await.unwrap();
+        let a = db.store.ensure_account("acme", UnixTime(1)).await.unwrap();
+        let again = db.store.ensure_account("acme", UnixTime(2)).await.unwrap();
+        let other = db
+            .store
+            .ensure_account("globex", UnixTime(3))
+            .await
+            .unwrap();
         assert_eq!(a, again);
         assert_ne!(a, other);
         assert_eq!(db.store.account_id("acme").await.unwrap(), Some(a));
@@ -29,7 +36,7 @@ both_backends!(
 both_backends!(
     api_keys_find_revoke_and_suspend,
     |db: common::TestDb| async move {
-        let key = create_key(&db.store, "acme", KeyMode::Live, 10)
+        let key = create_key(&db.store, "acme", KeyMode::Live, UnixTime(10))
             .await
             .unwrap();
         let owner = db
@@ -60,7 +67,10 @@ both_backends!(
         let suspended = db.store.find_api_key(&key.hash()).await.unwrap().unwrap();
         assert_eq!(suspended.account_status, AccountStatus::Suspended);
 
-        db.store.revoke_api_key(owner.key_id, 11).await.unwrap();
+        db.store
+            .revoke_api_key(owner.key_id, UnixTime(11))
+            .await
+            .unwrap();
         assert!(db.store.find_api_key(&key.hash()).await.unwrap().is_none());
     }
 );
@@ -92,7 +102,11 @@ both_backends!(
         let acme = fixtures::account(&db.store, "acme").await;
         let agent = fixtures::agent(&db.store, acme, 1).await;
         let new = fixtures::completed_call(acme, agent.id, 1_768_471_200, 6);
-        let id = db.store.insert_call(&new).await.unwrap();
+        let id = db
+            .store
+            .insert_call(&new, fixtures::now(), for_new_call)
+            .await
+            .unwrap();
         let call = db.store.get_call(acme, id).await.unwrap().expect("stored");
 
         assert_eq!(call.call_id, id);
@@ -141,7 +155,11 @@ both_backends!(
         let agent = fixtures::agent(&db.store, acme, 1).await;
         let id = db
             .store
-            .insert_call(&fixtures::completed_call(acme, agent.id, 1_768_471_200, 2))
+            .insert_call(
+                &fixtures::completed_call(acme, agent.id, 1_768_471_200, 2),
+                fixtures::now(),
+                for_new_call,
+            )
             .await
             .unwrap();
         assert!(db.store.get_call(globex, id).await.unwrap().is_none());
@@ -164,12 +182,11 @@ both_backends!(
         let agent = fixtures::agent(&db.store, acme, 1).await;
         let id = db
             .store
-            .insert_call(&fixtures::completed_call(
-                acme,
-                agent.id,
-                1_768_471_200,
-                1_203,
-            ))
+            .insert_call(
+                &fixtures::completed_call(acme, agent.id, 1_768_471_200, 1_203),
+                fixtures::now(),
+                for_new_call,
+            )
             .await
             .unwrap();
         let transcript = db.store.transcript(id).await.unwrap();
@@ -189,8 +206,13 @@ both_backends!(
     |db: common::TestDb| async move {
         let acme = fixtures::account(&db.store, "acme").await;
         // An agent id that does not exist violates the foreign key: the whole call is refused.
-        let bad = fixtures::completed_call(acme, 9_999, 1_768_471_200, 4);
-        assert!(db.store.insert_call(&bad).await.is_err());
+        let bad = fixtures::completed_call(acme, AgentRowId(9_999), 1_768_471_200, 4);
+        assert!(
+            db.store
+                .insert_call(&bad, fixtures::now(), for_new_call)
+                .await
+                .is_err()
+        );
         assert_eq!(db.store.count_calls(acme).await.unwrap(), 0);
     }
 );
@@ -202,7 +224,11 @@ both_backends!(
         let agent = fixtures::agent(&db.store, acme, 1).await;
         let id = db
             .store
-            .insert_call(&fixtures::completed_call(acme, agent.id, 1_768_471_200, 2))
+            .insert_call(
+                &fixtures::completed_call(acme, agent.id, 1_768_471_200, 2),
+                fixtures::now(),
+                for_new_call,
+            )
             .await
             .unwrap();
         let delivery = |created_at: i64, attempt: u32, success: bool| NewDelivery {
@@ -215,7 +241,7 @@ both_backends!(
             status_code: if success { Some(200) } else { None },
             success,
             error: (!success).then(|| "timeout".to_owned()),
-            created_at,
+            created_at: UnixTime(created_at),
         };
         db.store
             .insert_delivery(&delivery(200, 2, true))

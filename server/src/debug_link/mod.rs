@@ -11,14 +11,16 @@ pub mod shared_misses;
 pub mod token;
 pub mod view;
 
-use callscope_shared::{CallId, DebugLink, PublicDebugView, Timestamp};
+use callscope_shared::{CallId, DebugLink, PublicDebugView};
 
 pub use limiter::MissLimiter;
 pub use recorder::ViewRecorder;
 pub use shared_misses::SharedMisses;
 pub use token::DebugToken;
 
+use crate::clock::UnixTime;
 use crate::error::ApiError;
+use crate::ids::{AccountId, LinkId};
 use crate::storage::{DebugLogState, LinkRecord, Store};
 
 /// Longest expiry an owner may ask for: 90 days.
@@ -35,10 +37,10 @@ fn owner_view(token: &DebugToken, link: &LinkRecord) -> DebugLink {
     DebugLink {
         debug_token: token.as_str().to_owned(),
         url: public_path(token),
-        created_at: Timestamp::from_unix(link.created_at),
-        expires_at: link.expires_at.and_then(Timestamp::from_unix),
+        created_at: link.created_at.timestamp(),
+        expires_at: link.expires_at.and_then(UnixTime::timestamp),
         view_count: link.view_count.max(0) as u64,
-        last_viewed_at: link.last_viewed_at.and_then(Timestamp::from_unix),
+        last_viewed_at: link.last_viewed_at.and_then(UnixTime::timestamp),
     }
 }
 
@@ -46,10 +48,10 @@ fn owner_view(token: &DebugToken, link: &LinkRecord) -> DebugLink {
 pub async fn issue(
     store: &Store,
     key: &[u8; 32],
-    account_id: i64,
+    account_id: AccountId,
     call_id: CallId,
     expires_in: Option<i64>,
-    now: i64,
+    now: UnixTime,
 ) -> Result<DebugLink, ApiError> {
     match store.debug_log_state(account_id, call_id).await? {
         DebugLogState::NoSuchCall => return Err(ApiError::not_found("Call not found")),
@@ -69,7 +71,7 @@ pub async fn issue(
         store.revoke_debug_link(call_id, now).await?;
     }
     let token = DebugToken::generate();
-    let expires_at = expires_in.map(|secs| now + secs);
+    let expires_at = expires_in.map(|secs| now.plus(secs));
     let link = store
         .insert_debug_link(call_id, &token.hash(), &token.encrypt(key), now, expires_at)
         .await?;
@@ -81,9 +83,9 @@ pub async fn issue(
 /// Revokes the call's live link; `Ok(false)` when it had none.
 pub async fn revoke(
     store: &Store,
-    account_id: i64,
+    account_id: AccountId,
     call_id: CallId,
-    now: i64,
+    now: UnixTime,
 ) -> Result<bool, ApiError> {
     if store.debug_log_state(account_id, call_id).await? == DebugLogState::NoSuchCall {
         return Err(ApiError::not_found("Call not found"));
@@ -94,7 +96,7 @@ pub async fn revoke(
 /// The outcome of opening a presented token.
 pub enum Opened {
     Found {
-        link_id: i64,
+        link_id: LinkId,
         view: Box<PublicDebugView>,
     },
     /// Unknown, malformed, revoked or expired: all the same to the caller.
@@ -102,7 +104,7 @@ pub enum Opened {
 }
 
 /// Resolves a token to the masked view. Malformed tokens never reach the database.
-pub async fn open(store: &Store, token_text: &str, now: i64) -> Result<Opened, ApiError> {
+pub async fn open(store: &Store, token_text: &str, now: UnixTime) -> Result<Opened, ApiError> {
     let Some(token) = DebugToken::parse(token_text) else {
         return Ok(Opened::Missing);
     };

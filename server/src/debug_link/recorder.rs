@@ -8,6 +8,8 @@ use std::time::Duration;
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 
+use crate::clock::UnixTime;
+use crate::ids::LinkId;
 use crate::storage::Store;
 
 /// How often pending views are written.
@@ -17,7 +19,7 @@ const QUEUE: usize = 10_000;
 /// Sends views to the writer task. Cheap to clone.
 #[derive(Clone)]
 pub struct ViewRecorder {
-    tx: mpsc::Sender<(i64, i64)>,
+    tx: mpsc::Sender<(LinkId, UnixTime)>,
     stop: watch::Sender<bool>,
     writer: Arc<Mutex<Option<JoinHandle<()>>>>,
 }
@@ -37,7 +39,7 @@ impl ViewRecorder {
 
     /// Records a view of `link_id` at `at`. Never waits: under a flood beyond the queue,
     /// views are dropped rather than slowing responses.
-    pub fn record(&self, link_id: i64, at: i64) {
+    pub fn record(&self, link_id: LinkId, at: UnixTime) {
         let _ = self.tx.try_send((link_id, at));
     }
 
@@ -54,10 +56,10 @@ impl ViewRecorder {
 
 async fn write_views(
     store: Store,
-    mut rx: mpsc::Receiver<(i64, i64)>,
+    mut rx: mpsc::Receiver<(LinkId, UnixTime)>,
     mut stopped: watch::Receiver<bool>,
 ) {
-    let mut pending: HashMap<i64, (i64, i64)> = HashMap::new();
+    let mut pending: HashMap<LinkId, (i64, UnixTime)> = HashMap::new();
     let mut tick = tokio::time::interval(FLUSH_EVERY);
     loop {
         tokio::select! {
@@ -78,13 +80,13 @@ async fn write_views(
     flush(&store, &mut pending).await;
 }
 
-fn add(pending: &mut HashMap<i64, (i64, i64)>, link: i64, at: i64) {
+fn add(pending: &mut HashMap<LinkId, (i64, UnixTime)>, link: LinkId, at: UnixTime) {
     let e = pending.entry(link).or_insert((0, at));
     e.0 += 1;
     e.1 = e.1.max(at);
 }
 
-async fn flush(store: &Store, pending: &mut HashMap<i64, (i64, i64)>) {
+async fn flush(store: &Store, pending: &mut HashMap<LinkId, (i64, UnixTime)>) {
     for (link, (views, at)) in pending.drain() {
         if let Err(err) = store.record_link_views(link, views, at).await {
             tracing::warn!(error = %err, views, "could not record debug-link views");

@@ -9,10 +9,11 @@ use callscope_shared::{
 use super::params::{AgentRef, Params};
 use crate::app::AppState;
 use crate::auth::Auth;
-use crate::clock;
+use crate::clock::{self, UnixTime};
 use crate::cursor;
 use crate::error::ApiError;
 use crate::extract::ApiQuery;
+use crate::ids::AgentRowId;
 use crate::storage::CallFilter;
 
 /// The spec's answer for a call that is missing or belongs to another account.
@@ -56,7 +57,7 @@ pub async fn list(
         .transpose()?;
     let agent_id = match params.agent_any()? {
         None => None,
-        Some(AgentRef::Numeric(id)) => Some(id),
+        Some(AgentRef::Numeric(id)) => Some(AgentRowId(id)),
         Some(AgentRef::Public(public)) => match state
             .store
             .agent_by_public_id(auth.account_id, &public)
@@ -77,8 +78,8 @@ pub async fn list(
         agent_id,
         status,
         disposition,
-        from: dates.from,
-        to: dates.to,
+        from: dates.from.map(UnixTime),
+        to: dates.to.map(UnixTime),
     };
     let (calls, has_more) = state
         .store
@@ -109,7 +110,12 @@ pub async fn summary(
     let dates = params.date_range()?;
     let t = state
         .store
-        .summary(auth.account_id, agent_id, dates.from, dates.to)
+        .summary(
+            auth.account_id,
+            agent_id.map(AgentRowId),
+            dates.from.map(UnixTime),
+            dates.to.map(UnixTime),
+        )
         .await?;
     // Sums are exact; money is shown to the cent, rounded half away from zero.
     let cents = |units: i64| Money::from_units(units).round_to(2);
@@ -178,7 +184,7 @@ pub async fn status(
     })?;
     // The live entry wins; without one (e.g. expired), the record's own state stands.
     let (status, started_at) = live
-        .filter(|l| l.account_id == auth.account_id)
+        .filter(|l| l.account_id == auth.account_id.get())
         .map(|l| (l.status, l.started_at))
         .unwrap_or((row.status, row.started_at));
     Ok(Json(CallStatusView {

@@ -15,7 +15,7 @@ use super::params::Params;
 use crate::app::AppState;
 use crate::auth::Auth;
 use crate::client_ip::{ClientKey, client_ip};
-use crate::clock;
+use crate::clock::{self, UnixTime};
 use crate::debug_link::{self, MAX_EXPIRES_IN, MIN_EXPIRES_IN, Opened};
 use crate::error::ApiError;
 use crate::extract::ApiQuery;
@@ -39,7 +39,7 @@ pub async fn issue(
         auth.account_id,
         call_id,
         expires_in,
-        clock::now(),
+        UnixTime(clock::now()),
     )
     .await?;
     Ok(Json(link))
@@ -52,7 +52,13 @@ pub async fn revoke(
     Path(call_id): Path<String>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
     let call_id = parse_call_id(&call_id)?;
-    let revoked = debug_link::revoke(&state.store, auth.account_id, call_id, clock::now()).await?;
+    let revoked = debug_link::revoke(
+        &state.store,
+        auth.account_id,
+        call_id,
+        UnixTime(clock::now()),
+    )
+    .await?;
     Ok(Json(json!({ "success": true, "revoked": revoked })))
 }
 
@@ -90,7 +96,7 @@ pub async fn public(
             .with_retry_after(wait)
             .into_response();
     }
-    let now = clock::now();
+    let now = UnixTime(clock::now());
     match debug_link::open(&state.store, &token, now).await {
         Ok(Opened::Found { link_id, view }) => {
             state.debug.recorder.record(link_id, now);

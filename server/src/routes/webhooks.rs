@@ -15,10 +15,11 @@ use sha2::Sha256;
 use super::params::Params;
 use crate::app::AppState;
 use crate::auth::Auth;
-use crate::clock;
+use crate::clock::{self, UnixTime};
 use crate::cursor;
 use crate::error::ApiError;
 use crate::extract::{ApiJson, ApiQuery};
+use crate::ids::EndpointId;
 use crate::storage::{EndpointRecord, NewEndpoint};
 use crate::webhooks::{
     MAX_ENDPOINTS, SigningSecret, endpoint_public_id, events, parse_endpoint_id, target,
@@ -35,7 +36,9 @@ fn view(e: EndpointRecord, secret: Option<String>) -> WebhookEndpoint {
         events: e.events,
         enabled: e.enabled,
         disabled_reason: e.disabled_reason,
-        created_at: callscope_shared::Timestamp::from_unix(e.created_at)
+        created_at: e
+            .created_at
+            .timestamp()
             .unwrap_or_else(|| callscope_shared::Timestamp::from_unix(0).expect("epoch")),
         secret,
     }
@@ -91,7 +94,7 @@ pub async fn create(
             url: url.to_string(),
             events,
             secret_enc: secret.seal(&state.keys.webhook_secret),
-            created_at: clock::now(),
+            created_at: UnixTime(clock::now()),
         })
         .await?;
     Ok((
@@ -125,7 +128,7 @@ pub async fn delete(
     let id = parse_endpoint_id(&id).ok_or_else(not_found)?;
     if !state
         .store
-        .delete_endpoint(auth.account_id, id, clock::now())
+        .delete_endpoint(auth.account_id, id, UnixTime(clock::now()))
         .await?
     {
         return Err(not_found());
@@ -146,7 +149,7 @@ pub async fn test(
             "Webhook endpoint is disabled",
         ));
     }
-    let now = clock::now();
+    let now = UnixTime(clock::now());
     let event = events::test_event(&endpoint_public_id(endpoint.id), now);
     if !state
         .store
@@ -166,11 +169,11 @@ pub async fn test(
 }
 
 /// The cursor key of one endpoint's delivery list, so no other list's cursor fits it.
-fn cursor_key(state: &AppState, endpoint_id: i64) -> [u8; 32] {
+fn cursor_key(state: &AppState, endpoint_id: EndpointId) -> [u8; 32] {
     let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(&state.keys.cursor)
         .expect("HMAC takes any key length");
     mac.update(b"webhook-deliveries/");
-    mac.update(&endpoint_id.to_be_bytes());
+    mac.update(&endpoint_id.get().to_be_bytes());
     mac.finalize().into_bytes().into()
 }
 
