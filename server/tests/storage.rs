@@ -274,3 +274,184 @@ both_backends!(
         assert_eq!(db.store.call_deliveries(id).await.unwrap().len(), 500);
     }
 );
+
+/// The schema both migration sets leave behind, read back from a live database and
+/// normalised: what must match between backends (not column types, which differ by design:
+/// BOOLEAN against INTEGER, BYTEA against BLOB).
+mod schema {
+    use std::collections::{BTreeMap, BTreeSet};
+
+    use sqlx::{Connection, PgConnection, SqliteConnection};
+
+    /// An index. Indexes that back a PRIMARY KEY or UNIQUE constraint are named by each
+    /// database after its own fashion (`sqlite_autoindex_…`, `…_key`), so they compare by
+    /// columns alone (`name: None`); indexes the migrations create compare by name too.
+    #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+    pub struct Index {
+        pub name: Option<String>,
+        pub columns: Vec<String>,
+        pub unique: bool,
+        pub partial: bool,
+    }
+
+    #[derive(Debug, Default, PartialEq, Eq)]
+    pub struct Table {
+        /// Column name → nullable.
+        pub columns: BTreeMap<String, bool>,
+        pub primary_key: Vec<String>,
+        pub indexes: BTreeSet<Index>,
+    }
+
+    pub type Schema = BTreeMap<String, Table>;
+
+    /// The bookkeeping table of sqlx's migrator is not ours.
+    const MIGRATIONS_TABLE: &str = "_sqlx_migrations";
+
+    pub async fn sqlite(url: &str) -> Schema {
+        let mut conn = SqliteConnection::connect(url).await.unwrap();
+        let tables: Vec<(String,)> = sqlx::query_as(
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'
+             AND name <> $1 ORDER BY name",
+        )
+        .bind(MIGRATIONS_TABLE)
+        .fetch_all(&mut conn)
+        .await
+        .unwrap();
+        let mut schema = Schema::new();
+        for (table,) in tables {
+            let mut t = Table::default();
+            let columns: Vec<(String, i64, i64)> =
+                sqlx::query_as(r#"SELECT name, "notnull", pk FROM pragma_table_info($1)"#)
+                    .bind(&table)
+                    .fetch_all(&mut conn)
+                    .await
+                    .unwrap();
+            let mut pk: Vec<(i64, String)> = Vec::new();
+            for (name, not_null, pk_pos) in columns {
+                // A primary key column never holds NULL (PostgreSQL says so; SQLite does
+                // not flag INTEGER PRIMARY KEY, the rowid).
+                t.columns.insert(name.clone(), not_null == 0 && pk_pos == 0);
+                if pk_pos > 0 {
+                    pk.push((pk_pos, name));
+                }
+            }
+            pk.sort();
+            t.primary_key = pk.into_iter().map(|(_, n)| n).collect();
+            let indexes: Vec<(String, i64, String, i64)> = sqlx::query_as(
+                r#"SELECT name, "unique", origin, partial FROM pragma_index_list($1)"#,
+            )
+            .bind(&table)
+            .fetch_all(&mut conn)
+            .await
+            .unwrap();
+            for (name, unique, origin, partial) in indexes {
+                if origin == "pk" {
+                    continue;
+                }
+                let columns: Vec<(String,)> =
+                    sqlx::query_as("SELECT name FROM pragma_index_info($1) ORDER BY seqno")
+                        .bind(&name)
+                        .fetch_all(&mut conn)
+                        .await
+                        .unwrap();
+                t.indexes.insert(Index {
+                    name: (origin == "c").then_some(name),
+                    columns: columns.into_iter().map(|(c,)| c).collect(),
+                    unique: unique != 0,
+                    partial: partial != 0,
+                });
+            }
+            schema.insert(table, t);
+        }
+        conn.close().await.ok();
+        schema
+    }
+
+    pub async fn postgres(url: &str) -> Schema {
+        let mut conn = PgConnection::connect(url).await.unwrap();
+        let columns: Vec<(String, String, bool)> = sqlx::query_as(
+            "SELECT table_name::text, column_name::text, is_nullable = 'YES'
+             FROM information_schema.columns
+             WHERE table_schema = 'public' AND table_name <> $1",
+        )
+        .bind(MIGRATIONS_TABLE)
+        .fetch_all(&mut conn)
+        .await
+        .unwrap();
+        let mut schema = Schema::new();
+        for (table, column, nullable) in columns {
+            schema
+                .entry(table)
+                .or_default()
+                .columns
+                .insert(column, nullable);
+        }
+        let indexes: Vec<(String, String, Vec<String>, bool, bool, bool, bool)> = sqlx::query_as(
+            "SELECT t.relname::text, i.relname::text,
+                    ARRAY(SELECT a.attname::text
+                          FROM unnest(ix.indkey::int2[]) WITH ORDINALITY AS k(attnum, ord)
+                          JOIN pg_attribute a ON a.attrelid = ix.indrelid AND a.attnum = k.attnum
+                          ORDER BY k.ord),
+                    ix.indisunique, ix.indisprimary, ix.indpred IS NOT NULL,
+                    EXISTS (SELECT 1 FROM pg_constraint c
+                            WHERE c.conindid = ix.indexrelid AND c.contype IN ('p', 'u'))
+             FROM pg_index ix
+             JOIN pg_class i ON i.oid = ix.indexrelid
+             JOIN pg_class t ON t.oid = ix.indrelid
+             JOIN pg_namespace n ON n.oid = t.relnamespace
+             WHERE n.nspname = 'public' AND t.relname <> $1",
+        )
+        .bind(MIGRATIONS_TABLE)
+        .fetch_all(&mut conn)
+        .await
+        .unwrap();
+        for (table, name, columns, unique, primary, partial, constraint) in indexes {
+            let t = schema.entry(table).or_default();
+            if primary {
+                t.primary_key = columns;
+                continue;
+            }
+            t.indexes.insert(Index {
+                name: (!constraint).then_some(name),
+                columns,
+                unique,
+                partial,
+            });
+        }
+        conn.close().await.ok();
+        schema
+    }
+}
+
+/// Both migration sets build the same schema: tables, columns, nullability, primary keys
+/// and indexes (names, columns, uniqueness, partial or not), read from live databases.
+#[tokio::test]
+async fn both_backends_migrate_to_the_same_schema() {
+    let sqlite_db = common::TestDb::new(common::Kind::Sqlite).await;
+    let pg_db = common::TestDb::new(common::Kind::Postgres).await;
+    let sqlite = schema::sqlite(&sqlite_db.url).await;
+    let postgres = schema::postgres(&pg_db.url).await;
+
+    assert!(
+        sqlite.contains_key("calls") && sqlite.len() >= 10,
+        "{sqlite:#?}"
+    );
+    assert!(
+        sqlite["debug_links"].indexes.contains(&schema::Index {
+            name: Some("debug_links_one_live".into()),
+            columns: vec!["call_id".into()],
+            unique: true,
+            partial: true,
+        }),
+        "the reader sees partial unique indexes: {:#?}",
+        sqlite["debug_links"]
+    );
+    assert_eq!(
+        sqlite.keys().collect::<Vec<_>>(),
+        postgres.keys().collect::<Vec<_>>(),
+        "tables"
+    );
+    for (name, table) in &sqlite {
+        assert_eq!(Some(table), postgres.get(name), "table {name}");
+    }
+}
