@@ -70,3 +70,53 @@ pub(super) fn call_id(id: i64) -> StoreResult<CallId> {
 pub(super) fn narrow<T: TryFrom<i64>>(value: i64, what: &str) -> StoreResult<T> {
     T::try_from(value).map_err(|_| StoreError::Corrupt(format!("{what} {value} out of range")))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// SQLite hands flags back as integers, PostgreSQL as booleans: both decode, and an
+    /// integer other than 0 or 1 is an error, not `true`.
+    #[tokio::test]
+    async fn flags_decode_from_integers_and_booleans_only_as_0_or_1() {
+        sqlx::any::install_default_drivers();
+        let mut conn = <sqlx::AnyConnection as sqlx::Connection>::connect("sqlite::memory:")
+            .await
+            .unwrap();
+        for (value, expected) in [(0_i64, false), (1, true)] {
+            let flag: Flag = sqlx::query_scalar("SELECT $1")
+                .bind(value)
+                .fetch_one(&mut conn)
+                .await
+                .unwrap();
+            assert_eq!(flag, Flag(expected));
+        }
+        let flag: Flag = sqlx::query_scalar("SELECT $1")
+            .bind(true)
+            .fetch_one(&mut conn)
+            .await
+            .unwrap();
+        assert_eq!(flag, Flag(true));
+        let bad = sqlx::query_scalar::<_, Flag>("SELECT 2")
+            .fetch_one(&mut conn)
+            .await;
+        assert!(bad.is_err());
+    }
+
+    #[test]
+    fn out_of_range_values_are_corrupt_not_clamped() {
+        assert!(matches!(
+            narrow::<u32>(-1, "turn count"),
+            Err(StoreError::Corrupt(_))
+        ));
+        assert!(matches!(
+            narrow::<u16>(70_000, "status code"),
+            Err(StoreError::Corrupt(_))
+        ));
+        assert_eq!(narrow::<u32>(7, "turn count").unwrap(), 7);
+        assert!(matches!(
+            timestamp(UnixTime(i64::MAX)),
+            Err(StoreError::Corrupt(_))
+        ));
+    }
+}
