@@ -367,6 +367,18 @@ mod schema {
         schema
     }
 
+    /// One index as `pg_index` describes it.
+    #[derive(sqlx::FromRow)]
+    struct PgIndex {
+        table_name: String,
+        name: String,
+        columns: Vec<String>,
+        unique: bool,
+        primary: bool,
+        partial: bool,
+        constraint_backed: bool,
+    }
+
     pub async fn postgres(url: &str) -> Schema {
         let mut conn = PgConnection::connect(url).await.unwrap();
         let columns: Vec<(String, String, bool)> = sqlx::query_as(
@@ -386,15 +398,17 @@ mod schema {
                 .columns
                 .insert(column, nullable);
         }
-        let indexes: Vec<(String, String, Vec<String>, bool, bool, bool, bool)> = sqlx::query_as(
-            "SELECT t.relname::text, i.relname::text,
+        let indexes: Vec<PgIndex> = sqlx::query_as(
+            "SELECT t.relname::text AS table_name, i.relname::text AS name,
                     ARRAY(SELECT a.attname::text
                           FROM unnest(ix.indkey::int2[]) WITH ORDINALITY AS k(attnum, ord)
                           JOIN pg_attribute a ON a.attrelid = ix.indrelid AND a.attnum = k.attnum
-                          ORDER BY k.ord),
-                    ix.indisunique, ix.indisprimary, ix.indpred IS NOT NULL,
+                          ORDER BY k.ord) AS columns,
+                    ix.indisunique AS unique, ix.indisprimary AS primary,
+                    ix.indpred IS NOT NULL AS partial,
                     EXISTS (SELECT 1 FROM pg_constraint c
                             WHERE c.conindid = ix.indexrelid AND c.contype IN ('p', 'u'))
+                        AS constraint_backed
              FROM pg_index ix
              JOIN pg_class i ON i.oid = ix.indexrelid
              JOIN pg_class t ON t.oid = ix.indrelid
@@ -405,17 +419,17 @@ mod schema {
         .fetch_all(&mut conn)
         .await
         .unwrap();
-        for (table, name, columns, unique, primary, partial, constraint) in indexes {
-            let t = schema.entry(table).or_default();
-            if primary {
-                t.primary_key = columns;
+        for ix in indexes {
+            let t = schema.entry(ix.table_name).or_default();
+            if ix.primary {
+                t.primary_key = ix.columns;
                 continue;
             }
             t.indexes.insert(Index {
-                name: (!constraint).then_some(name),
-                columns,
-                unique,
-                partial,
+                name: (!ix.constraint_backed).then_some(ix.name),
+                columns: ix.columns,
+                unique: ix.unique,
+                partial: ix.partial,
             });
         }
         conn.close().await.ok();
