@@ -8,9 +8,12 @@
 
 use std::time::Duration;
 
+use callscope_server::clock::{self, UnixTime};
+use callscope_server::ids::{AccountId, AgentRowId};
 use callscope_server::storage::{
     CallFilter, NewCall, NewLatencyTurn, NewTranscriptEntry, Position, Store,
 };
+use callscope_server::webhooks::events::for_new_call;
 use callscope_shared::{CallId, Minutes, Money, Role};
 use criterion::{Criterion, criterion_group, criterion_main};
 
@@ -19,14 +22,19 @@ const DAY: i64 = 86_400;
 struct Fixture {
     pages: usize,
     store: Store,
-    account: i64,
+    account: AccountId,
     deep: Position,
     newest: i64,
     long_call: CallId,
 }
 
 /// A completed call with `turns` transcript entries, each assistant entry with latency.
-fn long_call(account_id: i64, agent_id: i64, started_at: i64, turns: usize) -> NewCall {
+fn long_call(
+    account_id: AccountId,
+    agent_id: AgentRowId,
+    started_at: UnixTime,
+    turns: usize,
+) -> NewCall {
     let transcript: Vec<NewTranscriptEntry> = (0..turns)
         .map(|i| NewTranscriptEntry {
             role: if i % 2 == 0 {
@@ -94,13 +102,13 @@ async fn fixture(url: &str) -> Fixture {
     }
     // One 200-turn call (added once; later runs find it by its marker start time).
     let agent = store.agents(account).await.expect("agents")[0].id;
-    let marker_start = 1_000_000_000;
+    let marker_start = UnixTime(1_000_000_000);
     let long_call = match store
         .list_calls(
             account,
             &CallFilter {
                 from: Some(marker_start),
-                to: Some(marker_start + 1),
+                to: Some(marker_start.plus(1)),
                 ..filter.clone()
             },
             None,
@@ -113,7 +121,11 @@ async fn fixture(url: &str) -> Fixture {
     {
         Some(call) => call.call_id,
         None => store
-            .insert_call(&long_call(account, agent, marker_start, 200))
+            .insert_call(
+                &long_call(account, agent, marker_start, 200),
+                UnixTime(clock::now()),
+                for_new_call,
+            )
             .await
             .expect("insert long call"),
     };
@@ -166,7 +178,12 @@ fn bench(c: &mut Criterion) {
         group.bench_function(format!("summary over {days} days"), |b| {
             b.to_async(&rt).iter(|| async {
                 f.store
-                    .summary(f.account, None, Some(day_end - days * DAY), Some(day_end))
+                    .summary(
+                        f.account,
+                        None,
+                        Some(UnixTime(day_end - days * DAY)),
+                        Some(UnixTime(day_end)),
+                    )
                     .await
                     .unwrap()
             })

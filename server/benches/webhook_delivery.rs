@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 
 use axum::Router;
 use axum::routing::post;
-use callscope_server::clock;
+use callscope_server::clock::{self, UnixTime};
 use callscope_server::storage::{NewEndpoint, Store};
 use callscope_server::webhooks::{DispatchConfig, Dispatcher, SigningSecret, SystemClock, events};
 use sqlx::Connection;
@@ -54,7 +54,10 @@ async fn queue(
     url: &str,
     n: usize,
 ) -> (SigningSecret, Vec<(String, String)>) {
-    let account = store.ensure_account("bench", clock::now()).await.unwrap();
+    let account = store
+        .ensure_account("bench", UnixTime(clock::now()))
+        .await
+        .unwrap();
     let secret = SigningSecret::generate();
     let endpoint = store
         .insert_endpoint(&NewEndpoint {
@@ -62,16 +65,16 @@ async fn queue(
             url: url.to_owned(),
             events: Vec::new(),
             secret_enc: secret.seal(key),
-            created_at: clock::now(),
+            created_at: UnixTime(clock::now()),
         })
         .await
         .unwrap();
     let mut sent = Vec::with_capacity(n);
     for _ in 0..n {
-        let event = events::test_event("wh_bench", clock::now());
+        let event = events::test_event("wh_bench", UnixTime(clock::now()));
         assert!(
             store
-                .enqueue_for_endpoint(account, endpoint.id, &event, clock::now())
+                .enqueue_for_endpoint(account, endpoint.id, &event, UnixTime(clock::now()))
                 .await
                 .unwrap()
         );

@@ -10,7 +10,9 @@ use rand::rngs::OsRng;
 use sha2::{Digest, Sha256};
 
 use crate::app::AppState;
+use crate::clock::UnixTime;
 use crate::error::{ApiError, messages};
+use crate::ids::AccountId;
 use crate::storage::{AccountStatus, Store, StoreResult};
 
 /// Whether a key is for live or test traffic (its prefix says so).
@@ -89,7 +91,7 @@ pub async fn create_key(
     store: &Store,
     account: &str,
     mode: KeyMode,
-    now: i64,
+    now: UnixTime,
 ) -> StoreResult<ApiKey> {
     let account_id = store.ensure_account(account, now).await?;
     let key = ApiKey::generate(mode);
@@ -102,7 +104,7 @@ pub async fn create_key(
 /// The authenticated caller: every query is scoped to this account.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Auth {
-    pub account_id: i64,
+    pub account_id: AccountId,
 }
 
 impl FromRequestParts<AppState> for Auth {

@@ -4,6 +4,8 @@
 
 use callscope_shared::{AgentId, Call, CallId, CallStatusView, WebhookDelivery};
 
+use crate::clock::UnixTime;
+use crate::ids::{AccountId, AgentRowId};
 use crate::live::{LiveError, LiveStore};
 use crate::storage::{CallFilter, Position, Store, StoreError};
 
@@ -30,7 +32,7 @@ pub enum AgentRef {
 /// the account does not have matches no calls.
 pub async fn list(
     store: &Store,
-    account_id: i64,
+    account_id: AccountId,
     agent: Option<AgentRef>,
     mut filter: CallFilter,
     after: Option<Position>,
@@ -38,7 +40,7 @@ pub async fn list(
 ) -> Result<(Vec<Call>, bool), CallError> {
     filter.agent_id = match agent {
         None => None,
-        Some(AgentRef::Numeric(id)) => Some(id),
+        Some(AgentRef::Numeric(id)) => Some(AgentRowId(id)),
         Some(AgentRef::Public(public)) => {
             match store.agent_by_public_id(account_id, &public).await? {
                 Some(agent) => Some(agent.id),
@@ -50,7 +52,11 @@ pub async fn list(
 }
 
 /// The whole call, transcript and latency included.
-pub async fn detail(store: &Store, account_id: i64, call_id: CallId) -> Result<Call, CallError> {
+pub async fn detail(
+    store: &Store,
+    account_id: AccountId,
+    call_id: CallId,
+) -> Result<Call, CallError> {
     store
         .get_call(account_id, call_id)
         .await?
@@ -58,13 +64,13 @@ pub async fn detail(store: &Store, account_id: i64, call_id: CallId) -> Result<C
 }
 
 /// A call's state for polling: the live state while the call is live (its duration so far
-/// measured at `now`, Unix seconds), the record once it has ended.
+/// measured at `now`), the record once it has ended.
 pub async fn status(
     store: &Store,
     live: &LiveStore,
-    account_id: i64,
+    account_id: AccountId,
     call_id: CallId,
-    now: i64,
+    now: UnixTime,
 ) -> Result<CallStatusView, CallError> {
     let row = store
         .call_status(account_id, call_id)
@@ -82,13 +88,13 @@ pub async fn status(
     let entry = live.get(call_id).await?;
     // The live entry wins; without one (e.g. expired), the record's own state stands.
     let (status, started_at) = entry
-        .filter(|l| l.account_id == account_id)
+        .filter(|l| l.account_id == account_id.get())
         .map(|l| (l.status, l.started_at))
         .unwrap_or((row.status, row.started_at));
     Ok(CallStatusView {
         call_id,
         status,
-        duration_seconds: (now - started_at.unix()).max(0),
+        duration_seconds: now.since(UnixTime::from(started_at)).max(0),
         started_at,
         ended_at: None,
     })
@@ -97,7 +103,7 @@ pub async fn status(
 /// The webhook deliveries about one of the account's calls.
 pub async fn deliveries(
     store: &Store,
-    account_id: i64,
+    account_id: AccountId,
     call_id: CallId,
 ) -> Result<Vec<WebhookDelivery>, CallError> {
     if !store.owns_call(account_id, call_id).await? {

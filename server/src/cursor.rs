@@ -6,6 +6,8 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
+use crate::ids::AccountId;
+
 /// Where the previous page ended: the last call's `started_at` and id.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Position {
@@ -21,9 +23,9 @@ pub struct InvalidCursor;
 const MAC_LEN: usize = 16;
 const VERSION: u8 = 1;
 
-fn mac(key: &[u8; 32], account_id: i64, payload: &[u8]) -> [u8; MAC_LEN] {
+fn mac(key: &[u8; 32], account_id: AccountId, payload: &[u8]) -> [u8; MAC_LEN] {
     let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(key).expect("HMAC takes any key length");
-    mac.update(&account_id.to_be_bytes());
+    mac.update(&account_id.get().to_be_bytes());
     mac.update(payload);
     let full = mac.finalize().into_bytes();
     let mut out = [0u8; MAC_LEN];
@@ -32,7 +34,7 @@ fn mac(key: &[u8; 32], account_id: i64, payload: &[u8]) -> [u8; MAC_LEN] {
 }
 
 /// Encodes a position for `account_id`: base64url of version, position and MAC.
-pub fn encode(key: &[u8; 32], account_id: i64, at: Position) -> String {
+pub fn encode(key: &[u8; 32], account_id: AccountId, at: Position) -> String {
     let mut bytes = Vec::with_capacity(1 + 16 + MAC_LEN);
     bytes.push(VERSION);
     bytes.extend_from_slice(&at.started_at.to_be_bytes());
@@ -43,7 +45,11 @@ pub fn encode(key: &[u8; 32], account_id: i64, at: Position) -> String {
 }
 
 /// Decodes a cursor issued for `account_id`, checking its MAC in constant time.
-pub fn decode(key: &[u8; 32], account_id: i64, text: &str) -> Result<Position, InvalidCursor> {
+pub fn decode(
+    key: &[u8; 32],
+    account_id: AccountId,
+    text: &str,
+) -> Result<Position, InvalidCursor> {
     if text.len() > 64 {
         return Err(InvalidCursor);
     }
@@ -53,7 +59,7 @@ pub fn decode(key: &[u8; 32], account_id: i64, text: &str) -> Result<Position, I
     }
     let (payload, tag) = bytes.split_at(17);
     let mut check = <Hmac<Sha256> as Mac>::new_from_slice(key).expect("HMAC takes any key length");
-    check.update(&account_id.to_be_bytes());
+    check.update(&account_id.get().to_be_bytes());
     check.update(payload);
     check
         .verify_truncated_left(tag)
@@ -76,26 +82,26 @@ mod tests {
             started_at: 1_768_471_200,
             id: 42,
         };
-        let c = encode(&KEY, 1, at);
-        assert_eq!(decode(&KEY, 1, &c), Ok(at));
-        assert_eq!(decode(&KEY, 2, &c), Err(InvalidCursor));
-        assert_eq!(decode(&[8; 32], 1, &c), Err(InvalidCursor));
+        let c = encode(&KEY, AccountId(1), at);
+        assert_eq!(decode(&KEY, AccountId(1), &c), Ok(at));
+        assert_eq!(decode(&KEY, AccountId(2), &c), Err(InvalidCursor));
+        assert_eq!(decode(&[8; 32], AccountId(1), &c), Err(InvalidCursor));
     }
 
     #[test]
     fn garbage_is_rejected() {
         for bad in ["", "abc", "!!!!", &"A".repeat(44), &"A".repeat(200)] {
-            assert_eq!(decode(&KEY, 1, bad), Err(InvalidCursor), "{bad}");
+            assert_eq!(decode(&KEY, AccountId(1), bad), Err(InvalidCursor), "{bad}");
         }
     }
 
     proptest! {
         #[test]
         fn any_edit_is_detected(started_at in 0i64..4_000_000_000, id in 1i64..i64::MAX, flip in 0usize..33, bit in 0u8..8) {
-            let c = encode(&KEY, 9, Position { started_at, id });
+            let c = encode(&KEY, AccountId(9), Position { started_at, id });
             let mut bytes = URL_SAFE_NO_PAD.decode(&c).unwrap();
             bytes[flip] ^= 1 << bit;
-            prop_assert_eq!(decode(&KEY, 9, &URL_SAFE_NO_PAD.encode(bytes)), Err(InvalidCursor));
+            prop_assert_eq!(decode(&KEY, AccountId(9), &URL_SAFE_NO_PAD.encode(bytes)), Err(InvalidCursor));
         }
     }
 }

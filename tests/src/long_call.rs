@@ -1,9 +1,11 @@
 //! A very long call written straight into a scratch database through the server's own
 //! storage layer, with a debug link issued under the server key `serve` will load.
 
+use callscope_server::clock::UnixTime;
 use callscope_server::debug_link;
 use callscope_server::secrets::{Keys, ServerKey, default_key_file};
 use callscope_server::storage::{NewCall, NewLatencyTurn, NewTranscriptEntry, Store};
+use callscope_server::webhooks::events::for_new_call;
 use callscope_shared::{Money, Role, ToolCall};
 
 /// Inserts a completed call of `turns` transcript entries (alternating assistant/user,
@@ -57,8 +59,8 @@ pub async fn insert(database_url: &str, turns: usize) -> String {
         }
     }
     let duration = turns as i64 * 3;
-    let now = callscope_server::clock::now();
-    let started_at = now - duration - 600;
+    let now = UnixTime(callscope_server::clock::now());
+    let started_at = now.plus(-duration - 600);
     let call = NewCall {
         from_number: "+31612345678".into(),
         to_number: "+31887654321".into(),
@@ -67,7 +69,10 @@ pub async fn insert(database_url: &str, turns: usize) -> String {
             account_id, agent_id, started_at, duration, transcript, latency,
         )
     };
-    let call_id = store.insert_call(&call).await.expect("insert call");
+    let call_id = store
+        .insert_call(&call, now, for_new_call)
+        .await
+        .expect("insert call");
     let key_file = default_key_file(database_url).expect("a file database has a key file");
     let key = ServerKey::load_or_create(&key_file).expect("server key");
     let link = debug_link::issue(

@@ -15,7 +15,7 @@ pub mod shared_misses;
 pub mod token;
 pub mod view;
 
-use callscope_shared::{CallId, DebugLink, PublicDebugView, Timestamp};
+use callscope_shared::{CallId, DebugLink, PublicDebugView};
 
 pub use limiter::MissLimiter;
 pub use recorder::ViewRecorder;
@@ -23,6 +23,8 @@ pub use shared_misses::SharedMisses;
 pub use token::DebugToken;
 
 use crate::client_ip::ClientKey;
+use crate::clock::UnixTime;
+use crate::ids::{AccountId, LinkId};
 use crate::live::LiveStore;
 use crate::storage::{DebugLogState, LinkRecord, Store, StoreError};
 
@@ -62,10 +64,10 @@ fn owner_view(token: &DebugToken, link: &LinkRecord) -> DebugLink {
     DebugLink {
         debug_token: token.as_str().to_owned(),
         url: public_path(token),
-        created_at: Timestamp::from_unix(link.created_at),
-        expires_at: link.expires_at.and_then(Timestamp::from_unix),
+        created_at: link.created_at.timestamp(),
+        expires_at: link.expires_at.and_then(UnixTime::timestamp),
         view_count: link.view_count.max(0) as u64,
-        last_viewed_at: link.last_viewed_at.and_then(Timestamp::from_unix),
+        last_viewed_at: link.last_viewed_at.and_then(UnixTime::timestamp),
     }
 }
 
@@ -73,10 +75,10 @@ fn owner_view(token: &DebugToken, link: &LinkRecord) -> DebugLink {
 pub async fn issue(
     store: &Store,
     key: &[u8; 32],
-    account_id: i64,
+    account_id: AccountId,
     call_id: CallId,
     expires_in: Option<i64>,
-    now: i64,
+    now: UnixTime,
 ) -> Result<DebugLink, DebugLinkError> {
     match store.debug_log_state(account_id, call_id).await? {
         DebugLogState::NoSuchCall => return Err(DebugLinkError::CallNotFound),
@@ -96,7 +98,7 @@ pub async fn issue(
         store.revoke_debug_link(call_id, now).await?;
     }
     let token = DebugToken::generate();
-    let expires_at = expires_in.map(|secs| now + secs);
+    let expires_at = expires_in.map(|secs| now.plus(secs));
     let link = store
         .insert_debug_link(call_id, &token.hash(), &token.encrypt(key), now, expires_at)
         .await?;
@@ -108,9 +110,9 @@ pub async fn issue(
 /// Revokes the call's live link; `Ok(false)` when it had none.
 pub async fn revoke(
     store: &Store,
-    account_id: i64,
+    account_id: AccountId,
     call_id: CallId,
-    now: i64,
+    now: UnixTime,
 ) -> Result<bool, DebugLinkError> {
     if store.debug_log_state(account_id, call_id).await? == DebugLogState::NoSuchCall {
         return Err(DebugLinkError::CallNotFound);
@@ -121,7 +123,7 @@ pub async fn revoke(
 /// The outcome of opening a presented token.
 pub enum Opened {
     Found {
-        link_id: i64,
+        link_id: LinkId,
         view: Box<PublicDebugView>,
     },
     /// Unknown, malformed, revoked or expired: all the same to the caller.
@@ -129,7 +131,7 @@ pub enum Opened {
 }
 
 /// Resolves a token to the masked view. Malformed tokens never reach the database.
-pub async fn open(store: &Store, token_text: &str, now: i64) -> Result<Opened, StoreError> {
+pub async fn open(store: &Store, token_text: &str, now: UnixTime) -> Result<Opened, StoreError> {
     let Some(token) = DebugToken::parse(token_text) else {
         return Ok(Opened::Missing);
     };
@@ -175,7 +177,7 @@ impl DebugLinks {
         store: &Store,
         client: ClientKey,
         token: &str,
-        now: i64,
+        now: UnixTime,
     ) -> Result<Box<PublicDebugView>, DebugLinkError> {
         if let Err(retry_after) = self.limiter.check(client).await {
             return Err(DebugLinkError::TooManyMisses { retry_after });

@@ -11,6 +11,8 @@ use std::time::Duration;
 
 use tokio::sync::{mpsc, oneshot};
 
+use crate::clock::UnixTime;
+use crate::ids::LinkId;
 use crate::storage::Store;
 
 /// How often pending views are written, by default.
@@ -19,7 +21,7 @@ const QUEUE: usize = 10_000;
 
 enum Message {
     /// A view of a link at an instant (Unix seconds).
-    View(i64, i64),
+    View(LinkId, UnixTime),
     /// Write what is pending now, then answer.
     Flush(oneshot::Sender<()>),
     /// Write what is pending, answer, and stop.
@@ -53,7 +55,7 @@ impl ViewRecorder {
 
     /// Records a view of `link_id` at `at`. Never waits: under a flood beyond the queue,
     /// views are dropped rather than slowing responses.
-    pub fn record(&self, link_id: i64, at: i64) {
+    pub fn record(&self, link_id: LinkId, at: UnixTime) {
         let _ = self.tx.try_send(Message::View(link_id, at));
     }
 
@@ -82,7 +84,7 @@ impl ViewWriter {
     /// Folds views and writes them every `flush_every`, on request, and when stopped (or
     /// when every recorder is gone).
     pub async fn run(mut self) {
-        let mut pending: HashMap<i64, (i64, i64)> = HashMap::new();
+        let mut pending: HashMap<LinkId, (i64, UnixTime)> = HashMap::new();
         let start = tokio::time::Instant::now() + self.flush_every;
         let mut tick = tokio::time::interval_at(start, self.flush_every);
         loop {
@@ -108,7 +110,7 @@ impl ViewWriter {
     }
 }
 
-fn add(pending: &mut HashMap<i64, (i64, i64)>, link: i64, at: i64) {
+fn add(pending: &mut HashMap<LinkId, (i64, UnixTime)>, link: LinkId, at: UnixTime) {
     let e = pending.entry(link).or_insert((0, at));
     e.0 += 1;
     e.1 = e.1.max(at);
@@ -116,7 +118,7 @@ fn add(pending: &mut HashMap<i64, (i64, i64)>, link: i64, at: i64) {
 
 /// One flush is one job: its span names it and how many links it writes.
 #[tracing::instrument(name = "flush_views", skip_all, fields(links = pending.len()))]
-async fn flush(store: &Store, pending: &mut HashMap<i64, (i64, i64)>) {
+async fn flush(store: &Store, pending: &mut HashMap<LinkId, (i64, UnixTime)>) {
     for (link, (views, at)) in pending.drain() {
         if let Err(err) = store.record_link_views(link, views, at).await {
             tracing::warn!(error = %err, views, "could not record debug-link views");

@@ -17,6 +17,8 @@ use super::random::{DemoRng, RngCore, SeedableRng, between, chance, digits, weig
 use super::shapes::{COVERAGE, SHAPES, Shape};
 use super::talk;
 use super::window::{Window, sample_start};
+use crate::clock::UnixTime;
+use crate::ids::{AccountId, AgentRowId};
 use crate::storage::NewCall;
 
 /// Ended calls start before the final hour of the window, which belongs to live calls.
@@ -321,8 +323,8 @@ fn expand(rng: &mut DemoRng, sk: &Skeleton, agent: &PlannedAgent, window: Window
         .map(|t| (t.entries, t.latency))
         .unwrap_or_default();
     let call = NewCall {
-        account_id: 0,
-        agent_id: 0,
+        account_id: AccountId(0),
+        agent_id: AgentRowId(0),
         from_number,
         to_number,
         status: shape.status(),
@@ -346,8 +348,8 @@ fn expand(rng: &mut DemoRng, sk: &Skeleton, agent: &PlannedAgent, window: Window
         extracted_data,
         ws_unavailable,
         call_control_id,
-        started_at: sk.started_at,
-        ended_at,
+        started_at: UnixTime(sk.started_at),
+        ended_at: ended_at.map(UnixTime),
         transcript,
         latency,
     };

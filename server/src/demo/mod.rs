@@ -32,11 +32,13 @@ pub use window::{UntilError, Window};
 
 use crate::auth::{ApiKey, KeyMode, create_key};
 use crate::cli::DemoArgs;
-use crate::clock;
+use crate::clock::{self, UnixTime};
 use crate::config::server_key;
 use crate::debug_link;
+use crate::ids::{AccountId, AgentRowId};
 use crate::secrets::Keys;
 use crate::storage::{CallFilter, NewAgent, NewCall, NewDelivery, Position, Store, StoreResult};
+use crate::webhooks::events::for_new_call;
 use anyhow::Context;
 
 /// The account the demo fills.
@@ -48,7 +50,7 @@ const DEBUG_MIN_ENTRIES: usize = 10;
 #[derive(Debug)]
 pub struct Outcome {
     pub api_key: ApiKey,
-    pub account_id: i64,
+    pub account_id: AccountId,
     /// Calls in the account now.
     pub calls: i64,
     /// Calls written by this run.
@@ -83,7 +85,7 @@ pub async fn run(store: &Store, args: &DemoArgs, database_url: &str) -> anyhow::
                 outcome.account_id,
                 id,
                 None,
-                clock::now(),
+                UnixTime(clock::now()),
             )
             .await
             .context("issuing the demo debug link")?;
@@ -145,7 +147,9 @@ pub async fn populate(
     window: Window,
     if_empty: bool,
 ) -> anyhow::Result<Outcome> {
-    let account_id = store.ensure_account(ACCOUNT, window.start).await?;
+    let account_id = store
+        .ensure_account(ACCOUNT, UnixTime(window.start))
+        .await?;
     let existing = store.count_calls(account_id).await?;
     let (created, debug_call_id) = if if_empty && existing > 0 {
         tracing::info!(existing, "Demo already has calls; writing nothing");
@@ -154,7 +158,7 @@ pub async fn populate(
         let plan = Plan::new(seed, calls, window);
         write(store, account_id, &plan).await?
     };
-    let api_key = create_key(store, ACCOUNT, KeyMode::Live, clock::now()).await?;
+    let api_key = create_key(store, ACCOUNT, KeyMode::Live, UnixTime(clock::now())).await?;
     Ok(Outcome {
         api_key,
         account_id,
@@ -166,7 +170,11 @@ pub async fn populate(
 
 /// The Demo agents' database ids, in plan order. Agents are matched by name, so a second
 /// run (another seed) adds calls to the same three agents.
-async fn ensure_agents(store: &Store, account_id: i64, plan: &Plan) -> StoreResult<Vec<i64>> {
+async fn ensure_agents(
+    store: &Store,
+    account_id: AccountId,
+    plan: &Plan,
+) -> StoreResult<Vec<AgentRowId>> {
     let existing = store.agents(account_id).await?;
     let mut ids = Vec::with_capacity(plan.agents.len());
     for agent in &plan.agents {
@@ -184,14 +192,14 @@ async fn ensure_agents(store: &Store, account_id: i64, plan: &Plan) -> StoreResu
     Ok(ids)
 }
 
-fn new_agent(account_id: i64, agent: &PlannedAgent, window: Window) -> NewAgent {
+fn new_agent(account_id: AccountId, agent: &PlannedAgent, window: Window) -> NewAgent {
     NewAgent {
         account_id,
         public_id: agent.public_id.clone(),
         name: agent.profile.name.to_owned(),
         rate_per_minute: agent.profile.rate_per_minute,
         recording_enabled: agent.profile.recording_enabled,
-        created_at: window.start - 7 * 86_400,
+        created_at: UnixTime(window.start - 7 * 86_400),
     }
 }
 
@@ -253,7 +261,7 @@ impl Showcase {
 /// Returns how many calls were written and the most recent best call to show.
 async fn write(
     store: &Store,
-    account_id: i64,
+    account_id: AccountId,
     plan: &Plan,
 ) -> StoreResult<(usize, Option<CallId>)> {
     let started = Instant::now();
@@ -268,7 +276,8 @@ async fn write(
     {
         call.account_id = account_id;
         call.agent_id = agent_ids[agent];
-        let id = store.insert_call(&call).await?;
+        let now = UnixTime(clock::now());
+        let id = store.insert_call(&call, now, for_new_call).await?;
         let rank = Showcase::of_new(&call).rank();
         if rank > 0 && best.is_none_or(|(r, _)| rank >= r) {
             best = Some((rank, id));
@@ -285,7 +294,7 @@ async fn write(
                     status_code: d.status_code,
                     success: d.success,
                     error: d.error.map(str::to_owned),
-                    created_at: d.created_at,
+                    created_at: UnixTime(d.created_at),
                 })
                 .await?;
         }
@@ -301,7 +310,7 @@ async fn write(
 
 /// For `--if-empty` on a filled account: the newest call of the best rank, looking
 /// through a few pages at most.
-async fn find_debug_call(store: &Store, account_id: i64) -> StoreResult<Option<CallId>> {
+async fn find_debug_call(store: &Store, account_id: AccountId) -> StoreResult<Option<CallId>> {
     let filter = CallFilter {
         status: Some(CallStatus::Completed),
         disposition: Some(Disposition::Answered),

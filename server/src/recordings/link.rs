@@ -1,8 +1,10 @@
 //! The recording service: a signed, expiring URL to one of the account's call recordings.
 
-use callscope_shared::{CallId, RecordingLink, Timestamp};
+use callscope_shared::{CallId, RecordingLink};
 
 use super::{Recordings, UnsignableKey};
+use crate::clock::UnixTime;
+use crate::ids::AccountId;
 use crate::storage::{RecordingState, Store, StoreError};
 
 /// Why no URL was given. `error.rs` maps it to the HTTP answer.
@@ -34,10 +36,10 @@ pub enum RecordingError {
 pub async fn presigned_link(
     store: &Store,
     recordings: Option<&Recordings>,
-    account_id: i64,
+    account_id: AccountId,
     call_id: CallId,
     expires_in: i64,
-    now: i64,
+    now: UnixTime,
 ) -> Result<RecordingLink, RecordingError> {
     let key = match store.recording_state(account_id, call_id).await? {
         RecordingState::NoSuchCall => return Err(RecordingError::CallNotFound),
@@ -47,10 +49,12 @@ pub async fn presigned_link(
     };
     let recordings = recordings.ok_or(RecordingError::NotConfigured)?;
     let url = recordings
-        .presign_get(&key, expires_in as u64, now)
+        .presign_get(&key, expires_in as u64, now.secs())
         .map_err(|source| RecordingError::Unsignable { call_id, source })?;
-    let expires_at =
-        Timestamp::from_unix(now + expires_in).ok_or(RecordingError::ExpiryOutOfRange)?;
+    let expires_at = now
+        .plus(expires_in)
+        .timestamp()
+        .ok_or(RecordingError::ExpiryOutOfRange)?;
     Ok(RecordingLink {
         url: url.into(),
         expires_at,

@@ -10,9 +10,11 @@ use super::params::Params;
 use crate::app::AppState;
 use crate::auth::Auth;
 use crate::calls::{self, CallError};
+use crate::clock::UnixTime;
 use crate::cursor;
 use crate::error::{ApiError, messages};
 use crate::extract::ApiQuery;
+use crate::ids::AgentRowId;
 use crate::storage::CallFilter;
 
 /// A path's call id; malformed ids are simply not found.
@@ -53,8 +55,8 @@ pub async fn list(
         agent_id: None,
         status,
         disposition,
-        from: dates.from,
-        to: dates.to,
+        from: dates.from.map(UnixTime),
+        to: dates.to.map(UnixTime),
     };
     let (calls, has_more) =
         calls::list(&state.store, auth.account_id, agent, filter, after, limit).await?;
@@ -83,7 +85,12 @@ pub async fn summary(
     let dates = params.date_range()?;
     let t = state
         .store
-        .summary(auth.account_id, agent_id, dates.from, dates.to)
+        .summary(
+            auth.account_id,
+            agent_id.map(AgentRowId),
+            dates.from.map(UnixTime),
+            dates.to.map(UnixTime),
+        )
         .await?;
     // Sums are exact; money is shown to the cent, rounded half away from zero.
     let cents = |units: i64| Money::from_units(units).round_to(2);
@@ -130,7 +137,7 @@ pub async fn status(
         &state.live,
         auth.account_id,
         call_id,
-        state.clock.now().secs(),
+        state.clock.now(),
     )
     .await?;
     Ok(Json(view))

@@ -38,7 +38,7 @@ pub async fn issue(
         auth.account_id,
         call_id,
         expires_in,
-        state.clock.now().secs(),
+        state.clock.now(),
     )
     .await?;
     Ok(Json(link))
@@ -51,7 +51,7 @@ pub async fn revoke(
     Path(call_id): Path<String>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
     let call_id = parse_call_id(&call_id)?;
-    let now = state.clock.now().secs();
+    let now = state.clock.now();
     let revoked = debug_link::revoke(&state.store, auth.account_id, call_id, now).await?;
     Ok(Json(json!({ "success": true, "revoked": revoked })))
 }
@@ -84,7 +84,7 @@ pub async fn public(
         &headers,
         &state.config.trusted_proxies,
     ));
-    let now = state.clock.now().secs();
+    let now = state.clock.now();
     match state
         .debug
         .open_public(&state.store, client, &token, now)

@@ -37,7 +37,7 @@ pub async fn recording(
         auth.account_id,
         call_id,
         expires_in,
-        state.clock.now().secs(),
+        state.clock.now(),
     )
     .await?;
     Ok(Json(link))

@@ -17,6 +17,7 @@ use crate::auth::Auth;
 use crate::cursor;
 use crate::error::{ApiError, messages};
 use crate::extract::{ApiJson, ApiQuery};
+use crate::ids::EndpointId;
 use crate::storage::EndpointRecord;
 use crate::webhooks::endpoint_public_id;
 use crate::webhooks::endpoints::{self, Created};
@@ -28,7 +29,9 @@ fn view(e: EndpointRecord, secret: Option<String>) -> WebhookEndpoint {
         events: e.events,
         enabled: e.enabled,
         disabled_reason: e.disabled_reason,
-        created_at: callscope_shared::Timestamp::from_unix(e.created_at)
+        created_at: e
+            .created_at
+            .timestamp()
             .unwrap_or_else(|| callscope_shared::Timestamp::from_unix(0).expect("epoch")),
         secret,
     }
@@ -47,7 +50,7 @@ pub async fn create(
         auth.account_id,
         &body.url,
         body.events,
-        state.clock.now().secs(),
+        state.clock.now(),
     )
     .await?;
     Ok((
@@ -78,7 +81,7 @@ pub async fn delete(
     auth: Auth,
     Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
-    endpoints::delete(&state.store, auth.account_id, &id, state.clock.now().secs()).await?;
+    endpoints::delete(&state.store, auth.account_id, &id, state.clock.now()).await?;
     Ok(Json(json!({ "success": true })))
 }
 
@@ -88,8 +91,7 @@ pub async fn test(
     auth: Auth,
     Path(id): Path<String>,
 ) -> Result<(StatusCode, Json<WebhookTestQueued>), ApiError> {
-    let event =
-        endpoints::send_test(&state.store, auth.account_id, &id, state.clock.now().secs()).await?;
+    let event = endpoints::send_test(&state.store, auth.account_id, &id, state.clock.now()).await?;
     Ok((
         StatusCode::ACCEPTED,
         Json(WebhookTestQueued {
@@ -100,11 +102,11 @@ pub async fn test(
 }
 
 /// The cursor key of one endpoint's delivery list, so no other list's cursor fits it.
-fn cursor_key(state: &AppState, endpoint_id: i64) -> [u8; 32] {
+fn cursor_key(state: &AppState, endpoint_id: EndpointId) -> [u8; 32] {
     let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(&state.keys.cursor)
         .expect("HMAC takes any key length");
     mac.update(b"webhook-deliveries/");
-    mac.update(&endpoint_id.to_be_bytes());
+    mac.update(&endpoint_id.get().to_be_bytes());
     mac.finalize().into_bytes().into()
 }
 

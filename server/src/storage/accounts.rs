@@ -1,8 +1,8 @@
 //! Accounts and their API keys (stored as SHA-256 hashes only).
 
-use sqlx::Row;
-
-use super::{Store, StoreError, StoreResult};
+use super::{Store, StoreError, StoreResult, decode};
+use crate::clock::UnixTime;
+use crate::ids::{AccountId, KeyId};
 
 /// Whether an account may use the API.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -11,17 +11,57 @@ pub enum AccountStatus {
     Suspended,
 }
 
+impl AccountStatus {
+    fn as_str(self) -> &'static str {
+        match self {
+            AccountStatus::Active => "active",
+            AccountStatus::Suspended => "suspended",
+        }
+    }
+}
+
+impl std::str::FromStr for AccountStatus {
+    type Err = ();
+
+    fn from_str(s: &str) -> Result<Self, ()> {
+        match s {
+            "active" => Ok(AccountStatus::Active),
+            "suspended" => Ok(AccountStatus::Suspended),
+            _ => Err(()),
+        }
+    }
+}
+
 /// Who a presented key belongs to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct KeyOwner {
-    pub key_id: i64,
-    pub account_id: i64,
+    pub key_id: KeyId,
+    pub account_id: AccountId,
     pub account_status: AccountStatus,
+}
+
+#[derive(sqlx::FromRow)]
+struct KeyOwnerRow {
+    key_id: KeyId,
+    account_id: AccountId,
+    status: String,
+}
+
+impl TryFrom<KeyOwnerRow> for KeyOwner {
+    type Error = StoreError;
+
+    fn try_from(r: KeyOwnerRow) -> StoreResult<Self> {
+        Ok(KeyOwner {
+            key_id: r.key_id,
+            account_id: r.account_id,
+            account_status: decode::enumerated(&r.status, "account status")?,
+        })
+    }
 }
 
 impl Store {
     /// The id of the account called `name`, created (active) if new.
-    pub async fn ensure_account(&self, name: &str, now: i64) -> StoreResult<i64> {
+    pub async fn ensure_account(&self, name: &str, now: UnixTime) -> StoreResult<AccountId> {
         sqlx::query(
             "INSERT INTO accounts (name, status, created_at) VALUES ($1, 'active', $2)
              ON CONFLICT (name) DO NOTHING",
@@ -36,26 +76,23 @@ impl Store {
     }
 
     /// The id of the account called `name`, if any.
-    pub async fn account_id(&self, name: &str) -> StoreResult<Option<i64>> {
-        let row = sqlx::query("SELECT id FROM accounts WHERE name = $1")
-            .bind(name)
-            .fetch_optional(self.pool())
-            .await?;
-        Ok(row.map(|r| r.get::<i64, _>(0)))
+    pub async fn account_id(&self, name: &str) -> StoreResult<Option<AccountId>> {
+        Ok(
+            sqlx::query_scalar("SELECT id FROM accounts WHERE name = $1")
+                .bind(name)
+                .fetch_optional(self.pool())
+                .await?,
+        )
     }
 
     /// Suspends or reactivates an account.
     pub async fn set_account_status(
         &self,
-        account_id: i64,
+        account_id: AccountId,
         status: AccountStatus,
     ) -> StoreResult<()> {
-        let text = match status {
-            AccountStatus::Active => "active",
-            AccountStatus::Suspended => "suspended",
-        };
         sqlx::query("UPDATE accounts SET status = $1 WHERE id = $2")
-            .bind(text)
+            .bind(status.as_str())
             .bind(account_id)
             .execute(self.pool())
             .await?;
@@ -65,12 +102,12 @@ impl Store {
     /// Stores a new key's hash; returns the key's row id.
     pub async fn insert_api_key(
         &self,
-        account_id: i64,
+        account_id: AccountId,
         key_hash: &[u8],
         key_prefix: &str,
-        now: i64,
-    ) -> StoreResult<i64> {
-        let row = sqlx::query(
+        now: UnixTime,
+    ) -> StoreResult<KeyId> {
+        Ok(sqlx::query_scalar(
             "INSERT INTO api_keys (account_id, key_hash, key_prefix, created_at)
              VALUES ($1, $2, $3, $4) RETURNING id",
         )
@@ -79,12 +116,11 @@ impl Store {
         .bind(key_prefix)
         .bind(now)
         .fetch_one(self.pool())
-        .await?;
-        Ok(row.get::<i64, _>(0))
+        .await?)
     }
 
     /// Revokes a key: it stops authenticating at once.
-    pub async fn revoke_api_key(&self, key_id: i64, now: i64) -> StoreResult<()> {
+    pub async fn revoke_api_key(&self, key_id: KeyId, now: UnixTime) -> StoreResult<()> {
         sqlx::query("UPDATE api_keys SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL")
             .bind(now)
             .bind(key_id)
@@ -95,26 +131,14 @@ impl Store {
 
     /// The owner of an unrevoked key with this hash.
     pub async fn find_api_key(&self, key_hash: &[u8]) -> StoreResult<Option<KeyOwner>> {
-        let row = sqlx::query(
-            "SELECT k.id, k.account_id, a.status FROM api_keys k
+        let row: Option<KeyOwnerRow> = sqlx::query_as(
+            "SELECT k.id AS key_id, k.account_id, a.status FROM api_keys k
              JOIN accounts a ON a.id = k.account_id
              WHERE k.key_hash = $1 AND k.revoked_at IS NULL",
         )
         .bind(key_hash.to_vec())
         .fetch_optional(self.pool())
         .await?;
-        row.map(|r| {
-            let status: String = r.get(2);
-            Ok(KeyOwner {
-                key_id: r.get(0),
-                account_id: r.get(1),
-                account_status: match status.as_str() {
-                    "active" => AccountStatus::Active,
-                    "suspended" => AccountStatus::Suspended,
-                    other => return Err(StoreError::Corrupt(format!("account status {other:?}"))),
-                },
-            })
-        })
-        .transpose()
+        row.map(KeyOwner::try_from).transpose()
     }
 }

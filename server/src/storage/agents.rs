@@ -1,52 +1,71 @@
 //! Agents: the voice assistants that take calls, each with a public `agent_` id.
 
 use callscope_shared::{AgentId, Money};
-use sqlx::Row;
 
+use super::decode::Flag;
 use super::{Store, StoreError, StoreResult};
+use crate::clock::UnixTime;
+use crate::ids::{AccountId, AgentRowId};
 
 /// An agent to create.
 #[derive(Debug, Clone)]
 pub struct NewAgent {
-    pub account_id: i64,
+    pub account_id: AccountId,
     pub public_id: AgentId,
     pub name: String,
     pub rate_per_minute: Money,
     pub recording_enabled: bool,
-    pub created_at: i64,
+    pub created_at: UnixTime,
 }
 
 /// A stored agent.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AgentRecord {
-    pub id: i64,
+    pub id: AgentRowId,
     pub public_id: AgentId,
-    pub account_id: i64,
+    pub account_id: AccountId,
     pub name: String,
     pub rate_per_minute: Money,
     pub recording_enabled: bool,
 }
 
 const AGENT_COLUMNS: &str =
-    "id, public_id, account_id, name, rate_per_minute_e4, CAST(recording_enabled AS INTEGER)";
+    "id, public_id, account_id, name, rate_per_minute_e4, recording_enabled";
 
-fn agent_from_row(row: &sqlx::any::AnyRow) -> StoreResult<AgentRecord> {
-    let public_id: String = row.get(1);
-    Ok(AgentRecord {
-        id: row.get(0),
-        public_id: public_id
-            .parse()
-            .map_err(|_| StoreError::Corrupt(format!("agent public id {public_id:?}")))?,
-        account_id: row.get(2),
-        name: row.get(3),
-        rate_per_minute: Money::from_units(row.get(4)),
-        recording_enabled: row.get::<i64, _>(5) != 0,
-    })
+#[derive(sqlx::FromRow)]
+struct AgentRow {
+    id: AgentRowId,
+    public_id: String,
+    account_id: AccountId,
+    name: String,
+    rate_per_minute_e4: i64,
+    recording_enabled: Flag,
+}
+
+impl TryFrom<AgentRow> for AgentRecord {
+    type Error = StoreError;
+
+    fn try_from(r: AgentRow) -> StoreResult<Self> {
+        Ok(AgentRecord {
+            id: r.id,
+            public_id: public_agent_id(&r.public_id)?,
+            account_id: r.account_id,
+            name: r.name,
+            rate_per_minute: Money::from_units(r.rate_per_minute_e4),
+            recording_enabled: r.recording_enabled.into(),
+        })
+    }
+}
+
+/// An agent's public id as stored.
+pub(super) fn public_agent_id(text: &str) -> StoreResult<AgentId> {
+    text.parse()
+        .map_err(|_| StoreError::Corrupt(format!("agent public id {text:?}")))
 }
 
 impl Store {
     pub async fn insert_agent(&self, agent: &NewAgent) -> StoreResult<AgentRecord> {
-        let row = sqlx::query(&format!(
+        let row: AgentRow = sqlx::query_as(&format!(
             "INSERT INTO agents (public_id, account_id, name, rate_per_minute_e4, recording_enabled, created_at)
              VALUES ($1, $2, $3, $4, $5, $6) RETURNING {AGENT_COLUMNS}"
         ))
@@ -58,33 +77,33 @@ impl Store {
         .bind(agent.created_at)
         .fetch_one(self.pool())
         .await?;
-        agent_from_row(&row)
+        row.try_into()
     }
 
     /// An account's agent by its public id.
     pub async fn agent_by_public_id(
         &self,
-        account_id: i64,
+        account_id: AccountId,
         public_id: &AgentId,
     ) -> StoreResult<Option<AgentRecord>> {
-        let row = sqlx::query(&format!(
+        let row: Option<AgentRow> = sqlx::query_as(&format!(
             "SELECT {AGENT_COLUMNS} FROM agents WHERE account_id = $1 AND public_id = $2"
         ))
         .bind(account_id)
         .bind(public_id.as_str())
         .fetch_optional(self.pool())
         .await?;
-        row.as_ref().map(agent_from_row).transpose()
+        row.map(AgentRecord::try_from).transpose()
     }
 
     /// Every agent of an account, oldest first.
-    pub async fn agents(&self, account_id: i64) -> StoreResult<Vec<AgentRecord>> {
-        let rows = sqlx::query(&format!(
+    pub async fn agents(&self, account_id: AccountId) -> StoreResult<Vec<AgentRecord>> {
+        let rows: Vec<AgentRow> = sqlx::query_as(&format!(
             "SELECT {AGENT_COLUMNS} FROM agents WHERE account_id = $1 ORDER BY id"
         ))
         .bind(account_id)
         .fetch_all(self.pool())
         .await?;
-        rows.iter().map(agent_from_row).collect()
+        rows.into_iter().map(AgentRecord::try_from).collect()
     }
 }

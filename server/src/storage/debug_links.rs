@@ -1,28 +1,30 @@
 //! Debug links: at most one live (unrevoked) link per call, found by the token's hash.
 
 use callscope_shared::CallId;
-use sqlx::Row;
 
+use super::decode::{self, Flag};
 use super::{Store, StoreError, StoreResult};
+use crate::clock::UnixTime;
+use crate::ids::{AccountId, LinkId};
 
 /// A stored link. The token itself is only in `token_enc`, encrypted.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LinkRecord {
-    pub id: i64,
+    pub id: LinkId,
     pub call_id: CallId,
     pub token_enc: Vec<u8>,
-    pub created_at: i64,
-    pub expires_at: Option<i64>,
+    pub created_at: UnixTime,
+    pub expires_at: Option<UnixTime>,
     pub view_count: i64,
-    pub last_viewed_at: Option<i64>,
+    pub last_viewed_at: Option<UnixTime>,
 }
 
 /// What a presented token resolves to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct LinkTarget {
-    pub link_id: i64,
+    pub link_id: LinkId,
     pub call_id: CallId,
-    pub expires_at: Option<i64>,
+    pub expires_at: Option<UnixTime>,
 }
 
 /// Whether an account's call can have a debug link.
@@ -36,49 +38,80 @@ pub enum DebugLogState {
 const LINK_COLUMNS: &str =
     "id, call_id, token_enc, created_at, expires_at, view_count, last_viewed_at";
 
-fn link_from_row(r: &sqlx::any::AnyRow) -> StoreResult<LinkRecord> {
-    let call_id: i64 = r.get(1);
-    Ok(LinkRecord {
-        id: r.get(0),
-        call_id: CallId::new(call_id)
-            .ok_or_else(|| StoreError::Corrupt(format!("call id {call_id}")))?,
-        token_enc: r.get(2),
-        created_at: r.get(3),
-        expires_at: r.get(4),
-        view_count: r.get(5),
-        last_viewed_at: r.get(6),
-    })
+#[derive(sqlx::FromRow)]
+struct LinkRow {
+    id: LinkId,
+    call_id: i64,
+    token_enc: Vec<u8>,
+    created_at: UnixTime,
+    expires_at: Option<UnixTime>,
+    view_count: i64,
+    last_viewed_at: Option<UnixTime>,
+}
+
+impl TryFrom<LinkRow> for LinkRecord {
+    type Error = StoreError;
+
+    fn try_from(r: LinkRow) -> StoreResult<Self> {
+        Ok(LinkRecord {
+            id: r.id,
+            call_id: decode::call_id(r.call_id)?,
+            token_enc: r.token_enc,
+            created_at: r.created_at,
+            expires_at: r.expires_at,
+            view_count: r.view_count,
+            last_viewed_at: r.last_viewed_at,
+        })
+    }
+}
+
+#[derive(sqlx::FromRow)]
+struct TargetRow {
+    id: LinkId,
+    call_id: i64,
+    expires_at: Option<UnixTime>,
+}
+
+impl TryFrom<TargetRow> for LinkTarget {
+    type Error = StoreError;
+
+    fn try_from(r: TargetRow) -> StoreResult<Self> {
+        Ok(LinkTarget {
+            link_id: r.id,
+            call_id: decode::call_id(r.call_id)?,
+            expires_at: r.expires_at,
+        })
+    }
 }
 
 impl Store {
     pub async fn debug_log_state(
         &self,
-        account_id: i64,
+        account_id: AccountId,
         call_id: CallId,
     ) -> StoreResult<DebugLogState> {
-        let row = sqlx::query(
-            "SELECT CAST(has_debug_log AS INTEGER) FROM calls WHERE account_id = $1 AND id = $2",
-        )
-        .bind(account_id)
-        .bind(call_id.get())
-        .fetch_optional(self.pool())
-        .await?;
-        Ok(match row.map(|r| r.get::<i64, _>(0)) {
+        let has_log: Option<Flag> =
+            sqlx::query_scalar("SELECT has_debug_log FROM calls WHERE account_id = $1 AND id = $2")
+                .bind(account_id)
+                .bind(call_id.get())
+                .fetch_optional(self.pool())
+                .await?;
+        Ok(match has_log {
             None => DebugLogState::NoSuchCall,
-            Some(0) => DebugLogState::NotAvailable,
-            Some(_) => DebugLogState::Available,
+            Some(Flag(false)) => DebugLogState::NotAvailable,
+            Some(Flag(true)) => DebugLogState::Available,
         })
     }
 
     /// The call's unrevoked link, if any (expired or not).
     pub async fn live_debug_link(&self, call_id: CallId) -> StoreResult<Option<LinkRecord>> {
-        let row = sqlx::query(&format!(
+        let row: Option<LinkRow> = sqlx::query_as(&format!(
             "SELECT {LINK_COLUMNS} FROM debug_links WHERE call_id = $1 AND revoked_at IS NULL"
         ))
         .bind(call_id.get())
         .fetch_optional(self.pool())
         .await?;
-        row.as_ref().map(link_from_row).transpose()
+        row.map(LinkRecord::try_from).transpose()
     }
 
     /// Stores a new link unless the call already has a live one; returns the live link
@@ -88,8 +121,8 @@ impl Store {
         call_id: CallId,
         token_hash: &[u8; 32],
         token_enc: &[u8],
-        now: i64,
-        expires_at: Option<i64>,
+        now: UnixTime,
+        expires_at: Option<UnixTime>,
     ) -> StoreResult<LinkRecord> {
         sqlx::query(
             "INSERT INTO debug_links (call_id, token_hash, token_enc, created_at, expires_at)
@@ -109,7 +142,7 @@ impl Store {
     }
 
     /// Revokes the call's live link; returns whether there was one.
-    pub async fn revoke_debug_link(&self, call_id: CallId, now: i64) -> StoreResult<bool> {
+    pub async fn revoke_debug_link(&self, call_id: CallId, now: UnixTime) -> StoreResult<bool> {
         let done = sqlx::query(
             "UPDATE debug_links SET revoked_at = $1 WHERE call_id = $2 AND revoked_at IS NULL",
         )
@@ -122,24 +155,22 @@ impl Store {
 
     /// The unrevoked link with this token hash.
     pub async fn find_debug_link(&self, token_hash: &[u8; 32]) -> StoreResult<Option<LinkTarget>> {
-        let row = sqlx::query("SELECT id, call_id, expires_at FROM debug_links WHERE token_hash = $1 AND revoked_at IS NULL")
-            .bind(token_hash.to_vec())
-            .fetch_optional(self.pool())
-            .await?;
-        row.map(|r| {
-            let call_id: i64 = r.get(1);
-            Ok(LinkTarget {
-                link_id: r.get(0),
-                call_id: CallId::new(call_id)
-                    .ok_or_else(|| StoreError::Corrupt(format!("call id {call_id}")))?,
-                expires_at: r.get(2),
-            })
-        })
-        .transpose()
+        let row: Option<TargetRow> = sqlx::query_as(
+            "SELECT id, call_id, expires_at FROM debug_links WHERE token_hash = $1 AND revoked_at IS NULL",
+        )
+        .bind(token_hash.to_vec())
+        .fetch_optional(self.pool())
+        .await?;
+        row.map(LinkTarget::try_from).transpose()
     }
 
     /// Adds `views` to a link's count and moves `last_viewed_at` forward to `at`.
-    pub async fn record_link_views(&self, link_id: i64, views: i64, at: i64) -> StoreResult<()> {
+    pub async fn record_link_views(
+        &self,
+        link_id: LinkId,
+        views: i64,
+        at: UnixTime,
+    ) -> StoreResult<()> {
         sqlx::query(
             "UPDATE debug_links SET view_count = view_count + $1,
                 last_viewed_at = CASE WHEN last_viewed_at IS NULL OR last_viewed_at < $2 THEN $2 ELSE last_viewed_at END

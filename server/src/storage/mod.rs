@@ -1,20 +1,36 @@
-//! Storage: one interface over SQLite (the embedded default) and PostgreSQL.
+//! Storage: one store over SQLite (the embedded default) and PostgreSQL.
 //!
-//! Both backends speak the same SQL through sqlx's `Any` driver (`$1`-style parameters work
-//! on both); what differs per backend — connecting, pragmas, migrations — lives in
-//! `sqlite.rs` and `postgres.rs`. Conventions that keep the SQL portable: instants are Unix
-//! seconds, money is integer ten-thousandths, minutes integer hundredths, flags are bound as
-//! `bool` and read back through `CAST(.. AS INTEGER)`.
+//! `Store` wraps one sqlx `Any` pool; both backends run the same SQL (`$n` parameters work on
+//! both). Only connecting (pragmas, WAL) and the versioned migrations differ per backend, in
+//! `sqlite.rs` and `postgres.rs`. Each other module holds one kind of data: `accounts` (and
+//! API keys), `agents`, `calls` (storing a call), `call_detail` (reading one), `listing`
+//! (pages of calls), `daily_stats` (roll-ups and summaries), `debug_links`, `endpoints`,
+//! `outbox` (webhook events and jobs) and `deliveries`.
+//!
+//! Rows are read by column name into `#[derive(FromRow)]` structs and converted once into
+//! their domain types (`TryFrom`, `decode.rs`): a stored value out of range is
+//! `StoreError::Corrupt`, never clamped. Queries whose shape depends on the request are built
+//! with `sql::Sql`, which numbers placeholders as it binds. Ids and instants have their own
+//! types (`crate::ids`, `crate::clock::UnixTime`); storage never reads the clock, and never
+//! calls up into the services: a new call's webhook events are built by the caller's closure.
+//! Conventions that keep the SQL portable: instants are Unix seconds, money is integer
+//! ten-thousandths, minutes integer hundredths, flags are bound as `bool` and read as
+//! `decode::Flag` (SQLite hands them back as integers).
 
 mod accounts;
 mod agents;
+mod call_detail;
 mod calls;
+mod daily_stats;
 mod debug_links;
+mod decode;
+mod deliveries;
+mod endpoints;
 mod listing;
 mod outbox;
 mod postgres;
+mod sql;
 mod sqlite;
-mod webhooks;
 
 use std::sync::Arc;
 
@@ -22,11 +38,14 @@ use sqlx::AnyPool;
 
 pub use accounts::{AccountStatus, KeyOwner};
 pub use agents::{AgentRecord, NewAgent};
-pub use calls::{NewCall, NewLatencyTurn, NewTranscriptEntry, RecordingState};
+pub use call_detail::RecordingState;
+pub use calls::{CallEvents, NewCall, NewLatencyTurn, NewTranscriptEntry};
+pub use daily_stats::{DAY, Totals};
 pub use debug_links::{DebugLogState, LinkRecord, LinkTarget};
-pub use listing::{CallFilter, DAY, Position, StatusRow, Totals};
-pub use outbox::{AttemptOutcome, ClaimedJob, EndpointRecord, JobState, NewEndpoint, OutboxEvent};
-pub use webhooks::NewDelivery;
+pub use deliveries::NewDelivery;
+pub use endpoints::{EndpointRecord, NewEndpoint};
+pub use listing::{CallFilter, Position, StatusRow};
+pub use outbox::{AttemptOutcome, ClaimedJob, JobState, OutboxEvent};
 
 /// Longest a query waits for a free pooled connection. Shorter than the request timeout
 /// (`config::REQUEST_TIMEOUT`), so a saturated pool answers 503 with `Retry-After` rather
@@ -117,21 +136,4 @@ impl Store {
     pub async fn close(&self) {
         self.pool.close().await;
     }
-}
-
-/// Reads a JSON column written by us; a malformed one is reported, not panicked on.
-fn parse_json<T: serde::de::DeserializeOwned>(text: &str, what: &str) -> StoreResult<T> {
-    serde_json::from_str(text).map_err(|e| StoreError::Corrupt(format!("{what}: {e}")))
-}
-
-/// An instant column written by us.
-fn instant(secs: i64) -> StoreResult<callscope_shared::Timestamp> {
-    callscope_shared::Timestamp::from_unix(secs)
-        .ok_or_else(|| StoreError::Corrupt(format!("instant {secs}")))
-}
-
-/// Parses an enum column written by us.
-fn parse_enum<T: std::str::FromStr>(text: &str, what: &str) -> StoreResult<T> {
-    text.parse()
-        .map_err(|_| StoreError::Corrupt(format!("{what}: {text:?}")))
 }

@@ -187,7 +187,7 @@ impl Dispatcher {
     }
 
     async fn claim(&self, limit: usize) -> crate::storage::StoreResult<Vec<ClaimedJob>> {
-        let now = self.inner.clock.now().secs();
+        let now = self.inner.clock.now();
         self.inner
             .store
             .claim_jobs(now, self.inner.config.lease(), limit as u32)
@@ -223,7 +223,7 @@ impl Dispatcher {
         fields(
             event = %job.event,
             event_id = %job.event_id,
-            endpoint_id = job.endpoint_id,
+            endpoint_id = job.endpoint_id.get(),
             attempt = job.attempt,
         )
     )]
@@ -232,7 +232,7 @@ impl Dispatcher {
         if !job.endpoint_live {
             if let Err(err) = inner
                 .store
-                .drop_job(&job, "endpoint disabled", inner.clock.now().secs())
+                .drop_job(&job, "endpoint disabled", inner.clock.now())
                 .await
             {
                 tracing::error!(error = %err, "settling a webhook job failed");
@@ -240,11 +240,11 @@ impl Dispatcher {
             return;
         }
         let sent = self.send(&job).await;
-        let at = inner.clock.now().secs();
+        let at = inner.clock.now();
         let retry_at = (!sent.success && !sent.gone)
             .then(|| next_delay(&inner.config.schedule, job.attempt, sent.retry_after))
             .flatten()
-            .map(|delay| at + delay);
+            .map(|delay| at.plus(delay));
         let outcome = AttemptOutcome {
             status_code: sent.status_code,
             success: sent.success,

@@ -8,6 +8,8 @@ use super::events;
 use super::secret::SigningSecret;
 use super::target::{self, TargetError};
 use super::{MAX_ENDPOINTS, parse_endpoint_id};
+use crate::clock::UnixTime;
+use crate::ids::AccountId;
 use crate::storage::{EndpointRecord, NewEndpoint, OutboxEvent, Store, StoreError};
 
 /// Why an endpoint operation did not succeed. `error.rs` maps it to the HTTP answer.
@@ -54,10 +56,10 @@ pub async fn create(
     store: &Store,
     secret_key: &[u8; 32],
     allow_private: bool,
-    account_id: i64,
+    account_id: AccountId,
     url: &str,
     events: Option<Vec<String>>,
-    now: i64,
+    now: UnixTime,
 ) -> Result<Created, EndpointError> {
     let events = parse_events(events)?;
     let url = target::validate(url.trim(), allow_private).await?;
@@ -80,7 +82,7 @@ pub async fn create(
 /// The account's endpoint named by a public id (`wh_…`).
 pub async fn owned(
     store: &Store,
-    account_id: i64,
+    account_id: AccountId,
     public_id: &str,
 ) -> Result<EndpointRecord, EndpointError> {
     let id = parse_endpoint_id(public_id).ok_or(EndpointError::NotFound)?;
@@ -93,9 +95,9 @@ pub async fn owned(
 /// Deletes the endpoint; queued deliveries to it are dropped, its history stays.
 pub async fn delete(
     store: &Store,
-    account_id: i64,
+    account_id: AccountId,
     public_id: &str,
-    now: i64,
+    now: UnixTime,
 ) -> Result<(), EndpointError> {
     let id = parse_endpoint_id(public_id).ok_or(EndpointError::NotFound)?;
     if !store.delete_endpoint(account_id, id, now).await? {
@@ -107,9 +109,9 @@ pub async fn delete(
 /// Queues a `webhook.test` event to the endpoint through the outbox.
 pub async fn send_test(
     store: &Store,
-    account_id: i64,
+    account_id: AccountId,
     public_id: &str,
-    now: i64,
+    now: UnixTime,
 ) -> Result<OutboxEvent, EndpointError> {
     let endpoint = owned(store, account_id, public_id).await?;
     if !endpoint.enabled {

@@ -1,11 +1,12 @@
 //! Event names and bodies. A body is fixed when the event is queued: every attempt sends the
 //! same bytes under the same event id.
 
-use callscope_shared::{CallId, Timestamp};
+use callscope_shared::{AgentId, CallId};
 use rand::TryRngCore;
 use rand::rngs::OsRng;
 use serde_json::json;
 
+use crate::clock::UnixTime;
 use crate::storage::{NewCall, OutboxEvent};
 
 pub const CALL_STARTED: &str = "call.started";
@@ -31,12 +32,18 @@ pub fn new_event_id() -> String {
     )
 }
 
-fn instant(secs: i64) -> Option<String> {
-    Timestamp::from_unix(secs).map(|t| t.to_string())
+fn instant(at: UnixTime) -> Option<String> {
+    at.timestamp().map(|t| t.to_string())
 }
 
-/// `call.started`, and `call.ended` too when the call is stored already over.
-pub fn for_new_call(call: &NewCall, id: CallId, agent: &str, now: i64) -> Vec<OutboxEvent> {
+/// `call.started`, and `call.ended` too when the call is stored already over. Its signature
+/// is the one `Store::insert_call` takes to build a new call's events.
+pub fn for_new_call(
+    call: &NewCall,
+    id: CallId,
+    agent: &AgentId,
+    now: UnixTime,
+) -> Vec<OutboxEvent> {
     let mut out = Vec::with_capacity(2);
     let event_id = new_event_id();
     let body = json!({
@@ -44,7 +51,7 @@ pub fn for_new_call(call: &NewCall, id: CallId, agent: &str, now: i64) -> Vec<Ou
         "event_id": event_id,
         "created_at": instant(now),
         "call_id": id.to_string(),
-        "agent_id": agent,
+        "agent_id": agent.as_str(),
         "from_number": call.from_number,
         "to_number": call.to_number,
         "status": call.status.as_str(),
@@ -62,7 +69,7 @@ pub fn for_new_call(call: &NewCall, id: CallId, agent: &str, now: i64) -> Vec<Ou
             "event_id": event_id,
             "created_at": instant(now),
             "call_id": id.to_string(),
-            "agent_id": agent,
+            "agent_id": agent.as_str(),
             "from_number": call.from_number,
             "to_number": call.to_number,
             "status": call.status.as_str(),
@@ -82,7 +89,7 @@ pub fn for_new_call(call: &NewCall, id: CallId, agent: &str, now: i64) -> Vec<Ou
 }
 
 /// The `webhook.test` event for one endpoint.
-pub fn test_event(webhook_id: &str, now: i64) -> OutboxEvent {
+pub fn test_event(webhook_id: &str, now: UnixTime) -> OutboxEvent {
     let event_id = new_event_id();
     let body = json!({
         "event": WEBHOOK_TEST,

@@ -5,6 +5,7 @@ use crate::common;
 use std::time::Duration;
 
 use callscope_server::auth::{KeyMode, create_key};
+use callscope_server::clock::UnixTime;
 use callscope_server::config::Config;
 use callscope_server::live::LiveStore;
 use callscope_server::storage::AccountStatus;
@@ -30,7 +31,7 @@ async fn error_of(response: reqwest::Response) -> (StatusCode, String) {
 }
 
 both_backends!(auth_rejects_every_bad_key, |db: TestDb| async move {
-    let key = create_key(&db.store, "acme", KeyMode::Live, 1)
+    let key = create_key(&db.store, "acme", KeyMode::Live, UnixTime(1))
         .await
         .unwrap();
     let server = TestServer::start(db.store.clone(), LiveStore::in_process()).await;
@@ -88,7 +89,10 @@ both_backends!(auth_rejects_every_bad_key, |db: TestDb| async move {
         (StatusCode::FORBIDDEN, "Account suspended".into())
     );
 
-    db.store.revoke_api_key(owner.key_id, 2).await.unwrap();
+    db.store
+        .revoke_api_key(owner.key_id, UnixTime(2))
+        .await
+        .unwrap();
     let r = server.get("/v1/calls", key.reveal()).await;
     assert_eq!(
         error_of(r).await,
@@ -97,7 +101,7 @@ both_backends!(auth_rejects_every_bad_key, |db: TestDb| async move {
 });
 
 backend_independent!(errors_are_json_everywhere, |db: TestDb| async move {
-    let key = create_key(&db.store, "acme", KeyMode::Test, 1)
+    let key = create_key(&db.store, "acme", KeyMode::Test, UnixTime(1))
         .await
         .unwrap();
     let server = TestServer::start(db.store.clone(), LiveStore::in_process()).await;
@@ -269,7 +273,7 @@ async fn lock_api_keys(database_url: &str) -> sqlx::PgConnection {
 #[tokio::test]
 async fn a_request_past_the_timeout_is_a_json_408() {
     let db = TestDb::postgres().await;
-    let key = create_key(&db.store, "acme", KeyMode::Live, 1)
+    let key = create_key(&db.store, "acme", KeyMode::Live, UnixTime(1))
         .await
         .unwrap();
     let config = Config {
@@ -290,7 +294,7 @@ async fn a_request_past_the_timeout_is_a_json_408() {
 async fn a_saturated_pool_is_a_503_with_retry_after_before_the_request_times_out() {
     // The test database's pool has 4 connections.
     let db = TestDb::postgres().await;
-    let key = create_key(&db.store, "acme", KeyMode::Live, 1)
+    let key = create_key(&db.store, "acme", KeyMode::Live, UnixTime(1))
         .await
         .unwrap();
     let server = TestServer::start(db.store.clone(), LiveStore::in_process()).await;

@@ -9,8 +9,10 @@ use std::sync::Arc;
 use callscope_server::application::Application;
 use callscope_server::auth::{KeyMode, create_key};
 use callscope_server::clock::{Clock, ManualClock, SharedClock, SystemClock, UnixTime};
+use callscope_server::ids::{AccountId, AgentRowId};
 use callscope_server::live::{LiveCall, LiveStore};
 use callscope_server::storage::{NewCall, NewDelivery, Store};
+use callscope_server::webhooks::events::for_new_call;
 use callscope_shared::{CallId, CallStatus, Disposition, EndedReason, Money, Timestamp};
 use common::{TestDb, TestServer, fixtures};
 use reqwest::StatusCode;
@@ -22,8 +24,8 @@ struct World {
     server: TestServer,
     key: String,
     other_key: String,
-    acme: i64,
-    agents: Vec<(i64, String)>,
+    acme: AccountId,
+    agents: Vec<(AgentRowId, String)>,
     ids: Vec<CallId>,
 }
 
@@ -36,8 +38,12 @@ async fn world(db: &TestDb, live: LiveStore) -> World {
 /// The world, its server reading time from `clock`.
 async fn world_on(db: &TestDb, live: LiveStore, clock: SharedClock) -> World {
     let store = &db.store;
-    let key = create_key(store, "acme", KeyMode::Live, 1).await.unwrap();
-    let other_key = create_key(store, "globex", KeyMode::Live, 1).await.unwrap();
+    let key = create_key(store, "acme", KeyMode::Live, UnixTime(1))
+        .await
+        .unwrap();
+    let other_key = create_key(store, "globex", KeyMode::Live, UnixTime(1))
+        .await
+        .unwrap();
     let acme = store.account_id("acme").await.unwrap().unwrap();
     let globex = store.account_id("globex").await.unwrap().unwrap();
     let a1 = fixtures::agent(store, acme, 0x28c5_1f81).await;
@@ -50,13 +56,21 @@ async fn world_on(db: &TestDb, live: LiveStore, clock: SharedClock) -> World {
         let started = JAN_15 + (i / 2) * 40_000;
         ids.push(
             store
-                .insert_call(&varied_call(acme, agent, started, i))
+                .insert_call(
+                    &varied_call(acme, agent, started, i),
+                    fixtures::now(),
+                    for_new_call,
+                )
                 .await
                 .unwrap(),
         );
     }
     store
-        .insert_call(&fixtures::completed_call(globex, g1.id, JAN_15, 2))
+        .insert_call(
+            &fixtures::completed_call(globex, g1.id, JAN_15, 2),
+            fixtures::now(),
+            for_new_call,
+        )
         .await
         .unwrap();
     let app = Application::builder(common::config())
@@ -77,7 +91,7 @@ async fn world_on(db: &TestDb, live: LiveStore, clock: SharedClock) -> World {
     }
 }
 
-fn varied_call(account: i64, agent: i64, started_at: i64, i: i64) -> NewCall {
+fn varied_call(account: AccountId, agent: AgentRowId, started_at: i64, i: i64) -> NewCall {
     let mut call = fixtures::completed_call(account, agent, started_at, 4);
     call.total_cost = Money::from_units(5300 + i * 17);
     call.duration_seconds = 100 + i;
@@ -179,16 +193,19 @@ both_backends!(
             // New calls arrive mid-walk, newer than everything and at an already-seen second.
             let agent = w.agents[0].0;
             db.store
-                .insert_call(&fixtures::completed_call(
-                    w.acme,
-                    agent,
-                    JAN_15 + 10_000_000 + pages,
-                    2,
-                ))
+                .insert_call(
+                    &fixtures::completed_call(w.acme, agent, JAN_15 + 10_000_000 + pages, 2),
+                    fixtures::now(),
+                    for_new_call,
+                )
                 .await
                 .unwrap();
             db.store
-                .insert_call(&fixtures::completed_call(w.acme, agent, JAN_15, 2))
+                .insert_call(
+                    &fixtures::completed_call(w.acme, agent, JAN_15, 2),
+                    fixtures::now(),
+                    for_new_call,
+                )
                 .await
                 .unwrap();
             if body["has_more"] == false {
@@ -404,7 +421,7 @@ both_backends!(summary_totals_add_up_exactly, |db: TestDb| async move {
     assert_eq!(by_agent["total_calls"], 8);
     assert_eq!(
         by_agent["filters"],
-        serde_json::json!({"agent_id": w.agents[1].0})
+        serde_json::json!({"agent_id": w.agents[1].0.get()})
     );
     let (_, none) = json(
         w.server
@@ -488,12 +505,16 @@ async fn status_follows_live_state(db: TestDb, live: LiveStore) {
     call.ended_reason = None;
     call.ended_at = None;
     call.duration_seconds = 0;
-    let id = db.store.insert_call(&call).await.unwrap();
+    let id = db
+        .store
+        .insert_call(&call, fixtures::now(), for_new_call)
+        .await
+        .unwrap();
     let started_at = Timestamp::from_unix(started).unwrap();
     live.put(
         id,
         &LiveCall {
-            account_id: w.acme,
+            account_id: w.acme.get(),
             status: CallStatus::InProgress,
             started_at,
         },
@@ -575,7 +596,7 @@ both_backends!(
                 Some(c) => Some(format!("HTTP {c}")),
                 None => Some("timeout".into()),
             },
-            created_at,
+            created_at: UnixTime(created_at),
         };
         let store: &Store = &db.store;
         store

@@ -7,11 +7,13 @@ use std::net::IpAddr;
 use std::time::Duration;
 
 use callscope_server::auth::{KeyMode, create_key};
+use callscope_server::clock::UnixTime;
 use callscope_server::config::Config;
 use callscope_server::debug_link::DebugToken;
 use callscope_server::live::LiveStore;
 use callscope_server::secrets::{Keys, ServerKey};
 use callscope_server::storage::NewDelivery;
+use callscope_server::webhooks::events::for_new_call;
 use callscope_shared::CallId;
 use common::{TestDb, TestServer, fixtures};
 use reqwest::StatusCode;
@@ -27,13 +29,20 @@ struct World {
 
 async fn world_with(db: &TestDb, config: Config) -> World {
     let store = &db.store;
-    let key = create_key(store, "acme", KeyMode::Live, 1).await.unwrap();
-    let other_key = create_key(store, "globex", KeyMode::Live, 1).await.unwrap();
+    let key = create_key(store, "acme", KeyMode::Live, UnixTime(1))
+        .await
+        .unwrap();
+    let other_key = create_key(store, "globex", KeyMode::Live, UnixTime(1))
+        .await
+        .unwrap();
     let acme = store.account_id("acme").await.unwrap().unwrap();
     let agent = fixtures::agent(store, acme, 1).await;
     let mut new = fixtures::completed_call(acme, agent.id, 1_768_471_200, 6);
     new.transcript[1].content = "my number is 06-1234 5678, or +31 6 12345678".into();
-    let call = store.insert_call(&new).await.unwrap();
+    let call = store
+        .insert_call(&new, fixtures::now(), for_new_call)
+        .await
+        .unwrap();
     store
         .insert_delivery(&NewDelivery {
             account_id: acme,
@@ -45,13 +54,16 @@ async fn world_with(db: &TestDb, config: Config) -> World {
             status_code: Some(503),
             success: false,
             error: Some("HTTP 503".into()),
-            created_at: 1_768_471_330,
+            created_at: UnixTime(1_768_471_330),
         })
         .await
         .unwrap();
     let mut silent = fixtures::completed_call(acme, agent.id, 1_768_471_300, 0);
     silent.status = callscope_shared::CallStatus::Busy;
-    let silent_call = store.insert_call(&silent).await.unwrap();
+    let silent_call = store
+        .insert_call(&silent, fixtures::now(), for_new_call)
+        .await
+        .unwrap();
     let server = TestServer::start_with(store.clone(), LiveStore::in_process(), config).await;
     World {
         server,
@@ -247,16 +259,19 @@ both_backends!(
         assert_eq!(expires.unix() - created.unix(), 3600);
 
         // A link that expired a second ago: it answers like an unknown one, and is replaced.
-        db.store.revoke_debug_link(w.call, 0).await.unwrap();
+        db.store
+            .revoke_debug_link(w.call, UnixTime(0))
+            .await
+            .unwrap();
         let token = DebugToken::generate();
-        let now = callscope_server::clock::now();
+        let now = fixtures::now();
         db.store
             .insert_debug_link(
                 w.call,
                 &token.hash(),
                 &token.encrypt(&w.server.state.keys.link_encryption),
-                now - 100,
-                Some(now - 1),
+                now.plus(-100),
+                Some(now.plus(-1)),
             )
             .await
             .unwrap();

@@ -12,10 +12,12 @@ use axum::body::Bytes;
 use axum::http::{HeaderMap, Method, StatusCode as AxumStatus, Uri, header};
 use axum::response::{IntoResponse, Response};
 use callscope_server::auth::{KeyMode, create_key};
+use callscope_server::clock::UnixTime;
 use callscope_server::config::Config;
 use callscope_server::live::LiveStore;
 use callscope_server::recordings::{AwsCredentials, Recordings, RecordingsConfig};
 use callscope_server::storage::{NewCall, Store};
+use callscope_server::webhooks::events::for_new_call;
 use callscope_shared::{CallId, Timestamp};
 use common::{TestDb, TestServer, fixtures};
 use hmac::{Hmac, Mac};
@@ -325,14 +327,21 @@ struct World {
 async fn insert(store: &Store, call: NewCall, edit: impl FnOnce(&mut NewCall)) -> CallId {
     let mut call = call;
     edit(&mut call);
-    store.insert_call(&call).await.unwrap()
+    store
+        .insert_call(&call, fixtures::now(), for_new_call)
+        .await
+        .unwrap()
 }
 
 /// Calls in every recording state, and a server with or without recordings configured.
 async fn world(db: &TestDb, configured: bool) -> World {
     let store = &db.store;
-    let key = create_key(store, "acme", KeyMode::Live, 1).await.unwrap();
-    let other_key = create_key(store, "globex", KeyMode::Live, 1).await.unwrap();
+    let key = create_key(store, "acme", KeyMode::Live, UnixTime(1))
+        .await
+        .unwrap();
+    let other_key = create_key(store, "globex", KeyMode::Live, UnixTime(1))
+        .await
+        .unwrap();
     let acme = store.account_id("acme").await.unwrap().unwrap();
     let globex = store.account_id("globex").await.unwrap().unwrap();
     let agent = fixtures::agent(store, acme, 1).await;

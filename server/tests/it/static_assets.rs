@@ -8,7 +8,9 @@ use std::io::Read;
 use std::path::PathBuf;
 
 use callscope_server::auth::{KeyMode, create_key};
+use callscope_server::clock::UnixTime;
 use callscope_server::live::LiveStore;
+use callscope_server::webhooks::events::for_new_call;
 use common::{TestDb, TestServer, fixtures};
 use reqwest::StatusCode;
 use serde_json::Value;
@@ -136,18 +138,17 @@ backend_independent!(
 backend_independent!(
     api_json_is_compressed_when_asked_and_identical_once_decoded,
     |db: TestDb| async move {
-        let key = create_key(&db.store, "acme", KeyMode::Live, 1)
+        let key = create_key(&db.store, "acme", KeyMode::Live, UnixTime(1))
             .await
             .unwrap();
         let account = db.store.account_id("acme").await.unwrap().unwrap();
         let agent = fixtures::agent(&db.store, account, 1).await;
         db.store
-            .insert_call(&fixtures::completed_call(
-                account,
-                agent.id,
-                1_768_471_200,
-                200,
-            ))
+            .insert_call(
+                &fixtures::completed_call(account, agent.id, 1_768_471_200, 200),
+                fixtures::now(),
+                for_new_call,
+            )
             .await
             .unwrap();
         let server = TestServer::start(db.store.clone(), LiveStore::in_process()).await;

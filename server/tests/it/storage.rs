@@ -3,16 +3,23 @@
 use crate::common;
 
 use callscope_server::auth::{ApiKey, KeyMode, create_key};
+use callscope_server::clock::UnixTime;
+use callscope_server::ids::AgentRowId;
 use callscope_server::storage::{AccountStatus, NewDelivery};
+use callscope_server::webhooks::events::for_new_call;
 use callscope_shared::{AgentId, CallId, CallStatus, Money, Role};
 use common::fixtures;
 
 both_backends!(
     accounts_are_unique_by_name,
     |db: common::TestDb| async move {
-        let a = db.store.ensure_account("acme", 1).await.unwrap();
-        let again = db.store.ensure_account("acme", 2).await.unwrap();
-        let other = db.store.ensure_account("globex", 3).await.unwrap();
+        let a = db.store.ensure_account("acme", UnixTime(1)).await.unwrap();
+        let again = db.store.ensure_account("acme", UnixTime(2)).await.unwrap();
+        let other = db
+            .store
+            .ensure_account("globex", UnixTime(3))
+            .await
+            .unwrap();
         assert_eq!(a, again);
         assert_ne!(a, other);
         assert_eq!(db.store.account_id("acme").await.unwrap(), Some(a));
@@ -23,7 +30,7 @@ both_backends!(
 both_backends!(
     api_keys_find_revoke_and_suspend,
     |db: common::TestDb| async move {
-        let key = create_key(&db.store, "acme", KeyMode::Live, 10)
+        let key = create_key(&db.store, "acme", KeyMode::Live, UnixTime(10))
             .await
             .unwrap();
         let owner = db
@@ -54,7 +61,10 @@ both_backends!(
         let suspended = db.store.find_api_key(&key.hash()).await.unwrap().unwrap();
         assert_eq!(suspended.account_status, AccountStatus::Suspended);
 
-        db.store.revoke_api_key(owner.key_id, 11).await.unwrap();
+        db.store
+            .revoke_api_key(owner.key_id, UnixTime(11))
+            .await
+            .unwrap();
         assert!(db.store.find_api_key(&key.hash()).await.unwrap().is_none());
     }
 );
@@ -86,7 +96,11 @@ both_backends!(
         let acme = fixtures::account(&db.store, "acme").await;
         let agent = fixtures::agent(&db.store, acme, 1).await;
         let new = fixtures::completed_call(acme, agent.id, 1_768_471_200, 6);
-        let id = db.store.insert_call(&new).await.unwrap();
+        let id = db
+            .store
+            .insert_call(&new, fixtures::now(), for_new_call)
+            .await
+            .unwrap();
         let call = db.store.get_call(acme, id).await.unwrap().expect("stored");
 
         assert_eq!(call.call_id, id);
@@ -135,7 +149,11 @@ both_backends!(
         let agent = fixtures::agent(&db.store, acme, 1).await;
         let id = db
             .store
-            .insert_call(&fixtures::completed_call(acme, agent.id, 1_768_471_200, 2))
+            .insert_call(
+                &fixtures::completed_call(acme, agent.id, 1_768_471_200, 2),
+                fixtures::now(),
+                for_new_call,
+            )
             .await
             .unwrap();
         assert!(db.store.get_call(globex, id).await.unwrap().is_none());
@@ -158,12 +176,11 @@ both_backends!(
         let agent = fixtures::agent(&db.store, acme, 1).await;
         let id = db
             .store
-            .insert_call(&fixtures::completed_call(
-                acme,
-                agent.id,
-                1_768_471_200,
-                1_203,
-            ))
+            .insert_call(
+                &fixtures::completed_call(acme, agent.id, 1_768_471_200, 1_203),
+                fixtures::now(),
+                for_new_call,
+            )
             .await
             .unwrap();
         let transcript = db.store.transcript(id).await.unwrap();
@@ -183,8 +200,13 @@ both_backends!(
     |db: common::TestDb| async move {
         let acme = fixtures::account(&db.store, "acme").await;
         // An agent id that does not exist violates the foreign key: the whole call is refused.
-        let bad = fixtures::completed_call(acme, 9_999, 1_768_471_200, 4);
-        assert!(db.store.insert_call(&bad).await.is_err());
+        let bad = fixtures::completed_call(acme, AgentRowId(9_999), 1_768_471_200, 4);
+        assert!(
+            db.store
+                .insert_call(&bad, fixtures::now(), for_new_call)
+                .await
+                .is_err()
+        );
         assert_eq!(db.store.count_calls(acme).await.unwrap(), 0);
     }
 );
@@ -196,7 +218,11 @@ both_backends!(
         let agent = fixtures::agent(&db.store, acme, 1).await;
         let id = db
             .store
-            .insert_call(&fixtures::completed_call(acme, agent.id, 1_768_471_200, 2))
+            .insert_call(
+                &fixtures::completed_call(acme, agent.id, 1_768_471_200, 2),
+                fixtures::now(),
+                for_new_call,
+            )
             .await
             .unwrap();
         let delivery = |created_at: i64, attempt: u32, success: bool| NewDelivery {
@@ -209,7 +235,7 @@ both_backends!(
             status_code: if success { Some(200) } else { None },
             success,
             error: (!success).then(|| "timeout".to_owned()),
-            created_at,
+            created_at: UnixTime(created_at),
         };
         db.store
             .insert_delivery(&delivery(200, 2, true))
@@ -242,3 +268,198 @@ both_backends!(
         assert_eq!(db.store.call_deliveries(id).await.unwrap().len(), 500);
     }
 );
+
+/// The schema both migration sets leave behind, read back from a live database and
+/// normalised: what must match between backends (not column types, which differ by design:
+/// BOOLEAN against INTEGER, BYTEA against BLOB).
+mod schema {
+    use std::collections::{BTreeMap, BTreeSet};
+
+    use sqlx::{Connection, PgConnection, SqliteConnection};
+
+    /// An index. Indexes that back a PRIMARY KEY or UNIQUE constraint are named by each
+    /// database after its own fashion (`sqlite_autoindex_…`, `…_key`), so they compare by
+    /// columns alone (`name: None`); indexes the migrations create compare by name too.
+    #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+    pub struct Index {
+        pub name: Option<String>,
+        pub columns: Vec<String>,
+        pub unique: bool,
+        pub partial: bool,
+    }
+
+    #[derive(Debug, Default, PartialEq, Eq)]
+    pub struct Table {
+        /// Column name → nullable.
+        pub columns: BTreeMap<String, bool>,
+        pub primary_key: Vec<String>,
+        pub indexes: BTreeSet<Index>,
+    }
+
+    pub type Schema = BTreeMap<String, Table>;
+
+    /// The bookkeeping table of sqlx's migrator is not ours.
+    const MIGRATIONS_TABLE: &str = "_sqlx_migrations";
+
+    pub async fn sqlite(url: &str) -> Schema {
+        let mut conn = SqliteConnection::connect(url).await.unwrap();
+        let tables: Vec<(String,)> = sqlx::query_as(
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'
+             AND name <> $1 ORDER BY name",
+        )
+        .bind(MIGRATIONS_TABLE)
+        .fetch_all(&mut conn)
+        .await
+        .unwrap();
+        let mut schema = Schema::new();
+        for (table,) in tables {
+            let mut t = Table::default();
+            let columns: Vec<(String, i64, i64)> =
+                sqlx::query_as(r#"SELECT name, "notnull", pk FROM pragma_table_info($1)"#)
+                    .bind(&table)
+                    .fetch_all(&mut conn)
+                    .await
+                    .unwrap();
+            let mut pk: Vec<(i64, String)> = Vec::new();
+            for (name, not_null, pk_pos) in columns {
+                // A primary key column never holds NULL (PostgreSQL says so; SQLite does
+                // not flag INTEGER PRIMARY KEY, the rowid).
+                t.columns.insert(name.clone(), not_null == 0 && pk_pos == 0);
+                if pk_pos > 0 {
+                    pk.push((pk_pos, name));
+                }
+            }
+            pk.sort();
+            t.primary_key = pk.into_iter().map(|(_, n)| n).collect();
+            let indexes: Vec<(String, i64, String, i64)> = sqlx::query_as(
+                r#"SELECT name, "unique", origin, partial FROM pragma_index_list($1)"#,
+            )
+            .bind(&table)
+            .fetch_all(&mut conn)
+            .await
+            .unwrap();
+            for (name, unique, origin, partial) in indexes {
+                if origin == "pk" {
+                    continue;
+                }
+                let columns: Vec<(String,)> =
+                    sqlx::query_as("SELECT name FROM pragma_index_info($1) ORDER BY seqno")
+                        .bind(&name)
+                        .fetch_all(&mut conn)
+                        .await
+                        .unwrap();
+                t.indexes.insert(Index {
+                    name: (origin == "c").then_some(name),
+                    columns: columns.into_iter().map(|(c,)| c).collect(),
+                    unique: unique != 0,
+                    partial: partial != 0,
+                });
+            }
+            schema.insert(table, t);
+        }
+        conn.close().await.ok();
+        schema
+    }
+
+    /// One index as `pg_index` describes it.
+    #[derive(sqlx::FromRow)]
+    struct PgIndex {
+        table_name: String,
+        name: String,
+        columns: Vec<String>,
+        unique: bool,
+        primary: bool,
+        partial: bool,
+        constraint_backed: bool,
+    }
+
+    pub async fn postgres(url: &str) -> Schema {
+        let mut conn = PgConnection::connect(url).await.unwrap();
+        let columns: Vec<(String, String, bool)> = sqlx::query_as(
+            "SELECT table_name::text, column_name::text, is_nullable = 'YES'
+             FROM information_schema.columns
+             WHERE table_schema = 'public' AND table_name <> $1",
+        )
+        .bind(MIGRATIONS_TABLE)
+        .fetch_all(&mut conn)
+        .await
+        .unwrap();
+        let mut schema = Schema::new();
+        for (table, column, nullable) in columns {
+            schema
+                .entry(table)
+                .or_default()
+                .columns
+                .insert(column, nullable);
+        }
+        let indexes: Vec<PgIndex> = sqlx::query_as(
+            "SELECT t.relname::text AS table_name, i.relname::text AS name,
+                    ARRAY(SELECT a.attname::text
+                          FROM unnest(ix.indkey::int2[]) WITH ORDINALITY AS k(attnum, ord)
+                          JOIN pg_attribute a ON a.attrelid = ix.indrelid AND a.attnum = k.attnum
+                          ORDER BY k.ord) AS columns,
+                    ix.indisunique AS unique, ix.indisprimary AS primary,
+                    ix.indpred IS NOT NULL AS partial,
+                    EXISTS (SELECT 1 FROM pg_constraint c
+                            WHERE c.conindid = ix.indexrelid AND c.contype IN ('p', 'u'))
+                        AS constraint_backed
+             FROM pg_index ix
+             JOIN pg_class i ON i.oid = ix.indexrelid
+             JOIN pg_class t ON t.oid = ix.indrelid
+             JOIN pg_namespace n ON n.oid = t.relnamespace
+             WHERE n.nspname = 'public' AND t.relname <> $1",
+        )
+        .bind(MIGRATIONS_TABLE)
+        .fetch_all(&mut conn)
+        .await
+        .unwrap();
+        for ix in indexes {
+            let t = schema.entry(ix.table_name).or_default();
+            if ix.primary {
+                t.primary_key = ix.columns;
+                continue;
+            }
+            t.indexes.insert(Index {
+                name: (!ix.constraint_backed).then_some(ix.name),
+                columns: ix.columns,
+                unique: ix.unique,
+                partial: ix.partial,
+            });
+        }
+        conn.close().await.ok();
+        schema
+    }
+}
+
+/// Both migration sets build the same schema: tables, columns, nullability, primary keys
+/// and indexes (names, columns, uniqueness, partial or not), read from live databases.
+#[tokio::test]
+async fn both_backends_migrate_to_the_same_schema() {
+    let sqlite_db = common::TestDb::new(common::Kind::Sqlite).await;
+    let pg_db = common::TestDb::new(common::Kind::Postgres).await;
+    let sqlite = schema::sqlite(&sqlite_db.url).await;
+    let postgres = schema::postgres(&pg_db.url).await;
+
+    assert!(
+        sqlite.contains_key("calls") && sqlite.len() >= 10,
+        "{sqlite:#?}"
+    );
+    assert!(
+        sqlite["debug_links"].indexes.contains(&schema::Index {
+            name: Some("debug_links_one_live".into()),
+            columns: vec!["call_id".into()],
+            unique: true,
+            partial: true,
+        }),
+        "the reader sees partial unique indexes: {:#?}",
+        sqlite["debug_links"]
+    );
+    assert_eq!(
+        sqlite.keys().collect::<Vec<_>>(),
+        postgres.keys().collect::<Vec<_>>(),
+        "tables"
+    );
+    for (name, table) in &sqlite {
+        assert_eq!(Some(table), postgres.get(name), "table {name}");
+    }
+}

@@ -11,11 +11,13 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use callscope_server::auth::{KeyMode, create_key};
-use callscope_server::clock;
+use callscope_server::clock::{self, UnixTime};
 use callscope_server::config::Config;
+use callscope_server::ids::{AccountId, AgentRowId};
 use callscope_server::live::LiveStore;
 use callscope_server::secrets::{Keys, ServerKey};
 use callscope_server::storage::{JobState, Store};
+use callscope_server::webhooks::events::for_new_call;
 use callscope_server::webhooks::{Clock, DispatchConfig, Dispatcher, ManualClock, SystemClock};
 use callscope_shared::{CallId, CallStatus};
 use common::{TestDb, TestServer, fixtures};
@@ -183,14 +185,16 @@ struct World {
     server: TestServer,
     key: String,
     other_key: String,
-    account: i64,
-    agent: i64,
+    account: AccountId,
+    agent: AgentRowId,
 }
 
 async fn world(db: &TestDb, allow_private: bool) -> World {
     let store = db.store.clone();
-    let key = create_key(&store, "acme", KeyMode::Live, 1).await.unwrap();
-    let other_key = create_key(&store, "globex", KeyMode::Live, 1)
+    let key = create_key(&store, "acme", KeyMode::Live, UnixTime(1))
+        .await
+        .unwrap();
+    let other_key = create_key(&store, "globex", KeyMode::Live, UnixTime(1))
         .await
         .unwrap();
     let account = store.account_id("acme").await.unwrap().unwrap();
@@ -304,12 +308,11 @@ impl World {
     /// Stores a completed call of the test account's agent (queuing its events).
     async fn completed_call(&self, started_at: i64, turns: usize) -> CallId {
         self.store
-            .insert_call(&fixtures::completed_call(
-                self.account,
-                self.agent,
-                started_at,
-                turns,
-            ))
+            .insert_call(
+                &fixtures::completed_call(self.account, self.agent, started_at, turns),
+                fixtures::now(),
+                for_new_call,
+            )
             .await
             .unwrap()
     }
@@ -478,7 +481,7 @@ backend_independent!(
                 events: Vec::new(),
                 secret_enc: callscope_server::webhooks::SigningSecret::generate()
                     .seal(&w.keys.webhook_secret),
-                created_at: clock::now(),
+                created_at: fixtures::now(),
             })
             .await
             .unwrap();
@@ -511,13 +514,21 @@ both_backends!(
         live.disposition = None;
         live.ended_reason = None;
         live.ended_at = None;
-        let live_call = w.store.insert_call(&live).await.unwrap();
+        let live_call = w
+            .store
+            .insert_call(&live, fixtures::now(), for_new_call)
+            .await
+            .unwrap();
         // Another account's call, without endpoints, queues nothing.
         let globex = w.store.account_id("globex").await.unwrap().unwrap();
         let g_agent = fixtures::agent(&w.store, globex, 0x0000_00bb).await.id;
         let g_call = w
             .store
-            .insert_call(&fixtures::completed_call(globex, g_agent, 1_768_471_200, 2))
+            .insert_call(
+                &fixtures::completed_call(globex, g_agent, 1_768_471_200, 2),
+                fixtures::now(),
+                for_new_call,
+            )
             .await
             .unwrap();
         assert!(w.store.call_events(g_call).await.unwrap().is_empty());
@@ -577,12 +588,12 @@ both_backends!(
         assert_eq!(d.run_once().await, 1, "attempt 1 at once");
         let job = w.job(&event_id, &id).await;
         assert_eq!((job.state.as_str(), job.attempts), ("pending", 1));
-        assert_eq!(job.due_at, clock.now().secs() + 5, "attempt 2 after 5 s");
+        assert_eq!(job.due_at, clock.now().plus(5), "attempt 2 after 5 s");
         assert_eq!(d.run_once().await, 0, "not due yet");
         clock.advance(5);
         assert_eq!(d.run_once().await, 1, "attempt 2");
         let job = w.job(&event_id, &id).await;
-        let wait = job.due_at - clock.now().secs();
+        let wait = job.due_at.since(clock.now());
         assert!(
             (300..=330).contains(&wait),
             "attempt 3 after 5 min + jitter: {wait}"
@@ -747,14 +758,14 @@ backend_independent!(retry_after_is_honoured, |db: TestDb| async move {
     assert_eq!(d.run_once().await, 1);
     let job = w.job(&event_id, &id).await;
     assert_eq!(
-        job.due_at - clock.now().secs(),
+        job.due_at.since(clock.now()),
         120,
         "429 Retry-After beats the 5 s step"
     );
     clock.advance(120);
     assert_eq!(d.run_once().await, 1);
     let job = w.job(&event_id, &id).await;
-    let wait = job.due_at - clock.now().secs();
+    let wait = job.due_at.since(clock.now());
     assert!(
         (775..=781).contains(&wait),
         "503 Retry-After as a date: {wait}"
@@ -762,7 +773,7 @@ backend_independent!(retry_after_is_honoured, |db: TestDb| async move {
     clock.advance(wait);
     assert_eq!(d.run_once().await, 1);
     let job = w.job(&event_id, &id).await;
-    let wait = job.due_at - clock.now().secs();
+    let wait = job.due_at.since(clock.now());
     assert!(
         (1_800..=1_980).contains(&wait),
         "a 500's Retry-After is ignored: {wait}"
@@ -812,7 +823,7 @@ both_backends!(
         first.abort();
         let job = w.job(&event_id, &id).await;
         assert_eq!((job.state.as_str(), job.attempts), ("pending", 1));
-        assert_eq!(job.locked_until, Some(clock.now().secs() + lease));
+        assert_eq!(job.locked_until, Some(clock.now().plus(lease)));
 
         // A new dispatcher leaves the leased job alone until the lease runs out…
         let second = w.dispatcher(clock.clone(), config.clone());

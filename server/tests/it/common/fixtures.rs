@@ -1,15 +1,25 @@
 //! Builders for stored test data.
 
+use callscope_server::clock::{self, UnixTime};
+use callscope_server::ids::{AccountId, AgentRowId};
 use callscope_server::storage::{
     AgentRecord, NewAgent, NewCall, NewLatencyTurn, NewTranscriptEntry, Store,
 };
 use callscope_shared::{AgentId, Minutes, Money, Role, ToolCall};
 
-pub async fn account(store: &Store, name: &str) -> i64 {
-    store.ensure_account(name, 1_768_000_000).await.unwrap()
+/// Now, from the wall clock: when a test's calls are stored (and their events queued).
+pub fn now() -> UnixTime {
+    UnixTime(clock::now())
 }
 
-pub async fn agent(store: &Store, account_id: i64, bits: u32) -> AgentRecord {
+pub async fn account(store: &Store, name: &str) -> AccountId {
+    store
+        .ensure_account(name, UnixTime(1_768_000_000))
+        .await
+        .unwrap()
+}
+
+pub async fn agent(store: &Store, account_id: AccountId, bits: u32) -> AgentRecord {
     store
         .insert_agent(&NewAgent {
             account_id,
@@ -17,7 +27,7 @@ pub async fn agent(store: &Store, account_id: i64, bits: u32) -> AgentRecord {
             name: format!("Agent {bits:x}"),
             rate_per_minute: Money::from_units(2500),
             recording_enabled: false,
-            created_at: 1_768_000_000,
+            created_at: UnixTime(1_768_000_000),
         })
         .await
         .unwrap()
@@ -25,7 +35,12 @@ pub async fn agent(store: &Store, account_id: i64, bits: u32) -> AgentRecord {
 
 /// A completed, answered call with `turns` transcript entries (alternating roles, a tool call
 /// on the second assistant entry) and latency on every assistant entry.
-pub fn completed_call(account_id: i64, agent_id: i64, started_at: i64, turns: usize) -> NewCall {
+pub fn completed_call(
+    account_id: AccountId,
+    agent_id: AgentRowId,
+    started_at: i64,
+    turns: usize,
+) -> NewCall {
     let transcript: Vec<NewTranscriptEntry> = (0..turns)
         .map(|i| NewTranscriptEntry {
             role: if i % 2 == 0 {
@@ -67,6 +82,13 @@ pub fn completed_call(account_id: i64, agent_id: i64, started_at: i64, turns: us
         metadata: serde_json::json!({"crm_id": 7}),
         extracted_data: serde_json::json!({"claim": true}),
         call_control_id: Some("v3:abc".into()),
-        ..NewCall::completed(account_id, agent_id, started_at, 127, transcript, latency)
+        ..NewCall::completed(
+            account_id,
+            agent_id,
+            UnixTime(started_at),
+            127,
+            transcript,
+            latency,
+        )
     }
 }
