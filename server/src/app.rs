@@ -62,8 +62,8 @@ impl AppState {
     }
 }
 
-/// Builds the whole application. Serve it with `into_make_service_with_connect_info::<SocketAddr>()`:
-/// the public debug endpoint limits misses per client address.
+/// Builds the whole application. Requests must carry `ConnectInfo<SocketAddr>` (as
+/// `http_server::serve` gives them): the public debug endpoint limits misses per client address.
 pub fn router(state: AppState) -> Router {
     let dist = state.config.dist.clone();
     let request_timeout = state.config.request_timeout;

@@ -115,6 +115,20 @@ pub struct ServeArgs {
     #[arg(long, env = "CALLSCOPE_S3_ENDPOINT", value_name = "URL")]
     pub s3_endpoint: Option<String>,
 
+    /// Seconds a client has to send a request's line and headers before its connection is
+    /// closed (slow or idle clients must not hold connections).
+    #[arg(long, env = "CALLSCOPE_HEADER_READ_TIMEOUT", value_name = "SECS",
+          default_value_t = crate::config::DEFAULT_HEADER_READ_TIMEOUT_SECS,
+          value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub header_read_timeout: u64,
+
+    /// Most client connections open at once; further ones wait in the listen backlog until
+    /// one closes.
+    #[arg(long, env = "CALLSCOPE_MAX_CONNECTIONS", value_name = "N",
+          default_value_t = crate::config::DEFAULT_MAX_CONNECTIONS,
+          value_parser = parse_max_connections)]
+    pub max_connections: usize,
+
     #[command(flatten)]
     pub key: KeyArgs,
 }
@@ -182,6 +196,13 @@ pub struct DemoArgs {
 
     #[command(flatten)]
     pub key: KeyArgs,
+}
+
+fn parse_max_connections(text: &str) -> Result<usize, String> {
+    match text.parse::<usize>() {
+        Ok(n) if (1..=1_000_000).contains(&n) => Ok(n),
+        _ => Err("must be a whole number from 1 to 1000000".to_owned()),
+    }
 }
 
 fn parse_trusted_proxies(text: &str) -> Result<TrustedProxies, String> {

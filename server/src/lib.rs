@@ -14,6 +14,7 @@ pub mod debug_link;
 pub mod demo;
 pub mod error;
 pub mod extract;
+pub mod http_server;
 pub mod ids;
 pub mod live;
 pub mod recordings;
