@@ -5,7 +5,9 @@
 
 use crate::common;
 
+mod bodies;
 mod connections;
+mod head_limits;
 
 use std::net::SocketAddr;
 use std::time::Duration;
