@@ -131,10 +131,10 @@ async fn serve_file(dist: PathBuf, request: Request) -> Response {
     }
     // Files are fetched, never sent: like every route, a body here is refused. Other
     // methods fall through to `ServeDir`'s 405.
-    if matches!(*request.method(), Method::GET | Method::HEAD) {
-        if let Err(refused) = request_limits::check_body(request.headers(), 0) {
-            return refused.into_response();
-        }
+    if matches!(*request.method(), Method::GET | Method::HEAD)
+        && let Err(refused) = request_limits::check_body(request.headers(), 0)
+    {
+        return refused.into_response();
     }
     let mut response = match ServeDir::new(dist).oneshot(request).await {
         Ok(response) => response.into_response(),
