@@ -19,6 +19,7 @@ use tower_http::trace::TraceLayer;
 
 use crate::clock::SharedClock;
 use crate::config::Config;
+use crate::csp;
 use crate::debug_link::DebugLinks;
 use crate::error::{ApiError, default_message, log_failures, messages};
 use crate::live::LiveStore;
@@ -86,6 +87,7 @@ pub fn router(state: AppState) -> Router {
             request_timeout,
         ))
         .layer(middleware::from_fn(json_errors))
+        .layer(middleware::from_fn(csp::on_html))
         // Brotli or gzip when the client takes it: the viewer's wasm is ~400 KB raw and a
         // long call's JSON ~1 MB. A fast level: responses are compressed as they are sent.
         .layer(

@@ -9,6 +9,7 @@ pub mod cli;
 pub mod client_ip;
 pub mod clock;
 pub mod config;
+pub mod csp;
 pub mod cursor;
 pub mod debug_link;
 pub mod demo;

@@ -7,6 +7,7 @@ use crate::common;
 
 mod bodies;
 mod connections;
+mod csp;
 mod head_limits;
 
 use std::net::SocketAddr;
