@@ -208,3 +208,34 @@ fn parse_max_connections(text: &str) -> Result<usize, String> {
 fn parse_trusted_proxies(text: &str) -> Result<TrustedProxies, String> {
     text.parse()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn serve_args(flags: &[&str]) -> Result<ServeArgs, clap::Error> {
+        let argv = ["callscope", "serve"].iter().chain(flags);
+        match Cli::try_parse_from(argv)?.command {
+            Command::Serve(args) => Ok(args),
+            other => panic!("parsed as {other:?}"),
+        }
+    }
+
+    #[test]
+    fn connection_flags_have_defaults_and_ranges() {
+        let defaults = serve_args(&[]).unwrap();
+        assert_eq!(defaults.header_read_timeout, 10);
+        assert_eq!(defaults.max_connections, 10_000);
+        let set = serve_args(&["--header-read-timeout", "3", "--max-connections", "5"]).unwrap();
+        assert_eq!((set.header_read_timeout, set.max_connections), (3, 5));
+        for bad in [
+            ["--header-read-timeout", "0"],
+            ["--header-read-timeout", "3601"],
+            ["--max-connections", "0"],
+            ["--max-connections", "1000001"],
+            ["--max-connections", "many"],
+        ] {
+            assert!(serve_args(&bad).is_err(), "{bad:?}");
+        }
+    }
+}
