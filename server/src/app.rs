@@ -6,7 +6,7 @@ use std::sync::Arc;
 use axum::Router;
 use axum::body::Body;
 use axum::extract::{MatchedPath, Request};
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use tower::ServiceExt;
@@ -19,9 +19,11 @@ use tower_http::trace::TraceLayer;
 
 use crate::clock::SharedClock;
 use crate::config::Config;
+use crate::csp;
 use crate::debug_link::DebugLinks;
 use crate::error::{ApiError, default_message, log_failures, messages};
 use crate::live::LiveStore;
+use crate::request_limits;
 use crate::routes;
 use crate::secrets::Keys;
 use crate::storage::Store;
@@ -62,12 +64,16 @@ impl AppState {
     }
 }
 
-/// Builds the whole application. Serve it with `into_make_service_with_connect_info::<SocketAddr>()`:
-/// the public debug endpoint limits misses per client address.
+/// Builds the whole application. Requests must carry `ConnectInfo<SocketAddr>` (as
+/// `http_server::serve` gives them): the public debug endpoint limits misses per client address.
 pub fn router(state: AppState) -> Router {
     let dist = state.config.dist.clone();
     let request_timeout = state.config.request_timeout;
-    let api = routes::api().with_state(state.clone());
+    // Before any handler: a body the route does not take (or one declared too large) is a
+    // 413, answered before it is read.
+    let api = routes::api()
+        .route_layer(middleware::from_fn(request_limits::limit_body))
+        .with_state(state.clone());
 
     Router::new()
         .merge(api)
@@ -81,6 +87,7 @@ pub fn router(state: AppState) -> Router {
             request_timeout,
         ))
         .layer(middleware::from_fn(json_errors))
+        .layer(middleware::from_fn(csp::on_html))
         // Brotli or gzip when the client takes it: the viewer's wasm is ~400 KB raw and a
         // long call's JSON ~1 MB. A fast level: responses are compressed as they are sent.
         .layer(
@@ -95,6 +102,8 @@ pub fn router(state: AppState) -> Router {
         }))
         // Inside the request's span, so a failure's log line carries its route.
         .layer(middleware::from_fn(log_failures))
+        // URI and header limits, as JSON 414/431, in the request's span.
+        .layer(middleware::from_fn(request_limits::limit_head))
         .layer(
             TraceLayer::new_for_http().make_span_with(|req: &Request<Body>| {
                 // The matched route, never the raw path: debug tokens live in paths.
@@ -121,6 +130,13 @@ async fn serve_file(dist: PathBuf, request: Request) -> Response {
     let path = request.uri().path().to_owned();
     if routes::is_api_path(&path) {
         return ApiError::not_found(messages::NOT_FOUND).into_response();
+    }
+    // Files are fetched, never sent: like every route, a body here is refused. Other
+    // methods fall through to `ServeDir`'s 405.
+    if matches!(*request.method(), Method::GET | Method::HEAD)
+        && let Err(refused) = request_limits::check_body(request.headers(), 0)
+    {
+        return refused.into_response();
     }
     let mut response = match ServeDir::new(dist).oneshot(request).await {
         Ok(response) => response.into_response(),

@@ -19,6 +19,7 @@ use crate::clock::{SharedClock, SystemClock};
 use crate::config::Config;
 use crate::debug_link::DebugLinks;
 use crate::debug_link::recorder::{ViewRecorder, ViewWriter};
+use crate::http_server::{self, ConnectionLimits};
 use crate::live::LiveStore;
 use crate::storage::Store;
 use crate::webhooks::Dispatcher;
@@ -150,12 +151,12 @@ impl Application {
             )
             .spawn()
         });
-        let served = axum::serve(
-            self.listener,
-            router(state.clone()).into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .with_graceful_shutdown(shutdown)
-        .await;
+        let limits = ConnectionLimits {
+            header_read_timeout: config.header_read_timeout,
+            max_connections: config.max_connections,
+        };
+        let served =
+            http_server::serve(self.listener, router(state.clone()), limits, shutdown).await;
         // Views counted in memory are written before the pool closes.
         state.debug.recorder.shutdown().await;
         let _ = views.await;

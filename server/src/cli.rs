@@ -115,6 +115,20 @@ pub struct ServeArgs {
     #[arg(long, env = "CALLSCOPE_S3_ENDPOINT", value_name = "URL")]
     pub s3_endpoint: Option<String>,
 
+    /// Seconds a client has to send a request's line and headers before its connection is
+    /// closed (slow or idle clients must not hold connections).
+    #[arg(long, env = "CALLSCOPE_HEADER_READ_TIMEOUT", value_name = "SECS",
+          default_value_t = crate::config::DEFAULT_HEADER_READ_TIMEOUT_SECS,
+          value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub header_read_timeout: u64,
+
+    /// Most client connections open at once; further ones wait in the listen backlog until
+    /// one closes.
+    #[arg(long, env = "CALLSCOPE_MAX_CONNECTIONS", value_name = "N",
+          default_value_t = crate::config::DEFAULT_MAX_CONNECTIONS,
+          value_parser = parse_max_connections)]
+    pub max_connections: usize,
+
     #[command(flatten)]
     pub key: KeyArgs,
 }
@@ -184,6 +198,44 @@ pub struct DemoArgs {
     pub key: KeyArgs,
 }
 
+fn parse_max_connections(text: &str) -> Result<usize, String> {
+    match text.parse::<usize>() {
+        Ok(n) if (1..=1_000_000).contains(&n) => Ok(n),
+        _ => Err("must be a whole number from 1 to 1000000".to_owned()),
+    }
+}
+
 fn parse_trusted_proxies(text: &str) -> Result<TrustedProxies, String> {
     text.parse()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn serve_args(flags: &[&str]) -> Result<ServeArgs, clap::Error> {
+        let argv = ["callscope", "serve"].iter().chain(flags);
+        match Cli::try_parse_from(argv)?.command {
+            Command::Serve(args) => Ok(args),
+            other => panic!("parsed as {other:?}"),
+        }
+    }
+
+    #[test]
+    fn connection_flags_have_defaults_and_ranges() {
+        let defaults = serve_args(&[]).unwrap();
+        assert_eq!(defaults.header_read_timeout, 10);
+        assert_eq!(defaults.max_connections, 10_000);
+        let set = serve_args(&["--header-read-timeout", "3", "--max-connections", "5"]).unwrap();
+        assert_eq!((set.header_read_timeout, set.max_connections), (3, 5));
+        for bad in [
+            ["--header-read-timeout", "0"],
+            ["--header-read-timeout", "3601"],
+            ["--max-connections", "0"],
+            ["--max-connections", "1000001"],
+            ["--max-connections", "many"],
+        ] {
+            assert!(serve_args(&bad).is_err(), "{bad:?}");
+        }
+    }
 }

@@ -21,6 +21,10 @@ pub const DEFAULT_BIND: &str = "127.0.0.1:8080";
 pub const DEFAULT_DEBUG_MISS_LIMIT: u32 = 20;
 /// Longest a request may take before it is answered `408 Request timed out`.
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+/// Default seconds a client has to send a request's line and headers (`--header-read-timeout`).
+pub const DEFAULT_HEADER_READ_TIMEOUT_SECS: u64 = 10;
+/// Default most open client connections (`--max-connections`).
+pub const DEFAULT_MAX_CONNECTIONS: usize = 10_000;
 
 // A saturated pool must answer 503 + Retry-After before the request times out.
 const _: () = assert!(crate::storage::ACQUIRE_TIMEOUT.as_secs() < REQUEST_TIMEOUT.as_secs());
@@ -56,6 +60,11 @@ pub struct Config {
     pub view_flush_every: Duration,
     /// Longest a request may take.
     pub request_timeout: Duration,
+    /// How long a client may take to send a request's line and headers (from the first
+    /// read of a new request, idle keep-alive included) before its connection is closed.
+    pub header_read_timeout: Duration,
+    /// Most client connections open at once; further ones wait in the listen backlog.
+    pub max_connections: usize,
 }
 
 impl Config {
@@ -77,6 +86,8 @@ impl Config {
             recordings: None,
             view_flush_every: FLUSH_EVERY,
             request_timeout: REQUEST_TIMEOUT,
+            header_read_timeout: Duration::from_secs(DEFAULT_HEADER_READ_TIMEOUT_SECS),
+            max_connections: DEFAULT_MAX_CONNECTIONS,
         }
     }
 
@@ -109,6 +120,8 @@ impl Config {
             trusted_proxies: args.trusted_proxies,
             webhooks,
             recordings,
+            header_read_timeout: Duration::from_secs(args.header_read_timeout),
+            max_connections: args.max_connections,
             ..Self::new(db.database_url.clone(), server_key)
         })
     }

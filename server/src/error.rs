@@ -218,6 +218,8 @@ pub fn default_message(status: StatusCode) -> Cow<'static, str> {
         StatusCode::PAYLOAD_TOO_LARGE => messages::BODY_TOO_LARGE.into(),
         StatusCode::UNSUPPORTED_MEDIA_TYPE => messages::CONTENT_TYPE_JSON.into(),
         StatusCode::REQUEST_TIMEOUT => messages::REQUEST_TIMED_OUT.into(),
+        StatusCode::URI_TOO_LONG => messages::URI_TOO_LONG.into(),
+        StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE => messages::HEADERS_TOO_LARGE.into(),
         StatusCode::INTERNAL_SERVER_ERROR => messages::INTERNAL.into(),
         other => other
             .canonical_reason()

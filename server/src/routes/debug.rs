@@ -15,6 +15,7 @@ use super::params::Params;
 use crate::app::AppState;
 use crate::auth::Auth;
 use crate::client_ip::{ClientKey, client_ip};
+use crate::csp::VIEWER_CSP;
 use crate::debug_link::{self, MAX_EXPIRES_IN, MIN_EXPIRES_IN};
 use crate::error::{ApiError, messages};
 use crate::extract::ApiQuery;
@@ -55,11 +56,6 @@ pub async fn revoke(
     let revoked = debug_link::revoke(&state.store, auth.account_id, call_id, now).await?;
     Ok(Json(json!({ "success": true, "revoked": revoked })))
 }
-
-/// Content Security Policy of the viewer page: our own origin only, wasm allowed.
-pub const VIEWER_CSP: &str = "default-src 'none'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self'; \
-     img-src 'self' data:; font-src 'self'; connect-src 'self'; manifest-src 'self'; base-uri 'none'; \
-     form-action 'none'; frame-ancestors 'none'";
 
 /// Whether a request is a browser navigation (HTML) rather than an API call (JSON).
 fn wants_html(headers: &HeaderMap) -> bool {

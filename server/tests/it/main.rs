@@ -9,6 +9,7 @@ mod api_base;
 mod api_calls;
 mod cli;
 mod debug_links;
+mod edge;
 mod miss_limiter;
 mod recordings;
 mod static_assets;

@@ -266,10 +266,14 @@ impl World {
         )
     }
 
+    /// `POST /v1/webhooks/:id/test`, which takes no body.
+    async fn post_empty(&self, path: &str) -> (StatusCode, Value) {
+        self.call(reqwest::Method::POST, path, &self.key, None)
+            .await
+    }
+
     async fn send_test(&self, id: &str) -> String {
-        let (status, v) = self
-            .post(&format!("/v1/webhooks/{id}/test"), json!({}))
-            .await;
+        let (status, v) = self.post_empty(&format!("/v1/webhooks/{id}/test")).await;
         assert_eq!(status, StatusCode::ACCEPTED, "{v}");
         assert_eq!(v["event"], "webhook.test");
         v["event_id"].as_str().unwrap().to_owned()
@@ -726,7 +730,7 @@ both_backends!(gone_disables_the_endpoint, |db: TestDb| async move {
     assert_eq!(list["webhooks"][0]["enabled"], false);
     assert_eq!(list["webhooks"][0]["disabled_reason"], "HTTP 410 Gone");
     assert_error(
-        w.post(&format!("/v1/webhooks/{id}/test"), json!({})).await,
+        w.post_empty(&format!("/v1/webhooks/{id}/test")).await,
         StatusCode::CONFLICT,
         "Webhook endpoint is disabled",
     );
