@@ -1,7 +1,7 @@
 //! The Calls read API: list, summary, detail, status and webhook deliveries.
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use callscope_shared::{
     Call, CallId, CallList, CallStatusView, CallWebhooks, Minutes, Money, Summary, SummaryFilters,
 };
@@ -12,7 +12,7 @@ use crate::auth::Auth;
 use crate::calls::{self, CallError};
 use crate::cursor;
 use crate::error::{ApiError, messages};
-use crate::extract::ApiQuery;
+use crate::extract::{ApiQuery, PathParam};
 use crate::storage::CallFilter;
 
 /// A path's call id; malformed ids are simply not found.
@@ -110,7 +110,7 @@ pub async fn summary(
 pub async fn detail(
     State(state): State<AppState>,
     auth: Auth,
-    Path(call_id): Path<String>,
+    PathParam(call_id): PathParam,
 ) -> Result<Json<Call>, ApiError> {
     let call_id = parse_call_id(&call_id)?;
     Ok(Json(
@@ -122,7 +122,7 @@ pub async fn detail(
 pub async fn status(
     State(state): State<AppState>,
     auth: Auth,
-    Path(call_id): Path<String>,
+    PathParam(call_id): PathParam,
 ) -> Result<Json<CallStatusView>, ApiError> {
     let call_id = parse_call_id(&call_id)?;
     let view = calls::status(
@@ -140,7 +140,7 @@ pub async fn status(
 pub async fn webhooks(
     State(state): State<AppState>,
     auth: Auth,
-    Path(call_id): Path<String>,
+    PathParam(call_id): PathParam,
 ) -> Result<Json<CallWebhooks>, ApiError> {
     let call_id = parse_call_id(&call_id)?;
     let deliveries = calls::deliveries(&state.store, auth.account_id, call_id).await?;

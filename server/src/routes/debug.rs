@@ -3,7 +3,7 @@
 use std::net::SocketAddr;
 
 use axum::Json;
-use axum::extract::{ConnectInfo, Path, State};
+use axum::extract::{ConnectInfo, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
@@ -17,13 +17,13 @@ use crate::auth::Auth;
 use crate::client_ip::{ClientKey, client_ip};
 use crate::debug_link::{self, MAX_EXPIRES_IN, MIN_EXPIRES_IN};
 use crate::error::{ApiError, messages};
-use crate::extract::ApiQuery;
+use crate::extract::{ApiQuery, PathParam};
 
 /// `GET /v1/calls/:callId/debug-link[?expires_in=SECONDS]`
 pub async fn issue(
     State(state): State<AppState>,
     auth: Auth,
-    Path(call_id): Path<String>,
+    PathParam(call_id): PathParam,
     ApiQuery(query): ApiQuery<Vec<(String, String)>>,
 ) -> Result<Json<DebugLink>, ApiError> {
     let call_id = parse_call_id(&call_id)?;
@@ -48,7 +48,7 @@ pub async fn issue(
 pub async fn revoke(
     State(state): State<AppState>,
     auth: Auth,
-    Path(call_id): Path<String>,
+    PathParam(call_id): PathParam,
 ) -> Result<Json<serde_json::Value>, ApiError> {
     let call_id = parse_call_id(&call_id)?;
     let now = state.clock.now().secs();
@@ -74,7 +74,7 @@ pub async fn public(
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
-    Path(token): Path<String>,
+    PathParam(token): PathParam,
 ) -> Response {
     if wants_html(&headers) {
         return viewer_page(&state).await;

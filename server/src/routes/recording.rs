@@ -1,7 +1,7 @@
 //! `GET /v1/calls/:callId/recording`: a pre-signed S3 URL to the call's recording.
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use callscope_shared::RecordingLink;
 
 use super::calls::parse_call_id;
@@ -9,7 +9,7 @@ use super::params::Params;
 use crate::app::AppState;
 use crate::auth::Auth;
 use crate::error::ApiError;
-use crate::extract::ApiQuery;
+use crate::extract::{ApiQuery, PathParam};
 use crate::recordings::link::presigned_link;
 
 /// The spec's range of `expires_in`, in seconds, and its default.
@@ -21,7 +21,7 @@ pub const DEFAULT_EXPIRES_IN: i64 = 3_600;
 pub async fn recording(
     State(state): State<AppState>,
     auth: Auth,
-    Path(call_id): Path<String>,
+    PathParam(call_id): PathParam,
     ApiQuery(query): ApiQuery<Vec<(String, String)>>,
 ) -> Result<Json<RecordingLink>, ApiError> {
     let call_id = parse_call_id(&call_id)?;

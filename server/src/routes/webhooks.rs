@@ -2,7 +2,7 @@
 //! read one endpoint's delivery attempts.
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use callscope_shared::{
     EndpointDeliveries, NewWebhookEndpoint, WebhookEndpoint, WebhookEndpointList, WebhookTestQueued,
@@ -16,7 +16,7 @@ use crate::app::AppState;
 use crate::auth::Auth;
 use crate::cursor;
 use crate::error::{ApiError, messages};
-use crate::extract::{ApiJson, ApiQuery};
+use crate::extract::{ApiJson, ApiQuery, PathParam};
 use crate::storage::EndpointRecord;
 use crate::webhooks::endpoint_public_id;
 use crate::webhooks::endpoints::{self, Created};
@@ -76,7 +76,7 @@ pub async fn list(
 pub async fn delete(
     State(state): State<AppState>,
     auth: Auth,
-    Path(id): Path<String>,
+    PathParam(id): PathParam,
 ) -> Result<Json<Value>, ApiError> {
     endpoints::delete(&state.store, auth.account_id, &id, state.clock.now().secs()).await?;
     Ok(Json(json!({ "success": true })))
@@ -86,7 +86,7 @@ pub async fn delete(
 pub async fn test(
     State(state): State<AppState>,
     auth: Auth,
-    Path(id): Path<String>,
+    PathParam(id): PathParam,
 ) -> Result<(StatusCode, Json<WebhookTestQueued>), ApiError> {
     let event =
         endpoints::send_test(&state.store, auth.account_id, &id, state.clock.now().secs()).await?;
@@ -112,7 +112,7 @@ fn cursor_key(state: &AppState, endpoint_id: i64) -> [u8; 32] {
 pub async fn deliveries(
     State(state): State<AppState>,
     auth: Auth,
-    Path(id): Path<String>,
+    PathParam(id): PathParam,
     ApiQuery(query): ApiQuery<Vec<(String, String)>>,
 ) -> Result<Json<EndpointDeliveries>, ApiError> {
     let endpoint = endpoints::owned(&state.store, auth.account_id, &id).await?;

@@ -1,0 +1,178 @@
+//! Rules every route follows alike: path parameters that fail to decode, query parameters
+//! (unknown, repeated, integers), and `Cache-Control: no-store` on answers carrying a secret.
+
+use crate::common;
+
+use callscope_server::auth::{KeyMode, create_key};
+use callscope_server::config::Config;
+use callscope_server::debug_link::DebugToken;
+use callscope_server::live::LiveStore;
+use common::{TestDb, TestServer, fixtures};
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+
+struct World {
+    server: TestServer,
+    key: String,
+    /// A webhook endpoint's public id (`wh_…`).
+    endpoint: String,
+}
+
+async fn world(db: &TestDb, miss_limit: u32) -> World {
+    let store = &db.store;
+    let key = create_key(store, "acme", KeyMode::Live, 1).await.unwrap();
+    let acme = store.account_id("acme").await.unwrap().unwrap();
+    let agent = fixtures::agent(store, acme, 1).await;
+    store
+        .insert_call(&fixtures::completed_call(acme, agent.id, 1_768_471_200, 4))
+        .await
+        .unwrap();
+    let mut config = Config {
+        dist: "/nonexistent".into(),
+        debug_miss_limit: miss_limit,
+        ..common::config()
+    };
+    config.webhooks.allow_private = true;
+    let server = TestServer::start_with(store.clone(), LiveStore::in_process(), config).await;
+    let mut w = World {
+        server,
+        key: key.reveal().into(),
+        endpoint: String::new(),
+    };
+    let (status, created) = w
+        .send(
+            Method::POST,
+            "/v1/webhooks",
+            Some(json!({"url": "http://127.0.0.1:9/hook"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    w.endpoint = created["id"].as_str().unwrap().to_owned();
+    w
+}
+
+impl World {
+    async fn request(&self, method: Method, path: &str, body: Option<Value>) -> reqwest::Response {
+        let mut request = self
+            .server
+            .client
+            .request(method, self.server.url(path))
+            .bearer_auth(&self.key);
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        request.send().await.unwrap()
+    }
+
+    async fn send(&self, method: Method, path: &str, body: Option<Value>) -> (StatusCode, Value) {
+        let r = self.request(method, path, body).await;
+        (r.status(), r.json().await.unwrap())
+    }
+}
+
+fn error(message: &str) -> Value {
+    json!({ "error": message })
+}
+
+backend_independent!(
+    path_parameters_that_do_not_decode_are_the_routes_own_404,
+    |db: TestDb| async move {
+        let w = world(&db, 1000).await;
+        for bad in ["%FF", "%C3%28", "call_%FF"] {
+            for (method, path, message) in [
+                (Method::GET, format!("/v1/calls/{bad}"), "Call not found"),
+                (
+                    Method::GET,
+                    format!("/v1/calls/{bad}/status"),
+                    "Call not found",
+                ),
+                (
+                    Method::GET,
+                    format!("/v1/calls/{bad}/webhooks"),
+                    "Call not found",
+                ),
+                (
+                    Method::GET,
+                    format!("/v1/calls/{bad}/recording"),
+                    "Call not found",
+                ),
+                (
+                    Method::GET,
+                    format!("/v1/calls/{bad}/debug-link"),
+                    "Call not found",
+                ),
+                (
+                    Method::POST,
+                    format!("/v1/calls/{bad}/debug-link/revoke"),
+                    "Call not found",
+                ),
+                (
+                    Method::DELETE,
+                    format!("/v1/webhooks/{bad}"),
+                    "Webhook not found",
+                ),
+                (
+                    Method::POST,
+                    format!("/v1/webhooks/{bad}/test"),
+                    "Webhook not found",
+                ),
+                (
+                    Method::GET,
+                    format!("/v1/webhooks/{bad}/deliveries"),
+                    "Webhook not found",
+                ),
+            ] {
+                assert_eq!(
+                    w.send(method.clone(), &path, None).await,
+                    (StatusCode::NOT_FOUND, error(message)),
+                    "{method} {path}"
+                );
+            }
+        }
+    }
+);
+
+/// A response's headers, less those that differ between any two responses.
+fn stable_headers(r: &reqwest::Response) -> Vec<(String, String)> {
+    let mut headers: Vec<_> = r
+        .headers()
+        .iter()
+        .filter(|(name, _)| !matches!(name.as_str(), "date" | "x-request-id"))
+        .map(|(n, v)| (n.to_string(), v.to_str().unwrap().to_owned()))
+        .collect();
+    headers.sort();
+    headers
+}
+
+backend_independent!(
+    a_debug_token_that_does_not_decode_is_an_ordinary_miss,
+    |db: TestDb| async move {
+        let w = world(&db, 3).await;
+        let public = |token: String| {
+            let url = w.server.url(&format!("/api/v1/call-debug/{token}"));
+            let client = w.server.client.clone();
+            async move { client.get(url).send().await.unwrap() }
+        };
+        let unknown = public(DebugToken::generate().as_str().to_owned()).await;
+        let expected = (unknown.status(), stable_headers(&unknown));
+        let expected_body = unknown.bytes().await.unwrap();
+        assert_eq!(expected.0, StatusCode::NOT_FOUND);
+        assert!(
+            expected
+                .1
+                .iter()
+                .any(|(n, v)| n == "cache-control" && v == "no-store"),
+            "{:?}",
+            expected.1
+        );
+        for bad in ["%FF", &format!("{}%FF", "A".repeat(42))] {
+            let r = public(bad.to_owned()).await;
+            assert_eq!((r.status(), stable_headers(&r)), expected, "{bad}");
+            assert_eq!(r.bytes().await.unwrap(), expected_body, "{bad}");
+        }
+        // Three misses so far, the limit: the next lookup is refused, so the two that did
+        // not decode were counted.
+        let r = public(DebugToken::generate().as_str().to_owned()).await;
+        assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS);
+    }
+);
