@@ -13,11 +13,6 @@ use crate::error::{ApiError, messages};
 #[from_request(via(axum::Json), rejection(ApiError))]
 pub struct ApiJson<T>(pub T);
 
-/// `axum::extract::Query` with JSON errors.
-#[derive(Debug, Clone, Copy, Default, FromRequestParts)]
-#[from_request(via(axum::extract::Query), rejection(ApiError))]
-pub struct ApiQuery<T>(pub T);
-
 /// A route's one path parameter (a call id, a webhook id, a debug token), as text for the
 /// route to parse. Every id of ours is ASCII, so a parameter whose percent-decoding is not
 /// UTF-8 (`/v1/calls/%FF`) is just another malformed id: it arrives as U+FFFD, which no id

@@ -6,13 +6,13 @@ use callscope_shared::{
     Call, CallId, CallList, CallStatusView, CallWebhooks, Minutes, Money, Summary, SummaryFilters,
 };
 
-use super::params::Params;
+use super::params::{Allowed, Params};
 use crate::app::AppState;
 use crate::auth::Auth;
 use crate::calls::{self, CallError};
 use crate::cursor;
 use crate::error::{ApiError, messages};
-use crate::extract::{ApiQuery, PathParam};
+use crate::extract::PathParam;
 use crate::storage::CallFilter;
 
 /// A path's call id; malformed ids are simply not found.
@@ -20,7 +20,8 @@ pub fn parse_call_id(text: &str) -> Result<CallId, ApiError> {
     text.parse().map_err(|_| CallError::NotFound.into())
 }
 
-const LIST_PARAMS: &[&str] = &[
+/// The query parameters of `GET /v1/calls`.
+pub const LIST_PARAMS: Allowed = &[
     "agent_id",
     "status",
     "disposition",
@@ -34,9 +35,8 @@ const LIST_PARAMS: &[&str] = &[
 pub async fn list(
     State(state): State<AppState>,
     auth: Auth,
-    ApiQuery(query): ApiQuery<Vec<(String, String)>>,
+    params: Params,
 ) -> Result<Json<CallList>, ApiError> {
-    let params = Params::new(query, LIST_PARAMS)?;
     let limit = params.int_in("limit", 1..=100, 50)? as u32;
     let status = params.status()?;
     let disposition = params.disposition()?;
@@ -72,13 +72,15 @@ pub async fn list(
     }))
 }
 
+/// The query parameters of `GET /v1/calls/summary`.
+pub const SUMMARY_PARAMS: Allowed = &["agent_id", "from_date", "to_date"];
+
 /// `GET /v1/calls/summary`
 pub async fn summary(
     State(state): State<AppState>,
     auth: Auth,
-    ApiQuery(query): ApiQuery<Vec<(String, String)>>,
+    params: Params,
 ) -> Result<Json<Summary>, ApiError> {
-    let params = Params::new(query, &["agent_id", "from_date", "to_date"])?;
     let agent_id = params.agent_numeric()?;
     let dates = params.date_range()?;
     let t = state

@@ -11,23 +11,25 @@ use callscope_shared::DebugLink;
 use serde_json::json;
 
 use super::calls::parse_call_id;
-use super::params::Params;
+use super::params::{Allowed, Params};
 use crate::app::AppState;
 use crate::auth::Auth;
 use crate::client_ip::{ClientKey, client_ip};
 use crate::debug_link::{self, MAX_EXPIRES_IN, MIN_EXPIRES_IN};
 use crate::error::{ApiError, messages};
-use crate::extract::{ApiQuery, PathParam};
+use crate::extract::PathParam;
+
+/// The query parameters of the owner's debug-link route.
+pub const ISSUE_PARAMS: Allowed = &["expires_in"];
 
 /// `GET /v1/calls/:callId/debug-link[?expires_in=SECONDS]`
 pub async fn issue(
     State(state): State<AppState>,
     auth: Auth,
     PathParam(call_id): PathParam,
-    ApiQuery(query): ApiQuery<Vec<(String, String)>>,
+    params: Params,
 ) -> Result<Json<DebugLink>, ApiError> {
     let call_id = parse_call_id(&call_id)?;
-    let params = Params::new(query, &["expires_in"])?;
     let expires_in = match params.get("expires_in") {
         None => None,
         Some(_) => Some(params.int_in("expires_in", MIN_EXPIRES_IN..=MAX_EXPIRES_IN, 0)?),

@@ -9,33 +9,74 @@ mod webhooks;
 
 use axum::Router;
 use axum::middleware;
-use axum::routing::{delete, get, post};
+use axum::routing::{MethodRouter, delete, get, post};
 
 use crate::app::AppState;
+use params::{Allowed, strict_query};
+
+/// Routes registered with the query parameters each takes (see `params`).
+#[derive(Default)]
+struct Routes(Router<AppState>);
+
+impl Routes {
+    fn route(self, path: &str, methods: MethodRouter<AppState>, query: Allowed) -> Self {
+        let checked = methods.route_layer(middleware::from_fn_with_state(query, strict_query));
+        Self(self.0.route(path, checked))
+    }
+}
+
+/// Takes no query parameters.
+const NONE: Allowed = &[];
 
 /// Every API route. Unknown paths under `/v1` and `/api` are JSON 404s.
 pub fn api() -> Router<AppState> {
-    Router::new()
-        .route("/healthz", get(health::healthz))
-        .route("/readyz", get(health::readyz))
-        .route("/v1/calls", get(calls::list))
-        .route("/v1/calls/summary", get(calls::summary))
-        .route("/v1/calls/{call_id}", get(calls::detail))
-        .route("/v1/calls/{call_id}/status", get(calls::status))
-        .route("/v1/calls/{call_id}/webhooks", get(calls::webhooks))
-        .route("/v1/calls/{call_id}/recording", get(recording::recording))
-        .route("/v1/calls/{call_id}/debug-link", get(debug::issue))
-        .route("/v1/calls/{call_id}/debug-link/revoke", post(debug::revoke))
-        .route("/v1/webhooks", get(webhooks::list).post(webhooks::create))
-        .route("/v1/webhooks/{id}", delete(webhooks::delete))
-        .route("/v1/webhooks/{id}/test", post(webhooks::test))
-        .route("/v1/webhooks/{id}/deliveries", get(webhooks::deliveries))
-        .route("/robots.txt", get(debug::robots))
-        .merge(
-            Router::new()
-                .route("/api/v1/call-debug/{token}", get(debug::public))
-                .route_layer(middleware::from_fn(debug::public_headers)),
+    // Inside the public headers, so a refused query string carries them too.
+    let public = Routes::default()
+        .route("/api/v1/call-debug/{token}", get(debug::public), NONE)
+        .0
+        .route_layer(middleware::from_fn(debug::public_headers));
+    Routes::default()
+        .route("/healthz", get(health::healthz), NONE)
+        .route("/readyz", get(health::readyz), NONE)
+        .route("/v1/calls", get(calls::list), calls::LIST_PARAMS)
+        .route(
+            "/v1/calls/summary",
+            get(calls::summary),
+            calls::SUMMARY_PARAMS,
         )
+        .route("/v1/calls/{call_id}", get(calls::detail), NONE)
+        .route("/v1/calls/{call_id}/status", get(calls::status), NONE)
+        .route("/v1/calls/{call_id}/webhooks", get(calls::webhooks), NONE)
+        .route(
+            "/v1/calls/{call_id}/recording",
+            get(recording::recording),
+            recording::PARAMS,
+        )
+        .route(
+            "/v1/calls/{call_id}/debug-link",
+            get(debug::issue),
+            debug::ISSUE_PARAMS,
+        )
+        .route(
+            "/v1/calls/{call_id}/debug-link/revoke",
+            post(debug::revoke),
+            NONE,
+        )
+        .route(
+            "/v1/webhooks",
+            get(webhooks::list).post(webhooks::create),
+            NONE,
+        )
+        .route("/v1/webhooks/{id}", delete(webhooks::delete), NONE)
+        .route("/v1/webhooks/{id}/test", post(webhooks::test), NONE)
+        .route(
+            "/v1/webhooks/{id}/deliveries",
+            get(webhooks::deliveries),
+            webhooks::DELIVERIES_PARAMS,
+        )
+        .route("/robots.txt", get(debug::robots), NONE)
+        .0
+        .merge(public)
 }
 
 /// Whether a path belongs to the API (so a miss there is a JSON 404, not a file lookup).

@@ -1,24 +1,72 @@
 //! Query parameters, parsed strictly: unknown or repeated parameters and bad values are a
 //! 400 whose message names the parameter and what it allows.
+//!
+//! One mechanism for every route: each route is registered with the parameters it takes
+//! (`routes::api`), `strict_query` checks the query string against them before the handler
+//! runs, and handlers that take parameters read the checked `Params`. A route cannot be
+//! added without saying what it takes, so none silently ignores a typo'd filter.
 
+use axum::extract::{FromRequestParts, Query, Request, State};
+use axum::http::request::Parts;
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
 use callscope_shared::{AgentId, CallStatus, Disposition};
 use time::{Date, Month};
 
 use crate::error::ApiError;
 use crate::storage::DAY;
 
-/// The query string of one request, checked against the parameters an endpoint knows.
+/// The parameters a route takes; `&[]` for none.
+pub type Allowed = &'static [&'static str];
+
+/// Refuses a request whose query string names a parameter its route does not take, or one
+/// twice; otherwise hands the checked `Params` to the handler.
+pub async fn strict_query(
+    State(allowed): State<Allowed>,
+    mut request: Request,
+    next: Next,
+) -> Response {
+    let checked = Query::<Vec<(String, String)>>::try_from_uri(request.uri())
+        .map_err(ApiError::from)
+        .and_then(|Query(pairs)| Params::new(pairs, allowed));
+    match checked {
+        Ok(params) => {
+            request.extensions_mut().insert(params);
+            next.run(request).await
+        }
+        Err(err) => err.into_response(),
+    }
+}
+
+/// The query string of one request, checked against the parameters its route takes.
+#[derive(Debug, Clone)]
 pub struct Params {
     pairs: Vec<(String, String)>,
 }
 
+impl<S: Send + Sync> FromRequestParts<S> for Params {
+    type Rejection = ApiError;
+
+    /// The `Params` `strict_query` checked; a route registered without it is a bug.
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, ApiError> {
+        parts.extensions.remove::<Params>().ok_or_else(|| {
+            tracing::error!("a handler reads query parameters its route does not check");
+            ApiError::internal()
+        })
+    }
+}
+
 impl Params {
-    pub fn new(pairs: Vec<(String, String)>, allowed: &[&str]) -> Result<Self, ApiError> {
+    pub fn new(pairs: Vec<(String, String)>, allowed: Allowed) -> Result<Self, ApiError> {
         for (i, (name, _)) in pairs.iter().enumerate() {
             if !allowed.contains(&name.as_str()) {
+                let takes = if allowed.is_empty() {
+                    "this endpoint takes none".to_owned()
+                } else {
+                    format!("allowed: {}", allowed.join(", "))
+                };
                 return Err(ApiError::bad_request(format!(
-                    "Unknown query parameter: {name} (allowed: {})",
-                    allowed.join(", ")
+                    "Unknown query parameter: {name} ({takes})"
                 )));
             }
             if pairs[..i].iter().any(|(other, _)| other == name) {
@@ -180,7 +228,7 @@ fn day_start(date: Date) -> i64 {
 mod tests {
     use super::*;
 
-    fn params(q: &[(&str, &str)], allowed: &[&str]) -> Result<Params, ApiError> {
+    fn params(q: &[(&str, &str)], allowed: Allowed) -> Result<Params, ApiError> {
         Params::new(
             q.iter()
                 .map(|(a, b)| (a.to_string(), b.to_string()))
@@ -199,6 +247,11 @@ mod tests {
         assert_eq!(
             e.message,
             "Query parameter limit must be given at most once"
+        );
+        let e = params(&[("x", "1")], &[]).err().unwrap();
+        assert_eq!(
+            e.message,
+            "Unknown query parameter: x (this endpoint takes none)"
         );
     }
 

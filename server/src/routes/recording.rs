@@ -5,11 +5,11 @@ use axum::extract::State;
 use callscope_shared::RecordingLink;
 
 use super::calls::parse_call_id;
-use super::params::Params;
+use super::params::{Allowed, Params};
 use crate::app::AppState;
 use crate::auth::Auth;
 use crate::error::ApiError;
-use crate::extract::{ApiQuery, PathParam};
+use crate::extract::PathParam;
 use crate::recordings::link::presigned_link;
 
 /// The spec's range of `expires_in`, in seconds, and its default.
@@ -17,15 +17,17 @@ pub const MIN_EXPIRES_IN: i64 = 60;
 pub const MAX_EXPIRES_IN: i64 = 86_400;
 pub const DEFAULT_EXPIRES_IN: i64 = 3_600;
 
+/// The query parameters of the recording route.
+pub const PARAMS: Allowed = &["expires_in"];
+
 /// `GET /v1/calls/:callId/recording[?expires_in=SECONDS]`
 pub async fn recording(
     State(state): State<AppState>,
     auth: Auth,
     PathParam(call_id): PathParam,
-    ApiQuery(query): ApiQuery<Vec<(String, String)>>,
+    params: Params,
 ) -> Result<Json<RecordingLink>, ApiError> {
     let call_id = parse_call_id(&call_id)?;
-    let params = Params::new(query, &["expires_in"])?;
     let expires_in = params.int_in(
         "expires_in",
         MIN_EXPIRES_IN..=MAX_EXPIRES_IN,

@@ -11,12 +11,12 @@ use hmac::{Hmac, Mac};
 use serde_json::{Value, json};
 use sha2::Sha256;
 
-use super::params::Params;
+use super::params::{Allowed, Params};
 use crate::app::AppState;
 use crate::auth::Auth;
 use crate::cursor;
 use crate::error::{ApiError, messages};
-use crate::extract::{ApiJson, ApiQuery, PathParam};
+use crate::extract::{ApiJson, PathParam};
 use crate::storage::EndpointRecord;
 use crate::webhooks::endpoint_public_id;
 use crate::webhooks::endpoints::{self, Created};
@@ -108,15 +108,17 @@ fn cursor_key(state: &AppState, endpoint_id: i64) -> [u8; 32] {
     mac.finalize().into_bytes().into()
 }
 
+/// The query parameters of one endpoint's delivery list.
+pub const DELIVERIES_PARAMS: Allowed = &["after", "limit"];
+
 /// `GET /v1/webhooks/:id/deliveries?limit=&after=`: newest first.
 pub async fn deliveries(
     State(state): State<AppState>,
     auth: Auth,
     PathParam(id): PathParam,
-    ApiQuery(query): ApiQuery<Vec<(String, String)>>,
+    params: Params,
 ) -> Result<Json<EndpointDeliveries>, ApiError> {
     let endpoint = endpoints::owned(&state.store, auth.account_id, &id).await?;
-    let params = Params::new(query, &["after", "limit"])?;
     let limit = params.int_in("limit", 1..=100, 50)? as u32;
     let key = cursor_key(&state, endpoint.id);
     let after = params

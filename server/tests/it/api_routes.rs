@@ -7,6 +7,7 @@ use callscope_server::auth::{KeyMode, create_key};
 use callscope_server::config::Config;
 use callscope_server::debug_link::DebugToken;
 use callscope_server::live::LiveStore;
+use callscope_shared::CallId;
 use common::{TestDb, TestServer, fixtures};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
@@ -14,6 +15,7 @@ use serde_json::{Value, json};
 struct World {
     server: TestServer,
     key: String,
+    call: CallId,
     /// A webhook endpoint's public id (`wh_…`).
     endpoint: String,
 }
@@ -23,7 +25,7 @@ async fn world(db: &TestDb, miss_limit: u32) -> World {
     let key = create_key(store, "acme", KeyMode::Live, 1).await.unwrap();
     let acme = store.account_id("acme").await.unwrap().unwrap();
     let agent = fixtures::agent(store, acme, 1).await;
-    store
+    let call = store
         .insert_call(&fixtures::completed_call(acme, agent.id, 1_768_471_200, 4))
         .await
         .unwrap();
@@ -37,6 +39,7 @@ async fn world(db: &TestDb, miss_limit: u32) -> World {
     let mut w = World {
         server,
         key: key.reveal().into(),
+        call,
         endpoint: String::new(),
     };
     let (status, created) = w
@@ -174,5 +177,134 @@ backend_independent!(
         // not decode were counted.
         let r = public(DebugToken::generate().as_str().to_owned()).await;
         assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS);
+    }
+);
+
+impl World {
+    /// Every route, with the query parameters it takes (a body where it needs one).
+    fn routes(&self) -> Vec<(Method, String, &'static [&'static str], Option<Value>)> {
+        let (call, hook) = (self.call, &self.endpoint);
+        let token = DebugToken::generate();
+        vec![
+            (Method::GET, "/healthz".into(), &[], None),
+            (Method::GET, "/readyz".into(), &[], None),
+            (Method::GET, "/robots.txt".into(), &[], None),
+            (
+                Method::GET,
+                "/v1/calls".into(),
+                &[
+                    "agent_id",
+                    "status",
+                    "disposition",
+                    "from_date",
+                    "to_date",
+                    "after",
+                    "limit",
+                ],
+                None,
+            ),
+            (
+                Method::GET,
+                "/v1/calls/summary".into(),
+                &["agent_id", "from_date", "to_date"],
+                None,
+            ),
+            (Method::GET, format!("/v1/calls/{call}"), &[], None),
+            (Method::GET, format!("/v1/calls/{call}/status"), &[], None),
+            (Method::GET, format!("/v1/calls/{call}/webhooks"), &[], None),
+            (
+                Method::GET,
+                format!("/v1/calls/{call}/recording"),
+                &["expires_in"],
+                None,
+            ),
+            (
+                Method::GET,
+                format!("/v1/calls/{call}/debug-link"),
+                &["expires_in"],
+                None,
+            ),
+            (
+                Method::POST,
+                format!("/v1/calls/{call}/debug-link/revoke"),
+                &[],
+                None,
+            ),
+            (Method::GET, "/v1/webhooks".into(), &[], None),
+            (
+                Method::POST,
+                "/v1/webhooks".into(),
+                &[],
+                Some(json!({"url": "http://127.0.0.1:9/other"})),
+            ),
+            (Method::DELETE, format!("/v1/webhooks/{hook}"), &[], None),
+            (Method::POST, format!("/v1/webhooks/{hook}/test"), &[], None),
+            (
+                Method::GET,
+                format!("/v1/webhooks/{hook}/deliveries"),
+                &["after", "limit"],
+                None,
+            ),
+            (
+                Method::GET,
+                format!("/api/v1/call-debug/{}", token.as_str()),
+                &[],
+                None,
+            ),
+        ]
+    }
+}
+
+backend_independent!(
+    unknown_and_repeated_query_parameters_are_400_on_every_route,
+    |db: TestDb| async move {
+        let w = world(&db, 1000).await;
+        for (method, path, takes, body) in w.routes() {
+            let takes = if takes.is_empty() {
+                "this endpoint takes none".to_owned()
+            } else {
+                format!("allowed: {}", takes.join(", "))
+            };
+            let r = w
+                .request(method.clone(), &format!("{path}?bogus=1"), body.clone())
+                .await;
+            if path.starts_with("/api/") {
+                assert_eq!(r.headers()["cache-control"], "no-store", "{path}");
+                assert_eq!(r.headers()["x-robots-tag"], "noindex, nofollow", "{path}");
+            }
+            assert_eq!(
+                (r.status(), r.json::<Value>().await.unwrap()),
+                (
+                    StatusCode::BAD_REQUEST,
+                    error(&format!("Unknown query parameter: bogus ({takes})"))
+                ),
+                "{method} {path}"
+            );
+        }
+        for (method, path, takes, body) in w.routes() {
+            let Some(name) = takes.first() else { continue };
+            let r = w
+                .send(method.clone(), &format!("{path}?{name}=1&{name}=1"), body)
+                .await;
+            assert_eq!(
+                r,
+                (
+                    StatusCode::BAD_REQUEST,
+                    error(&format!(
+                        "Query parameter {name} must be given at most once"
+                    ))
+                ),
+                "{method} {path}"
+            );
+        }
+        // Nothing above was acted on: the endpoint is still there, and alone.
+        let (status, list) = w.send(Method::GET, "/v1/webhooks", None).await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(list["webhooks"].as_array().unwrap().len(), 1, "{list}");
+        // And without a query every route answers as usual.
+        for (method, path, _, body) in w.routes() {
+            let status = w.request(method.clone(), &path, body).await.status();
+            assert_ne!(status, StatusCode::BAD_REQUEST, "{method} {path}");
+        }
     }
 );
