@@ -30,10 +30,7 @@ pub async fn issue(
     params: Params,
 ) -> Result<Json<DebugLink>, ApiError> {
     let call_id = parse_call_id(&call_id)?;
-    let expires_in = match params.get("expires_in") {
-        None => None,
-        Some(_) => Some(params.int_in("expires_in", MIN_EXPIRES_IN..=MAX_EXPIRES_IN, 0)?),
-    };
+    let expires_in = params.optional_int_in("expires_in", MIN_EXPIRES_IN..=MAX_EXPIRES_IN)?;
     let link = debug_link::issue(
         &state.store,
         &state.keys.link_encryption,

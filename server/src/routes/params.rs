@@ -92,19 +92,28 @@ impl Params {
         range: std::ops::RangeInclusive<i64>,
         default: i64,
     ) -> Result<i64, ApiError> {
-        let Some(text) = self.get(name) else {
-            return Ok(default);
-        };
-        text.parse::<i64>()
-            .ok()
-            .filter(|v| range.contains(v))
-            .ok_or_else(|| {
-                ApiError::bad_request(format!(
-                    "{name} must be an integer between {} and {}",
-                    range.start(),
-                    range.end()
-                ))
+        Ok(self.optional_int_in(name, range)?.unwrap_or(default))
+    }
+
+    /// An integer in `range`, or `None` when absent.
+    pub fn optional_int_in(
+        &self,
+        name: &str,
+        range: std::ops::RangeInclusive<i64>,
+    ) -> Result<Option<i64>, ApiError> {
+        self.get(name)
+            .map(|text| {
+                parse_int(text)
+                    .filter(|v| range.contains(v))
+                    .ok_or_else(|| {
+                        ApiError::bad_request(format!(
+                            "{name} must be an integer between {} and {}",
+                            range.start(),
+                            range.end()
+                        ))
+                    })
             })
+            .transpose()
     }
 
     pub fn status(&self) -> Result<Option<CallStatus>, ApiError> {
@@ -191,9 +200,18 @@ pub struct DateRange {
     pub to_text: Option<String>,
 }
 
+/// The one reading of an integer in a query string: a plain decimal, ASCII digits with no
+/// sign and no leading zero (`0` itself aside), at most 18 digits (so it fits `i64`).
+/// `+60`, `060`, ` 60` and `6e1` are refused rather than read as 60: a value has one
+/// spelling, so caches, logs and signatures keyed on the URL agree with what was served.
+fn parse_int(text: &str) -> Option<i64> {
+    let digits = !text.is_empty() && text.len() <= 18 && text.bytes().all(|b| b.is_ascii_digit());
+    let canonical = digits && (text == "0" || !text.starts_with('0'));
+    canonical.then(|| text.parse().ok()).flatten()
+}
+
 fn parse_numeric_id(text: &str) -> Option<i64> {
-    let ok = !text.is_empty() && text.len() <= 18 && text.bytes().all(|b| b.is_ascii_digit());
-    text.parse::<i64>().ok().filter(|id| ok && *id > 0)
+    parse_int(text).filter(|id| *id > 0)
 }
 
 /// Strict `YYYY-MM-DD`: four-digit year, two-digit month and day, a real calendar date.
@@ -264,7 +282,22 @@ mod tests {
         };
         assert_eq!(p("1").unwrap(), 1);
         assert_eq!(p("100").unwrap(), 100);
-        for bad in ["0", "101", "abc", "", "1.5", "-1", "99999999999999999999"] {
+        for bad in [
+            "0",
+            "101",
+            "abc",
+            "",
+            "1.5",
+            "-1",
+            "99999999999999999999",
+            "+5",
+            "05",
+            "007",
+            " 5",
+            "5 ",
+            "5e0",
+            "٥",
+        ] {
             assert_eq!(
                 p(bad).unwrap_err().message,
                 "limit must be an integer between 1 and 100",
@@ -338,6 +371,10 @@ mod tests {
                 .contains("agent_* public IDs are not supported")
         );
         assert!(p("-3").agent_numeric().is_err());
+        for spelled in ["+12", "012", "0"] {
+            assert!(p(spelled).agent_any().is_err(), "{spelled}");
+            assert!(p(spelled).agent_numeric().is_err(), "{spelled}");
+        }
     }
 
     #[test]

@@ -308,3 +308,41 @@ backend_independent!(
         }
     }
 );
+
+backend_independent!(
+    integers_in_queries_are_plain_decimals,
+    |db: TestDb| async move {
+        let w = world(&db, 1000).await;
+        let (call, hook) = (w.call, w.endpoint.clone());
+        let limit = "limit must be an integer between 1 and 100";
+        let link = "expires_in must be an integer between 60 and 7776000";
+        let recording = "expires_in must be an integer between 60 and 86400";
+        let agent = "agent_id must be an agent_* public id (agent_ and 8 hex characters) or a numeric agent id";
+        let numeric = "agent_id must be a numeric agent id";
+        for (path, name, message) in [
+            ("/v1/calls".to_owned(), "limit", limit),
+            (format!("/v1/webhooks/{hook}/deliveries"), "limit", limit),
+            (format!("/v1/calls/{call}/debug-link"), "expires_in", link),
+            (
+                format!("/v1/calls/{call}/recording"),
+                "expires_in",
+                recording,
+            ),
+            ("/v1/calls".to_owned(), "agent_id", agent),
+            ("/v1/calls/summary".to_owned(), "agent_id", numeric),
+        ] {
+            for value in ["+60", "060", "%2B60", "60%20", "6e1"] {
+                assert_eq!(
+                    w.send(Method::GET, &format!("{path}?{name}={value}"), None)
+                        .await,
+                    (StatusCode::BAD_REQUEST, error(message)),
+                    "{path}?{name}={value}"
+                );
+            }
+            let (status, body) = w
+                .send(Method::GET, &format!("{path}?{name}=60"), None)
+                .await;
+            assert_ne!(status, StatusCode::BAD_REQUEST, "{path}?{name}=60: {body}");
+        }
+    }
+);
