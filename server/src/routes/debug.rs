@@ -10,6 +10,7 @@ use axum::response::{IntoResponse, Response};
 use callscope_shared::DebugLink;
 use serde_json::json;
 
+use super::NoStore;
 use super::calls::parse_call_id;
 use super::params::{Allowed, Params};
 use crate::app::AppState;
@@ -28,7 +29,7 @@ pub async fn issue(
     auth: Auth,
     PathParam(call_id): PathParam,
     params: Params,
-) -> Result<Json<DebugLink>, ApiError> {
+) -> Result<NoStore<Json<DebugLink>>, ApiError> {
     let call_id = parse_call_id(&call_id)?;
     let expires_in = params.optional_int_in("expires_in", MIN_EXPIRES_IN..=MAX_EXPIRES_IN)?;
     let link = debug_link::issue(
@@ -40,7 +41,7 @@ pub async fn issue(
         state.clock.now().secs(),
     )
     .await?;
-    Ok(Json(link))
+    Ok(NoStore(Json(link)))
 }
 
 /// `POST /v1/calls/:callId/debug-link/revoke`

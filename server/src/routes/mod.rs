@@ -8,7 +8,9 @@ mod recording;
 mod webhooks;
 
 use axum::Router;
+use axum::http::{HeaderValue, header};
 use axum::middleware;
+use axum::response::{IntoResponse, Response};
 use axum::routing::{MethodRouter, delete, get, post};
 
 use crate::app::AppState;
@@ -77,6 +79,22 @@ pub fn api() -> Router<AppState> {
         .route("/robots.txt", get(debug::robots), NONE)
         .0
         .merge(public)
+}
+
+/// An answer that carries a secret (a debug token, a webhook signing secret, a pre-signed
+/// recording URL), sent with `Cache-Control: no-store`: the API key that fetched it is in
+/// a header no cache keys on, so without this a browser or a shared proxy could keep the
+/// secret and hand it to whoever asks next.
+pub struct NoStore<T>(pub T);
+
+impl<T: IntoResponse> IntoResponse for NoStore<T> {
+    fn into_response(self) -> Response {
+        let mut response = self.0.into_response();
+        response
+            .headers_mut()
+            .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        response
+    }
 }
 
 /// Whether a path belongs to the API (so a miss there is a JSON 404, not a file lookup).

@@ -4,6 +4,7 @@ use axum::Json;
 use axum::extract::State;
 use callscope_shared::RecordingLink;
 
+use super::NoStore;
 use super::calls::parse_call_id;
 use super::params::{Allowed, Params};
 use crate::app::AppState;
@@ -26,7 +27,7 @@ pub async fn recording(
     auth: Auth,
     PathParam(call_id): PathParam,
     params: Params,
-) -> Result<Json<RecordingLink>, ApiError> {
+) -> Result<NoStore<Json<RecordingLink>>, ApiError> {
     let call_id = parse_call_id(&call_id)?;
     let expires_in = params.int_in(
         "expires_in",
@@ -42,5 +43,5 @@ pub async fn recording(
         state.clock.now().secs(),
     )
     .await?;
-    Ok(Json(link))
+    Ok(NoStore(Json(link)))
 }

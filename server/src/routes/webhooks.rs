@@ -11,6 +11,7 @@ use hmac::{Hmac, Mac};
 use serde_json::{Value, json};
 use sha2::Sha256;
 
+use super::NoStore;
 use super::params::{Allowed, Params};
 use crate::app::AppState;
 use crate::auth::Auth;
@@ -39,7 +40,7 @@ pub async fn create(
     State(state): State<AppState>,
     auth: Auth,
     ApiJson(body): ApiJson<NewWebhookEndpoint>,
-) -> Result<(StatusCode, Json<WebhookEndpoint>), ApiError> {
+) -> Result<NoStore<(StatusCode, Json<WebhookEndpoint>)>, ApiError> {
     let Created { endpoint, secret } = endpoints::create(
         &state.store,
         &state.keys.webhook_secret,
@@ -50,10 +51,10 @@ pub async fn create(
         state.clock.now().secs(),
     )
     .await?;
-    Ok((
+    Ok(NoStore((
         StatusCode::CREATED,
         Json(view(endpoint, Some(secret.reveal()))),
-    ))
+    )))
 }
 
 /// `GET /v1/webhooks`

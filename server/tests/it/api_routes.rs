@@ -346,3 +346,31 @@ backend_independent!(
         }
     }
 );
+
+backend_independent!(
+    answers_carrying_a_secret_are_not_stored,
+    |db: TestDb| async move {
+        let w = world(&db, 1000).await;
+        let call = w.call;
+        for (method, path, body, secret) in [
+            (
+                Method::GET,
+                format!("/v1/calls/{call}/debug-link"),
+                None,
+                "debug_token",
+            ),
+            (
+                Method::POST,
+                "/v1/webhooks".to_owned(),
+                Some(json!({"url": "http://127.0.0.1:9/more"})),
+                "secret",
+            ),
+        ] {
+            let r = w.request(method.clone(), &path, body).await;
+            assert!(r.status().is_success(), "{method} {path}: {}", r.status());
+            assert_eq!(r.headers()["cache-control"], "no-store", "{method} {path}");
+            let body: Value = r.json().await.unwrap();
+            assert!(body[secret].is_string(), "{method} {path}: {body}");
+        }
+    }
+);
