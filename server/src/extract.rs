@@ -1,8 +1,10 @@
 //! Extractors whose rejections are JSON errors with a clear message, never axum's text.
 
+use axum::extract::path::ErrorKind;
 use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
-use axum::extract::{FromRequest, FromRequestParts};
+use axum::extract::{FromRequest, FromRequestParts, Path};
 use axum::http::StatusCode;
+use axum::http::request::Parts;
 
 use crate::error::{ApiError, messages};
 
@@ -11,10 +13,29 @@ use crate::error::{ApiError, messages};
 #[from_request(via(axum::Json), rejection(ApiError))]
 pub struct ApiJson<T>(pub T);
 
-/// `axum::extract::Query` with JSON errors.
-#[derive(Debug, Clone, Copy, Default, FromRequestParts)]
-#[from_request(via(axum::extract::Query), rejection(ApiError))]
-pub struct ApiQuery<T>(pub T);
+/// A route's one path parameter (a call id, a webhook id, a debug token), as text for the
+/// route to parse. Every id of ours is ASCII, so a parameter whose percent-decoding is not
+/// UTF-8 (`/v1/calls/%FF`) is just another malformed id: it arrives as U+FFFD, which no id
+/// parser accepts, and gets the route's own not-found answer (`Call not found`, `Webhook
+/// not found`, or the public path's miss, counted by the limiter), never axum's 400.
+#[derive(Debug, Clone)]
+pub struct PathParam(pub String);
+
+impl<S: Send + Sync> FromRequestParts<S> for PathParam {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        match Path::<String>::from_request_parts(parts, state).await {
+            Ok(Path(text)) => Ok(Self(text)),
+            Err(PathRejection::FailedToDeserializePathParams(err))
+                if matches!(err.kind(), ErrorKind::InvalidUtf8InPathParam { .. }) =>
+            {
+                Ok(Self(char::REPLACEMENT_CHARACTER.to_string()))
+            }
+            Err(other) => Err(other.into()),
+        }
+    }
+}
 
 impl From<JsonRejection> for ApiError {
     fn from(rejection: JsonRejection) -> Self {

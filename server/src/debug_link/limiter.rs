@@ -41,45 +41,66 @@ impl MissLimiter {
         self
     }
 
-    /// `Err(seconds)` to wait when `client` has used up its misses.
+    /// `Err(seconds)` to wait when `client` has used up its misses: asked before a lookup,
+    /// so a client over its limit is refused without touching the database. Only a
+    /// shortcut: the verdict on a miss is `count_miss`'s, since misses racing each other
+    /// all pass this check before any of them is counted.
     pub async fn check(&self, client: ClientKey) -> Result<(), u64> {
         if self.limit == 0 {
             return Ok(());
         }
-        if let Some(shared) = &self.shared {
-            match shared.window(client).await {
-                Ok(window) => return self.decide(window),
+        // `None`: no shared answer (no Redis, or it failed), so this process's counts decide.
+        let shared = match &self.shared {
+            Some(shared) => match shared.window(client).await {
+                Ok(window) => Some(window),
                 Err(err) => {
-                    tracing::warn!(error = %err, "miss limiter: reading shared counts failed; using this process's counts")
+                    tracing::warn!(error = %err, "miss limiter: reading shared counts failed; using this process's counts");
+                    None
+                }
+            },
+            None => None,
+        };
+        let window = match shared {
+            Some(window) => window,
+            None => self.local.peek(client, self.window, Instant::now()),
+        };
+        // Would one more miss be over the limit?
+        self.verdict(window.map(|w| Window {
+            misses: w.misses.saturating_add(1),
+            ..w
+        }))
+    }
+
+    /// Counts one miss for `client` and says whether it was within the limit:
+    /// `Err(seconds)` when this miss is over it, to be answered 429 rather than 404.
+    /// Counting and reading the count back are one atomic step (one lock in process, one
+    /// MULTI in Redis), so of any number of concurrent misses exactly `limit` get a 404.
+    pub async fn count_miss(&self, client: ClientKey) -> Result<(), u64> {
+        if self.limit == 0 {
+            return Ok(());
+        }
+        let local = self.local.count(client, self.window, Instant::now());
+        if let Some(shared) = &self.shared {
+            match shared.count(client, self.window).await {
+                Ok(window) => return self.verdict(Some(window)),
+                Err(err) => {
+                    tracing::warn!(error = %err, "miss limiter: counting a miss in Redis failed; using this process's counts")
                 }
             }
         }
-        self.local
-            .check(client, self.limit, self.window, Instant::now())
+        self.verdict(Some(local))
     }
 
-    /// Counts one miss for `client`.
-    pub async fn record_miss(&self, client: ClientKey) {
-        if self.limit == 0 {
-            return;
-        }
-        self.local.record(client, self.window, Instant::now());
-        if let Some(shared) = &self.shared
-            && let Err(err) = shared.add(client, self.window).await
-        {
-            tracing::warn!(error = %err, "miss limiter: counting a miss in Redis failed; this process's count stands");
-        }
-    }
-
-    fn decide(&self, window: Option<Window>) -> Result<(), u64> {
+    /// The one rule: a window holding more than `limit` misses refuses until it ends.
+    fn verdict(&self, window: Option<Window>) -> Result<(), u64> {
         match window {
             Some(Window {
                 misses,
                 left_ms: Some(left_ms),
-            }) if misses >= u64::from(self.limit) && left_ms > 0 => {
+            }) if misses > u64::from(self.limit) && left_ms > 0 => {
                 Err(left_ms.div_ceil(1000).max(1))
             }
-            // No window, under the limit, or a key without expiry (never written by us):
+            // No window, within the limit, or a key without expiry (never written by us):
             // the last must not lock a client out for ever.
             _ => Ok(()),
         }
@@ -88,36 +109,40 @@ impl MissLimiter {
 
 /// This process's counts: per client, the start of its window and its misses.
 #[derive(Default)]
-struct LocalMisses(Mutex<HashMap<ClientKey, (Instant, u32)>>);
+struct LocalMisses(Mutex<HashMap<ClientKey, (Instant, u64)>>);
 
 impl LocalMisses {
-    fn check(
-        &self,
-        client: ClientKey,
-        limit: u32,
-        window: Duration,
-        now: Instant,
-    ) -> Result<(), u64> {
+    /// The client's current window, counting nothing.
+    fn peek(&self, client: ClientKey, window: Duration, now: Instant) -> Option<Window> {
         let clients = self.0.lock().unwrap_or_else(|e| e.into_inner());
-        match clients.get(&client) {
-            Some(&(start, count)) if count >= limit && now.duration_since(start) < window => {
-                let left = window - now.duration_since(start);
-                Err(left.as_secs().max(1))
-            }
-            _ => Ok(()),
-        }
+        let &(start, misses) = clients.get(&client)?;
+        Self::left(start, window, now).map(|left_ms| Window {
+            misses,
+            left_ms: Some(left_ms),
+        })
     }
 
-    fn record(&self, client: ClientKey, window: Duration, now: Instant) {
+    /// Counts one miss and returns the window with it, under one lock.
+    fn count(&self, client: ClientKey, window: Duration, now: Instant) -> Window {
         let mut clients = self.0.lock().unwrap_or_else(|e| e.into_inner());
         if clients.len() >= SWEEP_AT {
-            clients.retain(|_, (start, _)| now.duration_since(*start) < window);
+            clients.retain(|_, (start, _)| Self::left(*start, window, now).is_some());
         }
         let entry = clients.entry(client).or_insert((now, 0));
-        if now.duration_since(entry.0) >= window {
+        if Self::left(entry.0, window, now).is_none() {
             *entry = (now, 0);
         }
         entry.1 = entry.1.saturating_add(1);
+        Window {
+            misses: entry.1,
+            left_ms: Self::left(entry.0, window, now),
+        }
+    }
+
+    /// Milliseconds left of a window that started at `start`; `None` once it has ended.
+    fn left(start: Instant, window: Duration, now: Instant) -> Option<u64> {
+        let left = window.checked_sub(now.duration_since(start))?;
+        (!left.is_zero()).then(|| u64::try_from(left.as_millis()).unwrap_or(u64::MAX).max(1))
     }
 }
 
@@ -130,28 +155,49 @@ mod tests {
     }
 
     #[test]
-    fn blocks_after_the_limit_until_the_window_ends() {
+    fn counts_within_a_window_and_starts_afresh_after_it() {
         let l = LocalMisses::default();
         let minute = Duration::from_secs(60);
         let (a, b) = (key("10.0.0.1"), key("10.0.0.2"));
         let t0 = Instant::now();
-        for _ in 0..3 {
-            assert_eq!(l.check(a, 3, minute, t0), Ok(()));
-            l.record(a, minute, t0);
+        assert_eq!(l.peek(a, minute, t0), None);
+        for n in 1..=3 {
+            assert_eq!(l.count(a, minute, t0).misses, n);
         }
-        assert_eq!(l.check(a, 3, minute, t0 + Duration::from_secs(10)), Err(50));
         assert_eq!(
-            l.check(b, 3, minute, t0),
-            Ok(()),
-            "other clients are unaffected"
+            l.peek(a, minute, t0 + Duration::from_secs(10)),
+            Some(Window {
+                misses: 3,
+                left_ms: Some(50_000)
+            })
         );
-        assert_eq!(l.check(a, 3, minute, t0 + Duration::from_secs(61)), Ok(()));
-        l.record(a, minute, t0 + Duration::from_secs(61));
+        assert_eq!(l.peek(b, minute, t0), None, "other clients are unaffected");
+        assert_eq!(l.peek(a, minute, t0 + Duration::from_secs(60)), None);
         assert_eq!(
-            l.check(a, 3, minute, t0 + Duration::from_secs(62)),
-            Ok(()),
+            l.count(a, minute, t0 + Duration::from_secs(61)),
+            Window {
+                misses: 1,
+                left_ms: Some(60_000)
+            },
             "a new window starts afresh"
         );
+    }
+
+    #[tokio::test]
+    async fn the_miss_over_the_limit_is_refused_and_so_is_every_lookup_after_it() {
+        let l = MissLimiter::new(3, Duration::from_secs(60));
+        let a = key("10.0.0.3");
+        for n in 1..=3 {
+            assert_eq!(l.check(a).await, Ok(()), "lookup {n}");
+            assert_eq!(l.count_miss(a).await, Ok(()), "miss {n}");
+        }
+        assert_eq!(l.check(a).await, Err(60), "refused before any lookup");
+        assert_eq!(
+            l.count_miss(a).await,
+            Err(60),
+            "a fourth miss that raced in"
+        );
+        assert_eq!(l.check(key("10.0.0.4")).await, Ok(()));
     }
 
     #[tokio::test]
@@ -159,7 +205,7 @@ mod tests {
         let l = MissLimiter::new(0, Duration::from_secs(60));
         let a = key("::1");
         for _ in 0..100 {
-            l.record_miss(a).await;
+            assert_eq!(l.count_miss(a).await, Ok(()));
         }
         assert_eq!(l.check(a).await, Ok(()));
     }
@@ -167,24 +213,28 @@ mod tests {
     #[tokio::test]
     async fn counts_an_ipv6_64_as_one_client() {
         let l = MissLimiter::new(2, Duration::from_secs(60));
-        l.record_miss(key("2001:db8:0:1::1")).await;
-        l.record_miss(key("2001:db8:0:1::2")).await;
+        assert_eq!(l.count_miss(key("2001:db8:0:1::1")).await, Ok(()));
+        assert_eq!(l.count_miss(key("2001:db8:0:1::2")).await, Ok(()));
         assert!(l.check(key("2001:db8:0:1::ffff")).await.is_err());
         assert_eq!(l.check(key("2001:db8:0:2::1")).await, Ok(()));
     }
 
     #[test]
-    fn shared_windows_decide_with_the_time_left_rounded_up() {
+    fn windows_refuse_over_the_limit_with_the_time_left_rounded_up() {
         let l = MissLimiter::new(3, Duration::from_secs(60));
         let w = |misses, left_ms| Some(Window { misses, left_ms });
-        assert_eq!(l.decide(None), Ok(()));
-        assert_eq!(l.decide(w(2, Some(30_000))), Ok(()));
-        assert_eq!(l.decide(w(3, Some(30_000))), Err(30));
-        assert_eq!(l.decide(w(9, Some(29_001))), Err(30));
-        assert_eq!(l.decide(w(3, Some(1))), Err(1));
-        assert_eq!(l.decide(w(3, Some(0))), Ok(()));
+        assert_eq!(l.verdict(None), Ok(()));
         assert_eq!(
-            l.decide(w(3, None)),
+            l.verdict(w(3, Some(30_000))),
+            Ok(()),
+            "the limit itself is allowed"
+        );
+        assert_eq!(l.verdict(w(4, Some(30_000))), Err(30));
+        assert_eq!(l.verdict(w(9, Some(29_001))), Err(30));
+        assert_eq!(l.verdict(w(4, Some(1))), Err(1));
+        assert_eq!(l.verdict(w(4, Some(0))), Ok(()));
+        assert_eq!(
+            l.verdict(w(4, None)),
             Ok(()),
             "a key without expiry locks no one out"
         );

@@ -187,10 +187,11 @@ impl DebugLinks {
                 self.recorder.record(link_id, now);
                 Ok(view)
             }
-            Opened::Missing => {
-                self.limiter.record_miss(client).await;
-                Err(DebugLinkError::LinkNotFound)
-            }
+            // The miss's own count decides: it may have raced others past the check above.
+            Opened::Missing => match self.limiter.count_miss(client).await {
+                Ok(()) => Err(DebugLinkError::LinkNotFound),
+                Err(retry_after) => Err(DebugLinkError::TooManyMisses { retry_after }),
+            },
         }
     }
 }

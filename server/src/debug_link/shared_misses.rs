@@ -25,7 +25,8 @@ pub enum SharedError {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Window {
     pub misses: u64,
-    /// Milliseconds until the window ends; `None` when it has no expiry (never written so).
+    /// Milliseconds until the window ends; `None` when it has no expiry (`count` never
+    /// leaves a key so).
     pub left_ms: Option<u64>,
 }
 
@@ -62,14 +63,16 @@ impl SharedMisses {
         }))
     }
 
-    /// Counts one miss. The first miss of a window creates the key with the window as its
-    /// expiry; later ones only increment it. Both happen in one transaction, so a key never
-    /// exists without its expiry.
-    pub async fn add(&self, client: ClientKey, window: Duration) -> Result<(), SharedError> {
+    /// Counts one miss and returns the window with it. The first miss of a window creates
+    /// the key with the window as its expiry; later ones only increment it. Creating,
+    /// incrementing and reading back are one transaction (MULTI/EXEC), so a key never
+    /// exists without its expiry and every concurrent miss, on any instance, sees its own
+    /// place in the count.
+    pub async fn count(&self, client: ClientKey, window: Duration) -> Result<Window, SharedError> {
         let key = self.key(client);
         let window_ms = u64::try_from(window.as_millis()).unwrap_or(u64::MAX).max(1);
         let mut conn = self.conn.clone();
-        within_budget(
+        let (misses, pttl): (u64, i64) = within_budget(
             redis::pipe()
                 .atomic()
                 .cmd("SET")
@@ -80,10 +83,15 @@ impl SharedMisses {
                 .arg("NX")
                 .ignore()
                 .incr(&key, 1)
-                .ignore()
-                .query_async::<()>(&mut conn),
+                .cmd("PTTL")
+                .arg(&key)
+                .query_async(&mut conn),
         )
-        .await
+        .await?;
+        Ok(Window {
+            misses,
+            left_ms: u64::try_from(pttl).ok(),
+        })
     }
 }
 

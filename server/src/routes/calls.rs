@@ -1,19 +1,19 @@
 //! The Calls read API: list, summary, detail, status and webhook deliveries.
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use callscope_shared::{
     Call, CallId, CallList, CallStatusView, CallWebhooks, Minutes, Money, Summary, SummaryFilters,
 };
 
-use super::params::Params;
+use super::params::{Allowed, Params};
 use crate::app::AppState;
 use crate::auth::Auth;
 use crate::calls::{self, CallError};
 use crate::clock::UnixTime;
 use crate::cursor;
 use crate::error::{ApiError, messages};
-use crate::extract::ApiQuery;
+use crate::extract::PathParam;
 use crate::ids::AgentRowId;
 use crate::storage::CallFilter;
 
@@ -22,7 +22,8 @@ pub fn parse_call_id(text: &str) -> Result<CallId, ApiError> {
     text.parse().map_err(|_| CallError::NotFound.into())
 }
 
-const LIST_PARAMS: &[&str] = &[
+/// The query parameters of `GET /v1/calls`.
+pub const LIST_PARAMS: Allowed = &[
     "agent_id",
     "status",
     "disposition",
@@ -36,9 +37,8 @@ const LIST_PARAMS: &[&str] = &[
 pub async fn list(
     State(state): State<AppState>,
     auth: Auth,
-    ApiQuery(query): ApiQuery<Vec<(String, String)>>,
+    params: Params,
 ) -> Result<Json<CallList>, ApiError> {
-    let params = Params::new(query, LIST_PARAMS)?;
     let limit = params.int_in("limit", 1..=100, 50)? as u32;
     let status = params.status()?;
     let disposition = params.disposition()?;
@@ -74,13 +74,15 @@ pub async fn list(
     }))
 }
 
+/// The query parameters of `GET /v1/calls/summary`.
+pub const SUMMARY_PARAMS: Allowed = &["agent_id", "from_date", "to_date"];
+
 /// `GET /v1/calls/summary`
 pub async fn summary(
     State(state): State<AppState>,
     auth: Auth,
-    ApiQuery(query): ApiQuery<Vec<(String, String)>>,
+    params: Params,
 ) -> Result<Json<Summary>, ApiError> {
-    let params = Params::new(query, &["agent_id", "from_date", "to_date"])?;
     let agent_id = params.agent_numeric()?;
     let dates = params.date_range()?;
     let t = state
@@ -117,7 +119,7 @@ pub async fn summary(
 pub async fn detail(
     State(state): State<AppState>,
     auth: Auth,
-    Path(call_id): Path<String>,
+    PathParam(call_id): PathParam,
 ) -> Result<Json<Call>, ApiError> {
     let call_id = parse_call_id(&call_id)?;
     Ok(Json(
@@ -129,7 +131,7 @@ pub async fn detail(
 pub async fn status(
     State(state): State<AppState>,
     auth: Auth,
-    Path(call_id): Path<String>,
+    PathParam(call_id): PathParam,
 ) -> Result<Json<CallStatusView>, ApiError> {
     let call_id = parse_call_id(&call_id)?;
     let view = calls::status(
@@ -147,7 +149,7 @@ pub async fn status(
 pub async fn webhooks(
     State(state): State<AppState>,
     auth: Auth,
-    Path(call_id): Path<String>,
+    PathParam(call_id): PathParam,
 ) -> Result<Json<CallWebhooks>, ApiError> {
     let call_id = parse_call_id(&call_id)?;
     let deliveries = calls::deliveries(&state.store, auth.account_id, call_id).await?;

@@ -3,36 +3,36 @@
 use std::net::SocketAddr;
 
 use axum::Json;
-use axum::extract::{ConnectInfo, Path, State};
+use axum::extract::{ConnectInfo, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use callscope_shared::DebugLink;
 use serde_json::json;
 
+use super::NoStore;
 use super::calls::parse_call_id;
-use super::params::Params;
+use super::params::{Allowed, Params};
 use crate::app::AppState;
 use crate::auth::Auth;
 use crate::client_ip::{ClientKey, client_ip};
 use crate::csp::VIEWER_CSP;
 use crate::debug_link::{self, MAX_EXPIRES_IN, MIN_EXPIRES_IN};
 use crate::error::{ApiError, messages};
-use crate::extract::ApiQuery;
+use crate::extract::PathParam;
+
+/// The query parameters of the owner's debug-link route.
+pub const ISSUE_PARAMS: Allowed = &["expires_in"];
 
 /// `GET /v1/calls/:callId/debug-link[?expires_in=SECONDS]`
 pub async fn issue(
     State(state): State<AppState>,
     auth: Auth,
-    Path(call_id): Path<String>,
-    ApiQuery(query): ApiQuery<Vec<(String, String)>>,
-) -> Result<Json<DebugLink>, ApiError> {
+    PathParam(call_id): PathParam,
+    params: Params,
+) -> Result<NoStore<Json<DebugLink>>, ApiError> {
     let call_id = parse_call_id(&call_id)?;
-    let params = Params::new(query, &["expires_in"])?;
-    let expires_in = match params.get("expires_in") {
-        None => None,
-        Some(_) => Some(params.int_in("expires_in", MIN_EXPIRES_IN..=MAX_EXPIRES_IN, 0)?),
-    };
+    let expires_in = params.optional_int_in("expires_in", MIN_EXPIRES_IN..=MAX_EXPIRES_IN)?;
     let link = debug_link::issue(
         &state.store,
         &state.keys.link_encryption,
@@ -42,14 +42,14 @@ pub async fn issue(
         state.clock.now(),
     )
     .await?;
-    Ok(Json(link))
+    Ok(NoStore(Json(link)))
 }
 
 /// `POST /v1/calls/:callId/debug-link/revoke`
 pub async fn revoke(
     State(state): State<AppState>,
     auth: Auth,
-    Path(call_id): Path<String>,
+    PathParam(call_id): PathParam,
 ) -> Result<Json<serde_json::Value>, ApiError> {
     let call_id = parse_call_id(&call_id)?;
     let now = state.clock.now();
@@ -70,7 +70,7 @@ pub async fn public(
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
-    Path(token): Path<String>,
+    PathParam(token): PathParam,
 ) -> Response {
     if wants_html(&headers) {
         return viewer_page(&state).await;

@@ -8,37 +8,98 @@ mod recording;
 mod webhooks;
 
 use axum::Router;
+use axum::http::{HeaderValue, header};
 use axum::middleware;
-use axum::routing::{delete, get, post};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{MethodRouter, delete, get, post};
 
 use crate::app::AppState;
+use params::{Allowed, strict_query};
+
+/// Routes registered with the query parameters each takes (see `params`).
+#[derive(Default)]
+struct Routes(Router<AppState>);
+
+impl Routes {
+    fn route(self, path: &str, methods: MethodRouter<AppState>, query: Allowed) -> Self {
+        let checked = methods.route_layer(middleware::from_fn_with_state(query, strict_query));
+        Self(self.0.route(path, checked))
+    }
+}
+
+/// Takes no query parameters.
+const NONE: Allowed = &[];
 
 /// Every API route. Unknown paths under `/v1` and `/api` are JSON 404s.
 pub fn api() -> Router<AppState> {
-    Router::new()
-        .route("/healthz", get(health::healthz))
-        .route("/readyz", get(health::readyz))
-        .route("/v1/calls", get(calls::list))
-        .route("/v1/calls/summary", get(calls::summary))
-        .route("/v1/calls/{call_id}", get(calls::detail))
-        .route("/v1/calls/{call_id}/status", get(calls::status))
-        .route("/v1/calls/{call_id}/webhooks", get(calls::webhooks))
-        .route("/v1/calls/{call_id}/recording", get(recording::recording))
-        .route("/v1/calls/{call_id}/debug-link", get(debug::issue))
-        .route("/v1/calls/{call_id}/debug-link/revoke", post(debug::revoke))
-        .route("/v1/webhooks", get(webhooks::list).post(webhooks::create))
-        .route("/v1/webhooks/{id}", delete(webhooks::delete))
-        .route("/v1/webhooks/{id}/test", post(webhooks::test))
-        .route("/v1/webhooks/{id}/deliveries", get(webhooks::deliveries))
-        .route("/robots.txt", get(debug::robots))
-        .merge(
-            Router::new()
-                .route(
-                    &callscope_shared::link::debug_path("{token}"),
-                    get(debug::public),
-                )
-                .route_layer(middleware::from_fn(debug::public_headers)),
+    // The public link takes no parameters but ignores any it is given: links get shared
+    // through tools that append tracking parameters (`?utm_source=…`, `?fbclid=…`), and
+    // such a link must still open. The strict rule is for the API, where a typo'd filter
+    // would silently return everything.
+    let public = Router::new()
+        .route(
+            &callscope_shared::link::debug_path("{token}"),
+            get(debug::public),
         )
+        .route_layer(middleware::from_fn(debug::public_headers));
+    Routes::default()
+        .route("/healthz", get(health::healthz), NONE)
+        .route("/readyz", get(health::readyz), NONE)
+        .route("/v1/calls", get(calls::list), calls::LIST_PARAMS)
+        .route(
+            "/v1/calls/summary",
+            get(calls::summary),
+            calls::SUMMARY_PARAMS,
+        )
+        .route("/v1/calls/{call_id}", get(calls::detail), NONE)
+        .route("/v1/calls/{call_id}/status", get(calls::status), NONE)
+        .route("/v1/calls/{call_id}/webhooks", get(calls::webhooks), NONE)
+        .route(
+            "/v1/calls/{call_id}/recording",
+            get(recording::recording),
+            recording::PARAMS,
+        )
+        .route(
+            "/v1/calls/{call_id}/debug-link",
+            get(debug::issue),
+            debug::ISSUE_PARAMS,
+        )
+        .route(
+            "/v1/calls/{call_id}/debug-link/revoke",
+            post(debug::revoke),
+            NONE,
+        )
+        .route(
+            "/v1/webhooks",
+            get(webhooks::list).post(webhooks::create),
+            NONE,
+        )
+        .route("/v1/webhooks/{id}", delete(webhooks::delete), NONE)
+        .route("/v1/webhooks/{id}/test", post(webhooks::test), NONE)
+        .route(
+            "/v1/webhooks/{id}/deliveries",
+            get(webhooks::deliveries),
+            webhooks::DELIVERIES_PARAMS,
+        )
+        .route("/robots.txt", get(debug::robots), NONE)
+        .0
+        .merge(public)
+}
+
+/// An answer that carries a secret (a debug token, a webhook signing secret, a pre-signed
+/// recording URL), sent with `Cache-Control: no-store`: the API key that fetched it is in
+/// a header no cache keys on, so without this a browser or a shared proxy could keep the
+/// secret and hand it to whoever asks next.
+pub struct NoStore<T>(pub T);
+
+impl<T: IntoResponse> IntoResponse for NoStore<T> {
+    fn into_response(self) -> Response {
+        let mut response = self.0.into_response();
+        response
+            .headers_mut()
+            .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        response
+    }
 }
 
 /// Whether a path belongs to the API (so a miss there is a JSON 404, not a file lookup).

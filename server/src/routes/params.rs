@@ -1,24 +1,72 @@
 //! Query parameters, parsed strictly: unknown or repeated parameters and bad values are a
 //! 400 whose message names the parameter and what it allows.
+//!
+//! One mechanism for every route: each route is registered with the parameters it takes
+//! (`routes::api`), `strict_query` checks the query string against them before the handler
+//! runs, and handlers that take parameters read the checked `Params`. A route cannot be
+//! added without saying what it takes, so none silently ignores a typo'd filter.
 
+use axum::extract::{FromRequestParts, Query, Request, State};
+use axum::http::request::Parts;
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
 use callscope_shared::{AgentId, CallStatus, Disposition};
 use time::{Date, Month};
 
 use crate::error::ApiError;
 use crate::storage::DAY;
 
-/// The query string of one request, checked against the parameters an endpoint knows.
+/// The parameters a route takes; `&[]` for none.
+pub type Allowed = &'static [&'static str];
+
+/// Refuses a request whose query string names a parameter its route does not take, or one
+/// twice; otherwise hands the checked `Params` to the handler.
+pub async fn strict_query(
+    State(allowed): State<Allowed>,
+    mut request: Request,
+    next: Next,
+) -> Response {
+    let checked = Query::<Vec<(String, String)>>::try_from_uri(request.uri())
+        .map_err(ApiError::from)
+        .and_then(|Query(pairs)| Params::new(pairs, allowed));
+    match checked {
+        Ok(params) => {
+            request.extensions_mut().insert(params);
+            next.run(request).await
+        }
+        Err(err) => err.into_response(),
+    }
+}
+
+/// The query string of one request, checked against the parameters its route takes.
+#[derive(Debug, Clone)]
 pub struct Params {
     pairs: Vec<(String, String)>,
 }
 
+impl<S: Send + Sync> FromRequestParts<S> for Params {
+    type Rejection = ApiError;
+
+    /// The `Params` `strict_query` checked; a route registered without it is a bug.
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, ApiError> {
+        parts.extensions.remove::<Params>().ok_or_else(|| {
+            tracing::error!("a handler reads query parameters its route does not check");
+            ApiError::internal()
+        })
+    }
+}
+
 impl Params {
-    pub fn new(pairs: Vec<(String, String)>, allowed: &[&str]) -> Result<Self, ApiError> {
+    pub fn new(pairs: Vec<(String, String)>, allowed: Allowed) -> Result<Self, ApiError> {
         for (i, (name, _)) in pairs.iter().enumerate() {
             if !allowed.contains(&name.as_str()) {
+                let takes = if allowed.is_empty() {
+                    "this endpoint takes none".to_owned()
+                } else {
+                    format!("allowed: {}", allowed.join(", "))
+                };
                 return Err(ApiError::bad_request(format!(
-                    "Unknown query parameter: {name} (allowed: {})",
-                    allowed.join(", ")
+                    "Unknown query parameter: {name} ({takes})"
                 )));
             }
             if pairs[..i].iter().any(|(other, _)| other == name) {
@@ -44,19 +92,28 @@ impl Params {
         range: std::ops::RangeInclusive<i64>,
         default: i64,
     ) -> Result<i64, ApiError> {
-        let Some(text) = self.get(name) else {
-            return Ok(default);
-        };
-        text.parse::<i64>()
-            .ok()
-            .filter(|v| range.contains(v))
-            .ok_or_else(|| {
-                ApiError::bad_request(format!(
-                    "{name} must be an integer between {} and {}",
-                    range.start(),
-                    range.end()
-                ))
+        Ok(self.optional_int_in(name, range)?.unwrap_or(default))
+    }
+
+    /// An integer in `range`, or `None` when absent.
+    pub fn optional_int_in(
+        &self,
+        name: &str,
+        range: std::ops::RangeInclusive<i64>,
+    ) -> Result<Option<i64>, ApiError> {
+        self.get(name)
+            .map(|text| {
+                parse_int(text)
+                    .filter(|v| range.contains(v))
+                    .ok_or_else(|| {
+                        ApiError::bad_request(format!(
+                            "{name} must be an integer between {} and {}",
+                            range.start(),
+                            range.end()
+                        ))
+                    })
             })
+            .transpose()
     }
 
     pub fn status(&self) -> Result<Option<CallStatus>, ApiError> {
@@ -143,9 +200,18 @@ pub struct DateRange {
     pub to_text: Option<String>,
 }
 
+/// The one reading of an integer in a query string: a plain decimal, ASCII digits with no
+/// sign and no leading zero (`0` itself aside), at most 18 digits (so it fits `i64`).
+/// `+60`, `060`, ` 60` and `6e1` are refused rather than read as 60: a value has one
+/// spelling, so caches, logs and signatures keyed on the URL agree with what was served.
+fn parse_int(text: &str) -> Option<i64> {
+    let digits = !text.is_empty() && text.len() <= 18 && text.bytes().all(|b| b.is_ascii_digit());
+    let canonical = digits && (text == "0" || !text.starts_with('0'));
+    canonical.then(|| text.parse().ok()).flatten()
+}
+
 fn parse_numeric_id(text: &str) -> Option<i64> {
-    let ok = !text.is_empty() && text.len() <= 18 && text.bytes().all(|b| b.is_ascii_digit());
-    text.parse::<i64>().ok().filter(|id| ok && *id > 0)
+    parse_int(text).filter(|id| *id > 0)
 }
 
 /// Strict `YYYY-MM-DD`: four-digit year, two-digit month and day, a real calendar date.
@@ -180,7 +246,7 @@ fn day_start(date: Date) -> i64 {
 mod tests {
     use super::*;
 
-    fn params(q: &[(&str, &str)], allowed: &[&str]) -> Result<Params, ApiError> {
+    fn params(q: &[(&str, &str)], allowed: Allowed) -> Result<Params, ApiError> {
         Params::new(
             q.iter()
                 .map(|(a, b)| (a.to_string(), b.to_string()))
@@ -200,6 +266,11 @@ mod tests {
             e.message,
             "Query parameter limit must be given at most once"
         );
+        let e = params(&[("x", "1")], &[]).err().unwrap();
+        assert_eq!(
+            e.message,
+            "Unknown query parameter: x (this endpoint takes none)"
+        );
     }
 
     #[test]
@@ -211,7 +282,22 @@ mod tests {
         };
         assert_eq!(p("1").unwrap(), 1);
         assert_eq!(p("100").unwrap(), 100);
-        for bad in ["0", "101", "abc", "", "1.5", "-1", "99999999999999999999"] {
+        for bad in [
+            "0",
+            "101",
+            "abc",
+            "",
+            "1.5",
+            "-1",
+            "99999999999999999999",
+            "+5",
+            "05",
+            "007",
+            " 5",
+            "5 ",
+            "5e0",
+            "٥",
+        ] {
             assert_eq!(
                 p(bad).unwrap_err().message,
                 "limit must be an integer between 1 and 100",
@@ -285,6 +371,10 @@ mod tests {
                 .contains("agent_* public IDs are not supported")
         );
         assert!(p("-3").agent_numeric().is_err());
+        for spelled in ["+12", "012", "0"] {
+            assert!(p(spelled).agent_any().is_err(), "{spelled}");
+            assert!(p(spelled).agent_numeric().is_err(), "{spelled}");
+        }
     }
 
     #[test]

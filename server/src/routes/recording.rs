@@ -1,15 +1,16 @@
 //! `GET /v1/calls/:callId/recording`: a pre-signed S3 URL to the call's recording.
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use callscope_shared::RecordingLink;
 
+use super::NoStore;
 use super::calls::parse_call_id;
-use super::params::Params;
+use super::params::{Allowed, Params};
 use crate::app::AppState;
 use crate::auth::Auth;
 use crate::error::ApiError;
-use crate::extract::ApiQuery;
+use crate::extract::PathParam;
 use crate::recordings::link::presigned_link;
 
 /// The spec's range of `expires_in`, in seconds, and its default.
@@ -17,15 +18,17 @@ pub const MIN_EXPIRES_IN: i64 = 60;
 pub const MAX_EXPIRES_IN: i64 = 86_400;
 pub const DEFAULT_EXPIRES_IN: i64 = 3_600;
 
+/// The query parameters of the recording route.
+pub const PARAMS: Allowed = &["expires_in"];
+
 /// `GET /v1/calls/:callId/recording[?expires_in=SECONDS]`
 pub async fn recording(
     State(state): State<AppState>,
     auth: Auth,
-    Path(call_id): Path<String>,
-    ApiQuery(query): ApiQuery<Vec<(String, String)>>,
-) -> Result<Json<RecordingLink>, ApiError> {
+    PathParam(call_id): PathParam,
+    params: Params,
+) -> Result<NoStore<Json<RecordingLink>>, ApiError> {
     let call_id = parse_call_id(&call_id)?;
-    let params = Params::new(query, &["expires_in"])?;
     let expires_in = params.int_in(
         "expires_in",
         MIN_EXPIRES_IN..=MAX_EXPIRES_IN,
@@ -40,5 +43,5 @@ pub async fn recording(
         state.clock.now(),
     )
     .await?;
-    Ok(Json(link))
+    Ok(NoStore(Json(link)))
 }

@@ -2,7 +2,7 @@
 //! read one endpoint's delivery attempts.
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use callscope_shared::{
     EndpointDeliveries, NewWebhookEndpoint, WebhookEndpoint, WebhookEndpointList, WebhookTestQueued,
@@ -11,12 +11,13 @@ use hmac::{Hmac, Mac};
 use serde_json::{Value, json};
 use sha2::Sha256;
 
-use super::params::Params;
+use super::NoStore;
+use super::params::{Allowed, Params};
 use crate::app::AppState;
 use crate::auth::Auth;
 use crate::cursor;
 use crate::error::{ApiError, messages};
-use crate::extract::{ApiJson, ApiQuery};
+use crate::extract::{ApiJson, PathParam};
 use crate::ids::EndpointId;
 use crate::storage::EndpointRecord;
 use crate::webhooks::endpoint_public_id;
@@ -42,7 +43,7 @@ pub async fn create(
     State(state): State<AppState>,
     auth: Auth,
     ApiJson(body): ApiJson<NewWebhookEndpoint>,
-) -> Result<(StatusCode, Json<WebhookEndpoint>), ApiError> {
+) -> Result<NoStore<(StatusCode, Json<WebhookEndpoint>)>, ApiError> {
     let Created { endpoint, secret } = endpoints::create(
         &state.store,
         &state.keys.webhook_secret,
@@ -53,10 +54,10 @@ pub async fn create(
         state.clock.now(),
     )
     .await?;
-    Ok((
+    Ok(NoStore((
         StatusCode::CREATED,
         Json(view(endpoint, Some(secret.reveal()))),
-    ))
+    )))
 }
 
 /// `GET /v1/webhooks`
@@ -79,7 +80,7 @@ pub async fn list(
 pub async fn delete(
     State(state): State<AppState>,
     auth: Auth,
-    Path(id): Path<String>,
+    PathParam(id): PathParam,
 ) -> Result<Json<Value>, ApiError> {
     endpoints::delete(&state.store, auth.account_id, &id, state.clock.now()).await?;
     Ok(Json(json!({ "success": true })))
@@ -89,7 +90,7 @@ pub async fn delete(
 pub async fn test(
     State(state): State<AppState>,
     auth: Auth,
-    Path(id): Path<String>,
+    PathParam(id): PathParam,
 ) -> Result<(StatusCode, Json<WebhookTestQueued>), ApiError> {
     let event = endpoints::send_test(&state.store, auth.account_id, &id, state.clock.now()).await?;
     Ok((
@@ -110,15 +111,17 @@ fn cursor_key(state: &AppState, endpoint_id: EndpointId) -> [u8; 32] {
     mac.finalize().into_bytes().into()
 }
 
+/// The query parameters of one endpoint's delivery list.
+pub const DELIVERIES_PARAMS: Allowed = &["after", "limit"];
+
 /// `GET /v1/webhooks/:id/deliveries?limit=&after=`: newest first.
 pub async fn deliveries(
     State(state): State<AppState>,
     auth: Auth,
-    Path(id): Path<String>,
-    ApiQuery(query): ApiQuery<Vec<(String, String)>>,
+    PathParam(id): PathParam,
+    params: Params,
 ) -> Result<Json<EndpointDeliveries>, ApiError> {
     let endpoint = endpoints::owned(&state.store, auth.account_id, &id).await?;
-    let params = Params::new(query, &["after", "limit"])?;
     let limit = params.int_in("limit", 1..=100, 50)? as u32;
     let key = cursor_key(&state, endpoint.id);
     let after = params

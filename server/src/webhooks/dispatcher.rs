@@ -27,6 +27,42 @@ pub const MAX_RETRY_AFTER: i64 = 86_400;
 /// Response bodies are read (so connections can be reused) up to this much, then dropped.
 const MAX_RESPONSE_BYTES: usize = 64 * 1024;
 
+/// Every `error` a delivery record can carry besides `HTTP <status>` (an answer that is not
+/// 2xx). They are what endpoint owners see and may match on, so each is written once here
+/// and the README lists exactly these (a test compares).
+pub mod delivery_error {
+    pub const TIMEOUT: &str = "timeout";
+    pub const CONNECTION_REFUSED: &str = "connection refused";
+    pub const CONNECTION_RESET: &str = "connection reset";
+    pub const CONNECTION_CLOSED: &str = "connection closed";
+    pub const DNS_ERROR: &str = "dns error";
+    /// Any other failure to connect (TLS handshake, unreachable network…).
+    pub const CONNECTION_FAILED: &str = "connection failed";
+    /// A failure after connecting that none of the above describes.
+    pub const REQUEST_FAILED: &str = "request failed";
+    pub const BLOCKED_PRIVATE: &str = "blocked: private address";
+    pub const INVALID_URL: &str = "invalid url";
+    pub const SECRET_UNREADABLE: &str = "signing secret unreadable (server key changed?)";
+    /// Recorded by the outbox for an attempt whose dispatcher stopped mid-way (the outbox's
+    /// `INTERRUPTED`, written there because the outbox notices it).
+    pub const INTERRUPTED: &str = "interrupted";
+
+    /// All of the above.
+    pub const ALL: &[&str] = &[
+        TIMEOUT,
+        CONNECTION_REFUSED,
+        CONNECTION_RESET,
+        CONNECTION_CLOSED,
+        DNS_ERROR,
+        CONNECTION_FAILED,
+        REQUEST_FAILED,
+        BLOCKED_PRIVATE,
+        INVALID_URL,
+        SECRET_UNREADABLE,
+        INTERRUPTED,
+    ];
+}
+
 /// How the dispatcher behaves.
 #[derive(Debug, Clone)]
 pub struct DispatchConfig {
@@ -274,13 +310,13 @@ impl Dispatcher {
         };
         let inner = &self.inner;
         let Some(secret) = SigningSecret::open(&job.secret_enc, &inner.secret_key) else {
-            return failed("signing secret unreadable (server key changed?)");
+            return failed(delivery_error::SECRET_UNREADABLE);
         };
         let Ok(url) = reqwest::Url::parse(&job.url) else {
-            return failed("invalid url");
+            return failed(delivery_error::INVALID_URL);
         };
         if !inner.config.allow_private && is_private_literal(&url) {
-            return failed("blocked: private address");
+            return failed(delivery_error::BLOCKED_PRIVATE);
         }
         let timestamp = inner.clock.now().secs();
         let signature = secret.sign(&job.event_id, timestamp, job.payload.as_bytes());
@@ -354,37 +390,37 @@ pub fn parse_retry_after(value: &str, now: i64) -> Option<i64> {
 /// A short, stable description of a failed request, as delivery records show it.
 fn describe(err: &reqwest::Error) -> String {
     if err.is_timeout() {
-        return "timeout".into();
+        return delivery_error::TIMEOUT.into();
     }
     let mut source: Option<&(dyn std::error::Error + 'static)> = std::error::Error::source(err);
     while let Some(e) = source {
         let text = e.to_string();
         if text.starts_with("blocked:") {
-            return "blocked: private address".into();
+            return delivery_error::BLOCKED_PRIVATE.into();
         }
         if let Some(io) = e.downcast_ref::<std::io::Error>() {
             use std::io::ErrorKind::*;
             match io.kind() {
-                ConnectionRefused => return "connection refused".into(),
+                ConnectionRefused => return delivery_error::CONNECTION_REFUSED.into(),
                 ConnectionReset | ConnectionAborted | BrokenPipe | UnexpectedEof => {
-                    return "connection reset".into();
+                    return delivery_error::CONNECTION_RESET.into();
                 }
-                TimedOut => return "timeout".into(),
+                TimedOut => return delivery_error::TIMEOUT.into(),
                 _ => {}
             }
         }
         if text.contains("connection closed before message completed") {
-            return "connection closed".into();
+            return delivery_error::CONNECTION_CLOSED.into();
         }
         if text.contains("dns error") || text.contains("failed to lookup address") {
-            return "dns error".into();
+            return delivery_error::DNS_ERROR.into();
         }
         source = e.source();
     }
     if err.is_connect() {
-        "connection failed".into()
+        delivery_error::CONNECTION_FAILED.into()
     } else {
-        "request failed".into()
+        delivery_error::REQUEST_FAILED.into()
     }
 }
 
@@ -406,6 +442,32 @@ mod tests {
         assert_eq!(next_delay(&s, 1, Some(120)), Some(120));
         assert_eq!(next_delay(&s, 1, Some(1)), Some(5));
         assert_eq!(next_delay(&s, 1, Some(10_000_000)), Some(MAX_RETRY_AFTER));
+    }
+
+    /// The README's list of delivery errors, the backticked items of its sentence that
+    /// starts "The `error` of an attempt", in order.
+    fn readme_delivery_errors() -> Vec<String> {
+        let readme = include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/../README.md"));
+        let text = readme.split_whitespace().collect::<Vec<_>>().join(" ");
+        let start = text
+            .find("The `error` of an attempt")
+            .expect("the README lists delivery errors");
+        let sentence = &text[start..];
+        let sentence = &sentence[..sentence.find(". ").unwrap_or(sentence.len())];
+        sentence
+            .split('`')
+            .skip(1)
+            .step_by(2)
+            .skip(1) // `error` itself
+            .map(str::to_owned)
+            .collect()
+    }
+
+    #[test]
+    fn the_readme_lists_exactly_the_delivery_errors() {
+        let mut expected = vec!["HTTP <status>".to_owned()];
+        expected.extend(delivery_error::ALL.iter().map(|e| (*e).to_owned()));
+        assert_eq!(readme_delivery_errors(), expected);
     }
 
     #[test]

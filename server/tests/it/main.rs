@@ -7,6 +7,7 @@ mod common;
 
 mod api_base;
 mod api_calls;
+mod api_routes;
 mod cli;
 mod debug_links;
 mod edge;

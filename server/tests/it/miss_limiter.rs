@@ -83,6 +83,47 @@ async fn assert_limited(r: reqwest::Response, what: &str) {
     );
 }
 
+/// Fires `n` lookups of unknown tokens at once from `client`, spread round-robin over
+/// `servers`, and counts the answers: (404s, 429s). Anything else fails the test.
+async fn concurrent_misses(
+    servers: &[&TestServer],
+    client: &reqwest::Client,
+    n: usize,
+) -> (usize, usize) {
+    let mut requests = tokio::task::JoinSet::new();
+    for i in 0..n {
+        let url = servers[i % servers.len()].url(&format!(
+            "/api/v1/call-debug/{}",
+            DebugToken::generate().as_str()
+        ));
+        let client = client.clone();
+        requests.spawn(async move { client.get(url).send().await.unwrap().status() });
+    }
+    let (mut missed, mut limited) = (0, 0);
+    while let Some(status) = requests.join_next().await {
+        match status.unwrap() {
+            StatusCode::NOT_FOUND => missed += 1,
+            StatusCode::TOO_MANY_REQUESTS => limited += 1,
+            other => panic!("unexpected {other}"),
+        }
+    }
+    (missed, limited)
+}
+
+/// Misses in flight at the same moment: the count and the verdict are one step, so no more
+/// than the limit are ever answered 404, however many race.
+const RACING: usize = 40;
+
+backend_independent!(
+    concurrent_misses_never_overshoot_the_limit,
+    |db: TestDb| async move {
+        let s = server(&db.store, LiveStore::in_process(), "").await;
+        let (missed, limited) = concurrent_misses(&[&s], &client_from("127.0.0.6"), RACING).await;
+        assert_eq!(missed, LIMIT as usize, "exactly the limit of 404s");
+        assert_eq!(limited, RACING - LIMIT as usize, "the rest 429");
+    }
+);
+
 backend_independent!(
     behind_a_trusted_proxy_forwarded_clients_are_counted_apart,
     |db: TestDb| async move {
@@ -236,6 +277,21 @@ async fn instances_share_miss_counts_through_redis() {
 }
 
 #[tokio::test]
+async fn concurrent_misses_on_two_instances_never_overshoot_the_shared_limit() {
+    let db = TestDb::sqlite().await;
+    let prefix = unique_prefix("racing-misses");
+    let a = server(&db.store, redis_live(&prefix).await, "").await;
+    let b = server(&db.store, redis_live(&prefix).await, "").await;
+    let (missed, limited) = concurrent_misses(&[&a, &b], &client_from("127.0.0.7"), RACING).await;
+    assert_eq!(
+        missed, LIMIT as usize,
+        "exactly the limit of 404s over both"
+    );
+    assert_eq!(limited, RACING - LIMIT as usize, "the rest 429");
+    clean(&mut redis_conn().await, &prefix).await;
+}
+
+#[tokio::test]
 async fn shared_counts_follow_the_forwarded_client_and_its_64() {
     let db = TestDb::sqlite().await;
     let prefix = unique_prefix("shared-forwarded");
@@ -304,7 +360,7 @@ async fn a_failing_redis_falls_back_to_in_process_counts() {
     assert!(shared.window(who).await.is_err());
     assert!(
         shared
-            .add(who, std::time::Duration::from_secs(60))
+            .count(who, std::time::Duration::from_secs(60))
             .await
             .is_err()
     );

@@ -429,6 +429,11 @@ async fn link_of(w: &World, call: CallId, query: &str, expires_in: i64) -> Link 
     let response = w.get(call, query).await;
     let after = now();
     assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(
+        response.headers()["cache-control"],
+        "no-store",
+        "a pre-signed URL is a credential: no cache keeps it"
+    );
     let body: Value = response.json().await.unwrap();
     let obj = body.as_object().unwrap();
     assert_eq!(obj.len(), 2, "url and expires_at only: {body}");

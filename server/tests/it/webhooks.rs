@@ -17,6 +17,7 @@ use callscope_server::ids::{AccountId, AgentRowId};
 use callscope_server::live::LiveStore;
 use callscope_server::secrets::{Keys, ServerKey};
 use callscope_server::storage::{JobState, Store};
+use callscope_server::webhooks::dispatcher::delivery_error;
 use callscope_server::webhooks::events::for_new_call;
 use callscope_server::webhooks::{Clock, DispatchConfig, Dispatcher, ManualClock, SystemClock};
 use callscope_shared::{CallId, CallStatus};
@@ -857,13 +858,14 @@ both_backends!(
             assert_eq!(r.headers["webhook-id"], event_id.as_str());
             verify_at(&secret, r);
         }
-        // The abandoned attempt 1 is recorded as interrupted (its outcome was never seen).
+        // The abandoned attempt 1 is recorded as interrupted (its outcome was never seen),
+        // with the error the README lists.
         assert_eq!(
             w.outcomes(&id).await,
             [
                 (3, json!(200), true, Value::Null),
                 (2, json!(503), false, json!("HTTP 503")),
-                (1, Value::Null, false, json!("interrupted")),
+                (1, Value::Null, false, json!(delivery_error::INTERRUPTED)),
             ]
         );
     }

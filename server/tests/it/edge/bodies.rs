@@ -13,9 +13,14 @@ const NOT_TAKEN: &str = "This endpoint takes no request body";
 backend_independent!(
     a_body_where_the_route_takes_none_is_a_413,
     |db: TestDb| async move {
-        let key = create_key(&db.store, "acme", KeyMode::Live, 1)
-            .await
-            .unwrap();
+        let key = create_key(
+            &db.store,
+            "acme",
+            KeyMode::Live,
+            callscope_server::clock::UnixTime(1),
+        )
+        .await
+        .unwrap();
         let dist = std::env::temp_dir().join(format!("callscope_edge_{}", rand::random::<u32>()));
         std::fs::create_dir_all(&dist).unwrap();
         std::fs::write(dist.join("index.html"), "<!doctype html><title>v</title>").unwrap();
@@ -75,9 +80,14 @@ backend_independent!(
 backend_independent!(
     expect_continue_with_a_body_over_the_limit_gets_413_without_continue,
     |db: TestDb| async move {
-        let key = create_key(&db.store, "acme", KeyMode::Live, 1)
-            .await
-            .unwrap();
+        let key = create_key(
+            &db.store,
+            "acme",
+            KeyMode::Live,
+            callscope_server::clock::UnixTime(1),
+        )
+        .await
+        .unwrap();
         let server = TestServer::start(db.store.clone(), LiveStore::in_process()).await;
         let expect = |path: &str, length: usize| {
             format!(

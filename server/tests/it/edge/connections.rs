@@ -107,9 +107,14 @@ backend_independent!(
 backend_independent!(
     shutdown_lets_requests_in_flight_finish,
     |db: TestDb| async move {
-        let key = create_key(&db.store, "acme", KeyMode::Live, 1)
-            .await
-            .unwrap();
+        let key = create_key(
+            &db.store,
+            "acme",
+            KeyMode::Live,
+            callscope_server::clock::UnixTime(1),
+        )
+        .await
+        .unwrap();
         let app = Application::builder(common::config())
             .store(db.store.clone())
             .live(LiveStore::in_process())
