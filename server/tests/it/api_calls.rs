@@ -12,7 +12,6 @@ use callscope_server::clock::{Clock, ManualClock, SharedClock, SystemClock, Unix
 use callscope_server::ids::{AccountId, AgentRowId};
 use callscope_server::live::{LiveCall, LiveStore};
 use callscope_server::storage::{NewCall, NewDelivery, Store};
-use callscope_server::webhooks::events::for_new_call;
 use callscope_shared::{CallId, CallStatus, Disposition, EndedReason, Money, Timestamp};
 use common::{TestDb, TestServer, fixtures};
 use reqwest::StatusCode;
@@ -54,25 +53,9 @@ async fn world_on(db: &TestDb, live: LiveStore, clock: SharedClock) -> World {
         let agent = if i % 3 == 0 { a2.id } else { a1.id };
         // Pairs of calls share a start second.
         let started = JAN_15 + (i / 2) * 40_000;
-        ids.push(
-            store
-                .insert_call(
-                    &varied_call(acme, agent, started, i),
-                    fixtures::now(),
-                    for_new_call,
-                )
-                .await
-                .unwrap(),
-        );
+        ids.push(fixtures::store_call(store, &varied_call(acme, agent, started, i)).await);
     }
-    store
-        .insert_call(
-            &fixtures::completed_call(globex, g1.id, JAN_15, 2),
-            fixtures::now(),
-            for_new_call,
-        )
-        .await
-        .unwrap();
+    fixtures::store_call(store, &fixtures::completed_call(globex, g1.id, JAN_15, 2)).await;
     let app = Application::builder(common::config())
         .store(store.clone())
         .live(live)
@@ -192,22 +175,16 @@ both_backends!(
             pages += 1;
             // New calls arrive mid-walk, newer than everything and at an already-seen second.
             let agent = w.agents[0].0;
-            db.store
-                .insert_call(
-                    &fixtures::completed_call(w.acme, agent, JAN_15 + 10_000_000 + pages, 2),
-                    fixtures::now(),
-                    for_new_call,
-                )
-                .await
-                .unwrap();
-            db.store
-                .insert_call(
-                    &fixtures::completed_call(w.acme, agent, JAN_15, 2),
-                    fixtures::now(),
-                    for_new_call,
-                )
-                .await
-                .unwrap();
+            fixtures::store_call(
+                &db.store,
+                &fixtures::completed_call(w.acme, agent, JAN_15 + 10_000_000 + pages, 2),
+            )
+            .await;
+            fixtures::store_call(
+                &db.store,
+                &fixtures::completed_call(w.acme, agent, JAN_15, 2),
+            )
+            .await;
             if body["has_more"] == false {
                 assert!(body["next_cursor"].is_null());
                 break;
@@ -505,11 +482,7 @@ async fn status_follows_live_state(db: TestDb, live: LiveStore) {
     call.ended_reason = None;
     call.ended_at = None;
     call.duration_seconds = 0;
-    let id = db
-        .store
-        .insert_call(&call, fixtures::now(), for_new_call)
-        .await
-        .unwrap();
+    let id = fixtures::store_call(&db.store, &call).await;
     let started_at = Timestamp::from_unix(started).unwrap();
     live.put(
         id,

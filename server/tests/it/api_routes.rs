@@ -32,14 +32,11 @@ async fn world(db: &TestDb, miss_limit: u32) -> World {
     .unwrap();
     let acme = store.account_id("acme").await.unwrap().unwrap();
     let agent = fixtures::agent(store, acme, 1).await;
-    let call = store
-        .insert_call(
-            &fixtures::completed_call(acme, agent.id, 1_768_471_200, 4),
-            fixtures::now(),
-            callscope_server::webhooks::events::for_new_call,
-        )
-        .await
-        .unwrap();
+    let call = fixtures::store_call(
+        store,
+        &fixtures::completed_call(acme, agent.id, 1_768_471_200, 4),
+    )
+    .await;
     let mut config = Config {
         dist: "/nonexistent".into(),
         debug_miss_limit: miss_limit,

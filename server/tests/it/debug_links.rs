@@ -13,7 +13,6 @@ use callscope_server::debug_link::DebugToken;
 use callscope_server::live::LiveStore;
 use callscope_server::secrets::{Keys, ServerKey};
 use callscope_server::storage::NewDelivery;
-use callscope_server::webhooks::events::for_new_call;
 use callscope_shared::CallId;
 use common::{TestDb, TestServer, fixtures};
 use reqwest::StatusCode;
@@ -39,10 +38,7 @@ async fn world_with(db: &TestDb, config: Config) -> World {
     let agent = fixtures::agent(store, acme, 1).await;
     let mut new = fixtures::completed_call(acme, agent.id, 1_768_471_200, 6);
     new.transcript[1].content = "my number is 06-1234 5678, or +31 6 12345678".into();
-    let call = store
-        .insert_call(&new, fixtures::now(), for_new_call)
-        .await
-        .unwrap();
+    let call = fixtures::store_call(store, &new).await;
     store
         .insert_delivery(&NewDelivery {
             account_id: acme,
@@ -60,10 +56,7 @@ async fn world_with(db: &TestDb, config: Config) -> World {
         .unwrap();
     let mut silent = fixtures::completed_call(acme, agent.id, 1_768_471_300, 0);
     silent.status = callscope_shared::CallStatus::Busy;
-    let silent_call = store
-        .insert_call(&silent, fixtures::now(), for_new_call)
-        .await
-        .unwrap();
+    let silent_call = fixtures::store_call(store, &silent).await;
     let server = TestServer::start_with(store.clone(), LiveStore::in_process(), config).await;
     World {
         server,

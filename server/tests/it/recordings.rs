@@ -17,7 +17,6 @@ use callscope_server::config::Config;
 use callscope_server::live::LiveStore;
 use callscope_server::recordings::{AwsCredentials, Recordings, RecordingsConfig};
 use callscope_server::storage::{NewCall, Store};
-use callscope_server::webhooks::events::for_new_call;
 use callscope_shared::{CallId, Timestamp};
 use common::{TestDb, TestServer, fixtures};
 use hmac::{Hmac, Mac};
@@ -327,10 +326,7 @@ struct World {
 async fn insert(store: &Store, call: NewCall, edit: impl FnOnce(&mut NewCall)) -> CallId {
     let mut call = call;
     edit(&mut call);
-    store
-        .insert_call(&call, fixtures::now(), for_new_call)
-        .await
-        .unwrap()
+    fixtures::store_call(store, &call).await
 }
 
 /// Calls in every recording state, and a server with or without recordings configured.

@@ -10,7 +10,6 @@ use std::path::PathBuf;
 use callscope_server::auth::{KeyMode, create_key};
 use callscope_server::clock::UnixTime;
 use callscope_server::live::LiveStore;
-use callscope_server::webhooks::events::for_new_call;
 use common::{TestDb, TestServer, fixtures};
 use reqwest::StatusCode;
 use serde_json::Value;
@@ -143,14 +142,11 @@ backend_independent!(
             .unwrap();
         let account = db.store.account_id("acme").await.unwrap().unwrap();
         let agent = fixtures::agent(&db.store, account, 1).await;
-        db.store
-            .insert_call(
-                &fixtures::completed_call(account, agent.id, 1_768_471_200, 200),
-                fixtures::now(),
-                for_new_call,
-            )
-            .await
-            .unwrap();
+        fixtures::store_call(
+            &db.store,
+            &fixtures::completed_call(account, agent.id, 1_768_471_200, 200),
+        )
+        .await;
         let server = TestServer::start(db.store.clone(), LiveStore::in_process()).await;
         let get = |accept: Option<&'static str>| {
             let mut request = server

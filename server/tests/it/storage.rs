@@ -96,11 +96,7 @@ both_backends!(
         let acme = fixtures::account(&db.store, "acme").await;
         let agent = fixtures::agent(&db.store, acme, 1).await;
         let new = fixtures::completed_call(acme, agent.id, 1_768_471_200, 6);
-        let id = db
-            .store
-            .insert_call(&new, fixtures::now(), for_new_call)
-            .await
-            .unwrap();
+        let id = fixtures::store_call(&db.store, &new).await;
         let call = db.store.get_call(acme, id).await.unwrap().expect("stored");
 
         assert_eq!(call.call_id, id);
@@ -147,15 +143,11 @@ both_backends!(
         let acme = fixtures::account(&db.store, "acme").await;
         let globex = fixtures::account(&db.store, "globex").await;
         let agent = fixtures::agent(&db.store, acme, 1).await;
-        let id = db
-            .store
-            .insert_call(
-                &fixtures::completed_call(acme, agent.id, 1_768_471_200, 2),
-                fixtures::now(),
-                for_new_call,
-            )
-            .await
-            .unwrap();
+        let id = fixtures::store_call(
+            &db.store,
+            &fixtures::completed_call(acme, agent.id, 1_768_471_200, 2),
+        )
+        .await;
         assert!(db.store.get_call(globex, id).await.unwrap().is_none());
         assert!(
             db.store
@@ -174,15 +166,11 @@ both_backends!(
     |db: common::TestDb| async move {
         let acme = fixtures::account(&db.store, "acme").await;
         let agent = fixtures::agent(&db.store, acme, 1).await;
-        let id = db
-            .store
-            .insert_call(
-                &fixtures::completed_call(acme, agent.id, 1_768_471_200, 1_203),
-                fixtures::now(),
-                for_new_call,
-            )
-            .await
-            .unwrap();
+        let id = fixtures::store_call(
+            &db.store,
+            &fixtures::completed_call(acme, agent.id, 1_768_471_200, 1_203),
+        )
+        .await;
         let transcript = db.store.transcript(id).await.unwrap();
         assert_eq!(transcript.len(), 1_203);
         assert!(
@@ -216,15 +204,11 @@ both_backends!(
     |db: common::TestDb| async move {
         let acme = fixtures::account(&db.store, "acme").await;
         let agent = fixtures::agent(&db.store, acme, 1).await;
-        let id = db
-            .store
-            .insert_call(
-                &fixtures::completed_call(acme, agent.id, 1_768_471_200, 2),
-                fixtures::now(),
-                for_new_call,
-            )
-            .await
-            .unwrap();
+        let id = fixtures::store_call(
+            &db.store,
+            &fixtures::completed_call(acme, agent.id, 1_768_471_200, 2),
+        )
+        .await;
         let delivery = |created_at: i64, attempt: u32, success: bool| NewDelivery {
             account_id: acme,
             call_id: Some(id),

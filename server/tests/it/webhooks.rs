@@ -18,7 +18,6 @@ use callscope_server::live::LiveStore;
 use callscope_server::secrets::{Keys, ServerKey};
 use callscope_server::storage::{JobState, Store};
 use callscope_server::webhooks::dispatcher::delivery_error;
-use callscope_server::webhooks::events::for_new_call;
 use callscope_server::webhooks::{Clock, DispatchConfig, Dispatcher, ManualClock, SystemClock};
 use callscope_shared::{CallId, CallStatus};
 use common::{TestDb, TestServer, fixtures};
@@ -312,14 +311,11 @@ impl World {
 
     /// Stores a completed call of the test account's agent (queuing its events).
     async fn completed_call(&self, started_at: i64, turns: usize) -> CallId {
-        self.store
-            .insert_call(
-                &fixtures::completed_call(self.account, self.agent, started_at, turns),
-                fixtures::now(),
-                for_new_call,
-            )
-            .await
-            .unwrap()
+        fixtures::store_call(
+            &self.store,
+            &fixtures::completed_call(self.account, self.agent, started_at, turns),
+        )
+        .await
     }
 }
 
@@ -519,23 +515,15 @@ both_backends!(
         live.disposition = None;
         live.ended_reason = None;
         live.ended_at = None;
-        let live_call = w
-            .store
-            .insert_call(&live, fixtures::now(), for_new_call)
-            .await
-            .unwrap();
+        let live_call = fixtures::store_call(&w.store, &live).await;
         // Another account's call, without endpoints, queues nothing.
         let globex = w.store.account_id("globex").await.unwrap().unwrap();
         let g_agent = fixtures::agent(&w.store, globex, 0x0000_00bb).await.id;
-        let g_call = w
-            .store
-            .insert_call(
-                &fixtures::completed_call(globex, g_agent, 1_768_471_200, 2),
-                fixtures::now(),
-                for_new_call,
-            )
-            .await
-            .unwrap();
+        let g_call = fixtures::store_call(
+            &w.store,
+            &fixtures::completed_call(globex, g_agent, 1_768_471_200, 2),
+        )
+        .await;
         assert!(w.store.call_events(g_call).await.unwrap().is_empty());
         let events = w.store.call_events(call).await.unwrap();
         let names: Vec<&str> = events.iter().map(|(_, e)| e.as_str()).collect();

@@ -5,11 +5,20 @@ use callscope_server::ids::{AccountId, AgentRowId};
 use callscope_server::storage::{
     AgentRecord, NewAgent, NewCall, NewLatencyTurn, NewTranscriptEntry, Store,
 };
-use callscope_shared::{AgentId, Minutes, Money, Role, ToolCall};
+use callscope_server::webhooks::events::for_new_call;
+use callscope_shared::{AgentId, CallId, Minutes, Money, Role, ToolCall};
 
 /// Now, from the wall clock: when a test's calls are stored (and their events queued).
 pub fn now() -> UnixTime {
     UnixTime(clock::now())
+}
+
+/// Stores `call` now, queueing its events as the server would; returns its id.
+pub async fn store_call(store: &Store, call: &NewCall) -> CallId {
+    store
+        .insert_call(call, now(), for_new_call)
+        .await
+        .expect("the call is stored")
 }
 
 pub async fn account(store: &Store, name: &str) -> AccountId {
