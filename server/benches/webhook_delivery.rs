@@ -64,7 +64,7 @@ async fn queue(
             account_id: account,
             url: url.to_owned(),
             events: Vec::new(),
-            secret_enc: secret.seal(key),
+            secret_enc: secret.seal(key).unwrap(),
             created_at: UnixTime(clock::now()),
         })
         .await

@@ -5,8 +5,8 @@ use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use rand::TryRngCore;
-use rand::rngs::OsRng;
+
+use crate::secrets::random_bytes;
 use sha2::{Digest, Sha256};
 
 use crate::app::AppState;
@@ -45,12 +45,9 @@ impl std::fmt::Debug for ApiKey {
 }
 
 impl ApiKey {
-    /// A new key from the OS CSPRNG.
+    /// A new key from the OS CSPRNG (the command line makes keys, never a request).
     pub fn generate(mode: KeyMode) -> Self {
-        let mut bytes = [0u8; 24];
-        OsRng
-            .try_fill_bytes(&mut bytes)
-            .expect("the OS random number generator failed");
+        let bytes: [u8; 24] = random_bytes().expect("the OS random number generator failed");
         Self(format!(
             "{}{}",
             mode.prefix(),

@@ -109,7 +109,9 @@ impl From<DebugLinkError> for ApiError {
                 ApiError::new(StatusCode::TOO_MANY_REQUESTS, messages::TOO_MANY_REQUESTS)
                     .with_retry_after(retry_after)
             }
-            DebugLinkError::Unsealable => ApiError::internal().caused_by(err),
+            DebugLinkError::Unsealable | DebugLinkError::Crypto(_) => {
+                ApiError::internal().caused_by(err)
+            }
             DebugLinkError::Store(store) => store.into(),
         }
     }
@@ -166,6 +168,7 @@ impl From<EndpointError> for ApiError {
             EndpointError::TooMany => ApiError::bad_request(format!(
                 "An account can have at most {MAX_ENDPOINTS} webhook endpoints"
             )),
+            EndpointError::Crypto(_) => ApiError::internal().caused_by(err),
             EndpointError::Store(store) => store.into(),
         }
     }

@@ -15,6 +15,19 @@ use rand::TryRngCore;
 use rand::rngs::OsRng;
 use sha2::Sha256;
 
+/// Making a secret failed: the OS random number generator or the cipher refused. Neither
+/// happens on a working system; a request that meets it gets a 500, not a panic.
+#[derive(Debug, thiserror::Error)]
+#[error("the OS random number generator or the cipher failed")]
+pub struct CryptoError;
+
+/// `N` bytes from the OS CSPRNG: every key, token, secret and nonce comes from here.
+pub fn random_bytes<const N: usize>() -> Result<[u8; N], CryptoError> {
+    let mut bytes = [0u8; N];
+    OsRng.try_fill_bytes(&mut bytes).map_err(|_| CryptoError)?;
+    Ok(bytes)
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum KeyError {
     #[error("the server key must be 32 bytes, base64 encoded")]
@@ -42,13 +55,10 @@ impl std::fmt::Debug for ServerKey {
 }
 
 impl ServerKey {
-    /// A fresh key from the OS CSPRNG.
+    /// A fresh key from the OS CSPRNG. For start-up and tools, never a request: a failing
+    /// random number generator stops the process there.
     pub fn generate() -> Self {
-        let mut bytes = [0u8; 32];
-        OsRng
-            .try_fill_bytes(&mut bytes)
-            .expect("the OS random number generator failed");
-        Self(bytes)
+        Self(random_bytes().expect("the OS random number generator failed"))
     }
 
     /// Parses standard or URL-safe base64 (padding optional) of exactly 32 bytes.
@@ -113,15 +123,12 @@ impl ServerKey {
 const NONCE_LEN: usize = 12;
 
 /// Encrypts `plain` under `key` with AES-256-GCM and a fresh random nonce: `nonce || ciphertext`.
-pub fn seal(key: &[u8; 32], plain: &[u8]) -> Vec<u8> {
-    let mut nonce = [0u8; NONCE_LEN];
-    OsRng
-        .try_fill_bytes(&mut nonce)
-        .expect("the OS random number generator failed");
+pub fn seal(key: &[u8; 32], plain: &[u8]) -> Result<Vec<u8>, CryptoError> {
+    let nonce: [u8; NONCE_LEN] = random_bytes()?;
     let sealed = Aes256Gcm::new(key.into())
         .encrypt(Nonce::from_slice(&nonce), plain)
-        .expect("AES-GCM encryption of a short message cannot fail");
-    [nonce.as_slice(), &sealed].concat()
+        .map_err(|_| CryptoError)?;
+    Ok([nonce.as_slice(), &sealed].concat())
 }
 
 /// Opens what `seal` sealed; `None` under another key or if the bytes were altered.

@@ -26,6 +26,7 @@ use crate::client_ip::ClientKey;
 use crate::clock::UnixTime;
 use crate::ids::{AccountId, LinkId};
 use crate::live::LiveStore;
+use crate::secrets::CryptoError;
 use crate::storage::{DebugLogState, LinkRecord, Store, StoreError};
 
 /// Why a debug-link operation did not succeed. `error.rs` maps it to the HTTP answer.
@@ -46,6 +47,8 @@ pub enum DebugLinkError {
     /// The link just written cannot be opened under this server's key.
     #[error("a debug link just issued cannot be decrypted with this server's key")]
     Unsealable,
+    #[error("making a debug-link token: {0}")]
+    Crypto(#[from] CryptoError),
     #[error("debug-link storage: {0}")]
     Store(#[from] StoreError),
 }
@@ -97,10 +100,16 @@ pub async fn issue(
         }
         store.revoke_debug_link(call_id, now).await?;
     }
-    let token = DebugToken::generate();
+    let token = DebugToken::try_generate()?;
     let expires_at = expires_in.map(|secs| now.plus(secs));
     let link = store
-        .insert_debug_link(call_id, &token.hash(), &token.encrypt(key), now, expires_at)
+        .insert_debug_link(
+            call_id,
+            &token.hash(),
+            &token.encrypt(key)?,
+            now,
+            expires_at,
+        )
         .await?;
     // A concurrent request may have won the insert: show whichever link is live.
     let token = DebugToken::decrypt(&link.token_enc, key).ok_or(DebugLinkError::Unsealable)?;

@@ -5,8 +5,8 @@
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use callscope_shared::link::{self, TOKEN_BYTES};
-use rand::TryRngCore;
-use rand::rngs::OsRng;
+
+use crate::secrets::{CryptoError, random_bytes};
 use sha2::{Digest, Sha256};
 
 /// A well-formed token. `Debug` hides it: tokens never reach a log line.
@@ -20,12 +20,15 @@ impl std::fmt::Debug for DebugToken {
 }
 
 impl DebugToken {
+    /// A fresh token from the OS CSPRNG.
+    pub fn try_generate() -> Result<Self, CryptoError> {
+        let bytes: [u8; TOKEN_BYTES] = random_bytes()?;
+        Ok(Self(URL_SAFE_NO_PAD.encode(bytes)))
+    }
+
+    /// `try_generate` for tests and tools, where a failing generator may stop the process.
     pub fn generate() -> Self {
-        let mut bytes = [0u8; TOKEN_BYTES];
-        OsRng
-            .try_fill_bytes(&mut bytes)
-            .expect("the OS random number generator failed");
-        Self(URL_SAFE_NO_PAD.encode(bytes))
+        Self::try_generate().expect("the OS random number generator failed")
     }
 
     /// Accepts only the canonical encoding of 32 bytes, so each token has one spelling.
@@ -43,7 +46,7 @@ impl DebugToken {
     }
 
     /// `nonce || ciphertext` under `key`.
-    pub fn encrypt(&self, key: &[u8; 32]) -> Vec<u8> {
+    pub fn encrypt(&self, key: &[u8; 32]) -> Result<Vec<u8>, CryptoError> {
         crate::secrets::seal(key, self.0.as_bytes())
     }
 
@@ -89,7 +92,7 @@ mod tests {
     fn sealed_tokens_open_only_with_their_key() {
         let t = DebugToken::generate();
         let key = [3u8; 32];
-        let sealed = t.encrypt(&key);
+        let sealed = t.encrypt(&key).unwrap();
         assert!(
             !sealed
                 .windows(10)
@@ -100,6 +103,6 @@ mod tests {
         let mut altered = sealed.clone();
         altered[20] ^= 1;
         assert_eq!(DebugToken::decrypt(&altered, &key), None);
-        assert_ne!(t.encrypt(&key), sealed, "fresh nonce each time");
+        assert_ne!(t.encrypt(&key).unwrap(), sealed, "fresh nonce each time");
     }
 }

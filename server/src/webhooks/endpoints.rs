@@ -10,6 +10,7 @@ use super::target::{self, TargetError};
 use super::{MAX_ENDPOINTS, parse_endpoint_id};
 use crate::clock::UnixTime;
 use crate::ids::AccountId;
+use crate::secrets::CryptoError;
 use crate::storage::{EndpointRecord, NewEndpoint, OutboxEvent, Store, StoreError};
 
 /// Why an endpoint operation did not succeed. `error.rs` maps it to the HTTP answer.
@@ -26,6 +27,8 @@ pub enum EndpointError {
     Target(#[from] TargetError),
     #[error("the account has the most endpoints allowed")]
     TooMany,
+    #[error("making a signing secret: {0}")]
+    Crypto(#[from] CryptoError),
     #[error("webhook storage: {0}")]
     Store(#[from] StoreError),
 }
@@ -66,13 +69,13 @@ pub async fn create(
     if store.list_endpoints(account_id).await?.len() >= MAX_ENDPOINTS {
         return Err(EndpointError::TooMany);
     }
-    let secret = SigningSecret::generate();
+    let secret = SigningSecret::try_generate()?;
     let endpoint = store
         .insert_endpoint(&NewEndpoint {
             account_id,
             url: url.to_string(),
             events,
-            secret_enc: secret.seal(secret_key),
+            secret_enc: secret.seal(secret_key)?,
             created_at: now,
         })
         .await?;

@@ -2,8 +2,6 @@
 //! same bytes under the same event id.
 
 use callscope_shared::{AgentId, CallId};
-use rand::TryRngCore;
-use rand::rngs::OsRng;
 use serde_json::json;
 
 use crate::clock::UnixTime;
@@ -13,12 +11,10 @@ pub const CALL_STARTED: &str = "call.started";
 pub const CALL_ENDED: &str = "call.ended";
 pub const WEBHOOK_TEST: &str = "webhook.test";
 
-/// A random (version 4) UUID: the event id, also sent as `webhook-id`.
+/// A random (version 4) UUID: the event id, also sent as `webhook-id`. It must be unique,
+/// not secret, so the thread-local generator (seeded from the OS) serves.
 pub fn new_event_id() -> String {
-    let mut b = [0u8; 16];
-    OsRng
-        .try_fill_bytes(&mut b)
-        .expect("the OS random number generator failed");
+    let mut b: [u8; 16] = rand::random();
     b[6] = (b[6] & 0x0f) | 0x40;
     b[8] = (b[8] & 0x3f) | 0x80;
     let hex: String = b.iter().map(|x| format!("{x:02x}")).collect();

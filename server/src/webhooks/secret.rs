@@ -6,8 +6,8 @@
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use hmac::{Hmac, Mac};
-use rand::TryRngCore;
-use rand::rngs::OsRng;
+
+use crate::secrets::{CryptoError, random_bytes};
 use sha2::Sha256;
 
 const PREFIX: &str = "whsec_";
@@ -23,12 +23,14 @@ impl std::fmt::Debug for SigningSecret {
 }
 
 impl SigningSecret {
+    /// A fresh secret from the OS CSPRNG.
+    pub fn try_generate() -> Result<Self, CryptoError> {
+        Ok(Self(random_bytes()?))
+    }
+
+    /// `try_generate` for tests and tools, where a failing generator may stop the process.
     pub fn generate() -> Self {
-        let mut bytes = [0u8; 32];
-        OsRng
-            .try_fill_bytes(&mut bytes)
-            .expect("the OS random number generator failed");
-        Self(bytes)
+        Self::try_generate().expect("the OS random number generator failed")
     }
 
     /// The text shown once to the endpoint's owner.
@@ -43,7 +45,7 @@ impl SigningSecret {
     }
 
     /// `nonce || ciphertext` under `key`.
-    pub fn seal(&self, key: &[u8; 32]) -> Vec<u8> {
+    pub fn seal(&self, key: &[u8; 32]) -> Result<Vec<u8>, CryptoError> {
         crate::secrets::seal(key, &self.0)
     }
 
@@ -83,7 +85,7 @@ mod tests {
     #[test]
     fn sealed_secrets_open_only_with_their_key() {
         let s = SigningSecret::generate();
-        let sealed = s.seal(&[1; 32]);
+        let sealed = s.seal(&[1; 32]).unwrap();
         assert_eq!(SigningSecret::open(&sealed, &[1; 32]), Some(s.clone()));
         assert_eq!(SigningSecret::open(&sealed, &[2; 32]), None);
         let mut altered = sealed.clone();

@@ -262,7 +262,7 @@ both_backends!(
             .insert_debug_link(
                 w.call,
                 &token.hash(),
-                &token.encrypt(&w.server.state.keys.link_encryption),
+                &token.encrypt(&w.server.state.keys.link_encryption).unwrap(),
                 now.plus(-100),
                 Some(now.plus(-1)),
             )

@@ -481,7 +481,8 @@ backend_independent!(
                 url: receiver.url(),
                 events: Vec::new(),
                 secret_enc: callscope_server::webhooks::SigningSecret::generate()
-                    .seal(&w.keys.webhook_secret),
+                    .seal(&w.keys.webhook_secret)
+                    .unwrap(),
                 created_at: fixtures::now(),
             })
             .await
