@@ -123,7 +123,7 @@ async fn fixture(url: &str) -> Fixture {
         None => store
             .insert_call(
                 &long_call(account, agent, marker_start, 200),
-                UnixTime(clock::now()),
+                clock::now(),
                 for_new_call,
             )
             .await

@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 
 use axum::Router;
 use axum::routing::post;
-use callscope_server::clock::{self, UnixTime};
+use callscope_server::clock;
 use callscope_server::storage::{NewEndpoint, Store};
 use callscope_server::webhooks::{DispatchConfig, Dispatcher, SigningSecret, SystemClock, events};
 use sqlx::Connection;
@@ -54,10 +54,7 @@ async fn queue(
     url: &str,
     n: usize,
 ) -> (SigningSecret, Vec<(String, String)>) {
-    let account = store
-        .ensure_account("bench", UnixTime(clock::now()))
-        .await
-        .unwrap();
+    let account = store.ensure_account("bench", clock::now()).await.unwrap();
     let secret = SigningSecret::generate();
     let endpoint = store
         .insert_endpoint(&NewEndpoint {
@@ -65,16 +62,16 @@ async fn queue(
             url: url.to_owned(),
             events: Vec::new(),
             secret_enc: secret.seal(key).unwrap(),
-            created_at: UnixTime(clock::now()),
+            created_at: clock::now(),
         })
         .await
         .unwrap();
     let mut sent = Vec::with_capacity(n);
     for _ in 0..n {
-        let event = events::test_event("wh_bench", UnixTime(clock::now()));
+        let event = events::test_event("wh_bench", clock::now());
         assert!(
             store
-                .enqueue_for_endpoint(account, endpoint.id, &event, UnixTime(clock::now()))
+                .enqueue_for_endpoint(account, endpoint.id, &event, clock::now())
                 .await
                 .unwrap()
         );
@@ -136,7 +133,7 @@ async fn plain_rate(
             loop {
                 let i = next.fetch_add(1, Ordering::Relaxed) as usize;
                 let Some((id, body)) = work.get(i) else { break };
-                let ts = clock::now();
+                let ts = clock::now().secs();
                 let response = client
                     .post(&url)
                     .header("content-type", "application/json")

@@ -94,6 +94,6 @@ pub type SharedClock = Arc<dyn Clock>;
 
 /// Now, from the wall clock. Only for code with no application to hand (the command line);
 /// everything else reads its injected `Clock`.
-pub fn now() -> i64 {
-    SystemClock.now().0
+pub fn now() -> UnixTime {
+    SystemClock.now()
 }

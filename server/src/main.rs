@@ -51,7 +51,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let account = account.trim();
             anyhow::ensure!(!account.is_empty(), "--account must not be empty");
             let mode = if test { KeyMode::Test } else { KeyMode::Live };
-            let key = create_key(&store, account, mode, clock::UnixTime(clock::now())).await?;
+            let key = create_key(&store, account, mode, clock::now()).await?;
             let mut out = std::io::stdout().lock();
             writeln!(out, "{}", key.reveal())?;
         }

@@ -1,7 +1,6 @@
 //! A very long call written straight into a scratch database through the server's own
 //! storage layer, with a debug link issued under the server key `serve` will load.
 
-use callscope_server::clock::UnixTime;
 use callscope_server::debug_link;
 use callscope_server::secrets::{Keys, ServerKey, default_key_file};
 use callscope_server::storage::{NewCall, NewLatencyTurn, NewTranscriptEntry, Store};
@@ -59,7 +58,7 @@ pub async fn insert(database_url: &str, turns: usize) -> String {
         }
     }
     let duration = turns as i64 * 3;
-    let now = UnixTime(callscope_server::clock::now());
+    let now = callscope_server::clock::now();
     let started_at = now.plus(-duration - 600);
     let call = NewCall {
         from_number: "+31612345678".into(),

@@ -73,7 +73,11 @@ struct Report<'a> {
 /// `callscope demo`. Issues (or reuses) a debug link for the showcase call with the same
 /// server key `serve` will use, so the printed link opens once the server runs.
 pub async fn run(store: &Store, args: &DemoArgs, database_url: &str) -> anyhow::Result<()> {
-    let window = Window::from_until(args.until.as_deref(), clock::now(), i64::from(args.days))?;
+    let window = Window::from_until(
+        args.until.as_deref(),
+        clock::now().secs(),
+        i64::from(args.days),
+    )?;
     let outcome = populate(store, args.seed, args.calls as usize, window, args.if_empty).await?;
     let base = args.base_url.trim_end_matches('/');
     let debug_url = match outcome.debug_call_id {
@@ -85,7 +89,7 @@ pub async fn run(store: &Store, args: &DemoArgs, database_url: &str) -> anyhow::
                 outcome.account_id,
                 id,
                 None,
-                UnixTime(clock::now()),
+                clock::now(),
             )
             .await
             .context("issuing the demo debug link")?;
@@ -158,7 +162,7 @@ pub async fn populate(
         let plan = Plan::new(seed, calls, window);
         write(store, account_id, &plan).await?
     };
-    let api_key = create_key(store, ACCOUNT, KeyMode::Live, UnixTime(clock::now())).await?;
+    let api_key = create_key(store, ACCOUNT, KeyMode::Live, clock::now()).await?;
     Ok(Outcome {
         api_key,
         account_id,
@@ -276,7 +280,7 @@ async fn write(
     {
         call.account_id = account_id;
         call.agent_id = agent_ids[agent];
-        let now = UnixTime(clock::now());
+        let now = clock::now();
         let id = store.insert_call(&call, now, for_new_call).await?;
         let rank = Showcase::of_new(&call).rank();
         if rank > 0 && best.is_none_or(|(r, _)| rank >= r) {

@@ -576,7 +576,7 @@ both_backends!(
         let receiver = Receiver::start(vec![Answer::Status(503), Answer::Status(500)]).await;
         let (id, secret) = w.endpoint(&receiver.url(), None).await;
         let event_id = w.send_test(&id).await;
-        let clock = ManualClock::new(callscope_server::clock::UnixTime(clock::now() + 1));
+        let clock = ManualClock::new(clock::now().plus(1));
         let d = w.dispatcher(clock.clone(), fast(5_000));
 
         assert_eq!(d.run_once().await, 1, "attempt 1 at once");
@@ -663,7 +663,7 @@ both_backends!(
         let refused_url = format!("http://{}/hook", closed.local_addr().unwrap());
         drop(closed);
         let (refused_id, _) = w.endpoint(&refused_url, None).await;
-        let clock = ManualClock::new(callscope_server::clock::UnixTime(clock::now() + 1));
+        let clock = ManualClock::new(clock::now().plus(1));
         let d = w.dispatcher(clock.clone(), fast(500));
 
         w.send_test(&id).await;
@@ -699,7 +699,7 @@ both_backends!(gone_disables_the_endpoint, |db: TestDb| async move {
     let (id, _) = w.endpoint(&receiver.url(), None).await;
     let first = w.send_test(&id).await;
     let second = w.send_test(&id).await;
-    let clock = ManualClock::new(callscope_server::clock::UnixTime(clock::now() + 1));
+    let clock = ManualClock::new(clock::now().plus(1));
     let d = w.dispatcher(
         clock.clone(),
         DispatchConfig {
@@ -732,7 +732,7 @@ both_backends!(gone_disables_the_endpoint, |db: TestDb| async move {
 
 backend_independent!(retry_after_is_honoured, |db: TestDb| async move {
     let w = world(&db, true).await;
-    let clock = ManualClock::new(callscope_server::clock::UnixTime(clock::now() + 1));
+    let clock = ManualClock::new(clock::now().plus(1));
     let date = time::OffsetDateTime::from_unix_timestamp(clock.now().secs() + 900)
         .unwrap()
         .format(time::macros::format_description!(
@@ -779,7 +779,7 @@ both_backends!(attempts_stop_after_the_schedule, |db: TestDb| async move {
     let receiver = Receiver::start(vec![Answer::Status(500); 10]).await;
     let (id, _) = w.endpoint(&receiver.url(), None).await;
     let event_id = w.send_test(&id).await;
-    let clock = ManualClock::new(callscope_server::clock::UnixTime(clock::now() + 1));
+    let clock = ManualClock::new(clock::now().plus(1));
     let d = w.dispatcher(clock.clone(), fast(2_000));
     for _ in 0..7 {
         assert_eq!(d.run_once().await, 1);
@@ -804,7 +804,7 @@ both_backends!(
         let receiver = Receiver::start(vec![Answer::Hang, Answer::Status(503)]).await;
         let (id, secret) = w.endpoint(&receiver.url(), None).await;
         let event_id = w.send_test(&id).await;
-        let clock = ManualClock::new(callscope_server::clock::UnixTime(clock::now() + 1));
+        let clock = ManualClock::new(clock::now().plus(1));
         let config = fast(30_000);
         let lease = config.lease();
 

@@ -10,7 +10,7 @@ use callscope_shared::{AgentId, CallId, Minutes, Money, Role, ToolCall};
 
 /// Now, from the wall clock: when a test's calls are stored (and their events queued).
 pub fn now() -> UnixTime {
-    UnixTime(clock::now())
+    clock::now()
 }
 
 /// Stores `call` now, queueing its events as the server would; returns its id.
