@@ -60,15 +60,19 @@ async fn queue(
         .unwrap();
     let secret = SigningSecret::generate();
     let endpoint = store
-        .insert_endpoint(&NewEndpoint {
-            account_id: account,
-            url: url.to_owned(),
-            events: Vec::new(),
-            secret_enc: secret.seal(key),
-            created_at: UnixTime(clock::now()),
-        })
+        .insert_endpoint(
+            &NewEndpoint {
+                account_id: account,
+                url: url.to_owned(),
+                events: Vec::new(),
+                secret_enc: secret.seal(key),
+                created_at: UnixTime(clock::now()),
+            },
+            callscope_server::webhooks::MAX_ENDPOINTS,
+        )
         .await
-        .unwrap();
+        .unwrap()
+        .expect("under the cap");
     let mut sent = Vec::with_capacity(n);
     for _ in 0..n {
         let event = events::test_event("wh_bench", UnixTime(clock::now()));
