@@ -12,7 +12,7 @@ pub enum AccountStatus {
 }
 
 impl AccountStatus {
-    fn as_str(self) -> &'static str {
+    pub(super) fn as_str(self) -> &'static str {
         match self {
             AccountStatus::Active => "active",
             AccountStatus::Suspended => "suspended",

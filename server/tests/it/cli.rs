@@ -244,6 +244,26 @@ both_backends!(keys_list_and_revoke, |db: TestDb| async move {
     );
 });
 
+both_backends!(accounts_suspend_and_reactivate, |db: TestDb| async move {
+    let url = db.url.as_str();
+    let key =
+        ApiKey::parse(run_ok(url, &["keys", "create", "--account", "acme"]).trim_end()).unwrap();
+    let server = TestServer::start(db.store.clone(), LiveStore::in_process()).await;
+    let status = async || server.get("/v1/calls", key.reveal()).await.status();
+    assert_eq!(status().await, StatusCode::OK);
+    let said = run_ok(url, &["accounts", "suspend", "acme"]);
+    assert_eq!(said, "account \"acme\": suspended\n");
+    assert_eq!(status().await, StatusCode::FORBIDDEN);
+    run_ok(url, &["accounts", "reactivate", "acme"]);
+    assert_eq!(status().await, StatusCode::OK);
+    for command in ["suspend", "reactivate"] {
+        assert_fails_with(
+            &run(url, &["accounts", command, "nobody"]),
+            "no account named \"nobody\"",
+        );
+    }
+});
+
 /// Every call of the Demo account, oldest id first, as JSON (full objects).
 async fn demo_calls(store: &Store) -> Vec<Value> {
     let account = store
