@@ -47,7 +47,9 @@ fn instant(at: UnixTime) -> String {
         .map_or_else(|| at.to_string(), |t| t.to_string())
 }
 
+/// The account called `name` (trimmed, as `keys create` stores it).
 async fn account(store: &Store, name: &str) -> Result<AccountId, OperatorError> {
+    let name = name.trim();
     store
         .account_id(name)
         .await?
