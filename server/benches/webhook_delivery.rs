@@ -57,15 +57,19 @@ async fn queue(
     let account = store.ensure_account("bench", clock::now()).await.unwrap();
     let secret = SigningSecret::generate();
     let endpoint = store
-        .insert_endpoint(&NewEndpoint {
-            account_id: account,
-            url: url.to_owned(),
-            events: Vec::new(),
-            secret_enc: secret.seal(key).unwrap(),
-            created_at: clock::now(),
-        })
+        .insert_endpoint(
+            &NewEndpoint {
+                account_id: account,
+                url: url.to_owned(),
+                events: Vec::new(),
+                secret_enc: secret.seal(key).unwrap(),
+                created_at: clock::now(),
+            },
+            callscope_server::webhooks::MAX_ENDPOINTS,
+        )
         .await
-        .unwrap();
+        .unwrap()
+        .expect("under the cap");
     let mut sent = Vec::with_capacity(n);
     for _ in 0..n {
         let event = events::test_event("wh_bench", clock::now());

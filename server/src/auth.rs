@@ -98,6 +98,11 @@ pub async fn create_key(
     Ok(key)
 }
 
+/// How stale a key's `last_used_at` may get: authenticating writes it at most this often
+/// per key (and every instance checks the stored value), so busy keys cost no write per
+/// request.
+pub const LAST_USED_GRANULARITY_SECS: i64 = 60;
+
 /// The authenticated caller: every query is scoped to this account.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Auth {
@@ -126,6 +131,18 @@ impl FromRequestParts<AppState> for Auth {
             .ok_or_else(invalid)?;
         if owner.account_status == AccountStatus::Suspended {
             return Err(ApiError::forbidden(messages::ACCOUNT_SUSPENDED));
+        }
+        let now = state.clock.now();
+        if owner
+            .last_used_at
+            .is_none_or(|last| now.since(last) >= LAST_USED_GRANULARITY_SECS)
+            && let Err(err) = state
+                .store
+                .touch_api_key(owner.key_id, now, LAST_USED_GRANULARITY_SECS)
+                .await
+        {
+            // Bookkeeping only: the request goes on.
+            tracing::warn!(error = %err, "recording an API key's last use failed");
         }
         Ok(Auth {
             account_id: owner.account_id,

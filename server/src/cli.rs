@@ -53,6 +53,11 @@ pub enum Command {
         #[command(subcommand)]
         command: KeysCommand,
     },
+    /// Suspend or reactivate accounts.
+    Accounts {
+        #[command(subcommand)]
+        command: AccountsCommand,
+    },
     /// Fill the "Demo" account with realistic, reproducible calls.
     Demo(DemoArgs),
 }
@@ -156,6 +161,39 @@ pub enum KeysCommand {
         /// Make an `sfy_test_` key instead of `sfy_live_`.
         #[arg(long)]
         test: bool,
+    },
+    /// List an account's keys: prefix, created, last used, revoked (never the keys).
+    List {
+        /// Account name.
+        #[arg(long)]
+        account: String,
+        /// Print one JSON object (`account`, `keys`: `prefix`, `created_at`,
+        /// `last_used_at`, `revoked_at`) on stdout.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Revoke a key at once, on every instance.
+    Revoke {
+        /// The prefix `keys list` shows (e.g. `sfy_live_AbCd`), or the whole key.
+        #[arg(value_name = "PREFIX")]
+        key: String,
+        /// Only this account's keys (when a prefix is shared across accounts).
+        #[arg(long)]
+        account: Option<String>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AccountsCommand {
+    /// Suspend an account: its API keys get 403 and its debug links stop opening.
+    Suspend {
+        /// Account name.
+        name: String,
+    },
+    /// Reactivate a suspended account: its keys and (unexpired, unrevoked) links work again.
+    Reactivate {
+        /// Account name.
+        name: String,
     },
 }
 

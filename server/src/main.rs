@@ -1,12 +1,13 @@
-//! `callscope`: serve, migrate, keys create, demo.
+//! `callscope`: serve, migrate, keys create/list/revoke, accounts suspend/reactivate, demo.
 
 use std::io::Write;
 
 use anyhow::Context;
 use callscope_server::auth::{KeyMode, create_key};
-use callscope_server::cli::{Cli, Command, KeysCommand};
+use callscope_server::cli::{AccountsCommand, Cli, Command, KeysCommand};
 use callscope_server::config::Config;
-use callscope_server::storage::Store;
+use callscope_server::operator::{self, Revoked};
+use callscope_server::storage::{AccountStatus, Store};
 use callscope_server::{clock, demo, serve};
 use clap::Parser;
 use tracing_subscriber::EnvFilter;
@@ -54,6 +55,42 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let key = create_key(&store, account, mode, clock::now()).await?;
             let mut out = std::io::stdout().lock();
             writeln!(out, "{}", key.reveal())?;
+        }
+        Command::Keys {
+            command: KeysCommand::List { account, json },
+        } => {
+            let keys = operator::list_keys(&store, &account).await?;
+            let mut out = std::io::stdout().lock();
+            if json {
+                writeln!(out, "{}", operator::keys_json(&account, &keys))?;
+            } else {
+                write!(out, "{}", operator::keys_table(&keys))?;
+            }
+        }
+        Command::Keys {
+            command: KeysCommand::Revoke { key, account },
+        } => {
+            let now = clock::now();
+            let (key, what) =
+                match operator::revoke_key(&store, &key, account.as_deref(), now).await? {
+                    Revoked::Now(key) => (key, "revoked"),
+                    Revoked::Already(key) => (key, "already revoked"),
+                };
+            let mut out = std::io::stdout().lock();
+            writeln!(
+                out,
+                "{} of account {:?}: {what}",
+                key.prefix, key.account_name
+            )?;
+        }
+        Command::Accounts { command } => {
+            let (name, status, what) = match command {
+                AccountsCommand::Suspend { name } => (name, AccountStatus::Suspended, "suspended"),
+                AccountsCommand::Reactivate { name } => (name, AccountStatus::Active, "active"),
+            };
+            operator::set_account_status(&store, &name, status).await?;
+            let mut out = std::io::stdout().lock();
+            writeln!(out, "account {name:?}: {what}")?;
         }
         Command::Demo(args) => demo::run(&store, &args, &cli.db.database_url).await?,
     }

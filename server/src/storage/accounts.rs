@@ -12,7 +12,7 @@ pub enum AccountStatus {
 }
 
 impl AccountStatus {
-    fn as_str(self) -> &'static str {
+    pub(super) fn as_str(self) -> &'static str {
         match self {
             AccountStatus::Active => "active",
             AccountStatus::Suspended => "suspended",
@@ -38,6 +38,7 @@ pub struct KeyOwner {
     pub key_id: KeyId,
     pub account_id: AccountId,
     pub account_status: AccountStatus,
+    pub last_used_at: Option<UnixTime>,
 }
 
 #[derive(sqlx::FromRow)]
@@ -45,6 +46,7 @@ struct KeyOwnerRow {
     key_id: KeyId,
     account_id: AccountId,
     status: String,
+    last_used_at: Option<UnixTime>,
 }
 
 impl TryFrom<KeyOwnerRow> for KeyOwner {
@@ -55,9 +57,26 @@ impl TryFrom<KeyOwnerRow> for KeyOwner {
             key_id: r.key_id,
             account_id: r.account_id,
             account_status: decode::enumerated(&r.status, "account status")?,
+            last_used_at: r.last_used_at,
         })
     }
 }
+
+/// A stored API key as operators see it (never the key itself: only its display prefix).
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct KeyRecord {
+    pub id: KeyId,
+    pub account_id: AccountId,
+    pub account_name: String,
+    pub prefix: String,
+    pub created_at: UnixTime,
+    pub last_used_at: Option<UnixTime>,
+    pub revoked_at: Option<UnixTime>,
+}
+
+const KEY_RECORD_SELECT: &str = "SELECT k.id, k.account_id, a.name AS account_name,
+        k.key_prefix AS prefix, k.created_at, k.last_used_at, k.revoked_at
+     FROM api_keys k JOIN accounts a ON a.id = k.account_id";
 
 impl Store {
     /// The id of the account called `name`, created (active) if new.
@@ -119,20 +138,21 @@ impl Store {
         .await?)
     }
 
-    /// Revokes a key: it stops authenticating at once.
-    pub async fn revoke_api_key(&self, key_id: KeyId, now: UnixTime) -> StoreResult<()> {
-        sqlx::query("UPDATE api_keys SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL")
-            .bind(now)
-            .bind(key_id)
-            .execute(self.pool())
-            .await?;
-        Ok(())
+    /// Revokes a key: it stops authenticating at once. Returns whether it was live.
+    pub async fn revoke_api_key(&self, key_id: KeyId, now: UnixTime) -> StoreResult<bool> {
+        let done =
+            sqlx::query("UPDATE api_keys SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL")
+                .bind(now)
+                .bind(key_id)
+                .execute(self.pool())
+                .await?;
+        Ok(done.rows_affected() > 0)
     }
 
     /// The owner of an unrevoked key with this hash.
     pub async fn find_api_key(&self, key_hash: &[u8]) -> StoreResult<Option<KeyOwner>> {
         let row: Option<KeyOwnerRow> = sqlx::query_as(
-            "SELECT k.id AS key_id, k.account_id, a.status FROM api_keys k
+            "SELECT k.id AS key_id, k.account_id, a.status, k.last_used_at FROM api_keys k
              JOIN accounts a ON a.id = k.account_id
              WHERE k.key_hash = $1 AND k.revoked_at IS NULL",
         )
@@ -140,5 +160,62 @@ impl Store {
         .fetch_optional(self.pool())
         .await?;
         row.map(KeyOwner::try_from).transpose()
+    }
+
+    /// Records that a key authenticated at `now`, unless it already did after
+    /// `now - granularity` (so a busy key costs one write per `granularity` seconds).
+    pub async fn touch_api_key(
+        &self,
+        key_id: KeyId,
+        now: UnixTime,
+        granularity: i64,
+    ) -> StoreResult<()> {
+        sqlx::query(
+            "UPDATE api_keys SET last_used_at = $1
+             WHERE id = $2 AND (last_used_at IS NULL OR last_used_at <= $3)",
+        )
+        .bind(now)
+        .bind(key_id)
+        .bind(now.plus(-granularity))
+        .execute(self.pool())
+        .await?;
+        Ok(())
+    }
+
+    /// Every key of the account, revoked ones included, oldest first.
+    pub async fn list_api_keys(&self, account_id: AccountId) -> StoreResult<Vec<KeyRecord>> {
+        Ok(sqlx::query_as(&format!(
+            "{KEY_RECORD_SELECT} WHERE k.account_id = $1 ORDER BY k.id"
+        ))
+        .bind(account_id)
+        .fetch_all(self.pool())
+        .await?)
+    }
+
+    /// The keys (revoked ones included) whose display prefix is `prefix`, of `account_id`
+    /// only when given, oldest first.
+    pub async fn api_keys_with_prefix(
+        &self,
+        prefix: &str,
+        account_id: Option<AccountId>,
+    ) -> StoreResult<Vec<KeyRecord>> {
+        Ok(sqlx::query_as(&format!(
+            "{KEY_RECORD_SELECT} WHERE k.key_prefix = $1 AND ($2 IS NULL OR k.account_id = $2)
+             ORDER BY k.id"
+        ))
+        .bind(prefix)
+        .bind(account_id)
+        .fetch_all(self.pool())
+        .await?)
+    }
+
+    /// The key with this hash, revoked or not.
+    pub async fn api_key_by_hash(&self, key_hash: &[u8]) -> StoreResult<Option<KeyRecord>> {
+        Ok(
+            sqlx::query_as(&format!("{KEY_RECORD_SELECT} WHERE k.key_hash = $1"))
+                .bind(key_hash.to_vec())
+                .fetch_optional(self.pool())
+                .await?,
+        )
     }
 }

@@ -3,7 +3,7 @@
 use callscope_shared::CallId;
 
 use super::decode::{self, Flag};
-use super::{Store, StoreError, StoreResult};
+use super::{AccountStatus, Store, StoreError, StoreResult};
 use crate::clock::UnixTime;
 use crate::ids::{AccountId, LinkId};
 
@@ -153,12 +153,17 @@ impl Store {
         Ok(done.rows_affected() > 0)
     }
 
-    /// The unrevoked link with this token hash.
+    /// The unrevoked link with this token hash, while its call's account is active: a
+    /// suspended account's links do not open (and open again on reactivation).
     pub async fn find_debug_link(&self, token_hash: &[u8; 32]) -> StoreResult<Option<LinkTarget>> {
         let row: Option<TargetRow> = sqlx::query_as(
-            "SELECT id, call_id, expires_at FROM debug_links WHERE token_hash = $1 AND revoked_at IS NULL",
+            "SELECT l.id, l.call_id, l.expires_at FROM debug_links l
+             JOIN calls c ON c.id = l.call_id
+             JOIN accounts a ON a.id = c.account_id
+             WHERE l.token_hash = $1 AND l.revoked_at IS NULL AND a.status = $2",
         )
         .bind(token_hash.to_vec())
+        .bind(AccountStatus::Active.as_str())
         .fetch_optional(self.pool())
         .await?;
         row.map(LinkTarget::try_from).transpose()

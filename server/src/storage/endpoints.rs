@@ -1,7 +1,7 @@
 //! Webhook endpoints: where an account's events go, each with its sealed signing secret.
 
 use super::decode::{self, Flag};
-use super::{Store, StoreError, StoreResult};
+use super::{Backend, Store, StoreError, StoreResult};
 use crate::clock::UnixTime;
 use crate::ids::{AccountId, EndpointId};
 
@@ -88,11 +88,31 @@ pub(super) async fn live_endpoints(
 }
 
 impl Store {
-    pub async fn insert_endpoint(&self, e: &NewEndpoint) -> StoreResult<EndpointRecord> {
+    /// Stores a new endpoint unless the account already has `max` (not deleted); `None`
+    /// then. The count and the insert are one step: on PostgreSQL the account's row is
+    /// locked first (`FOR UPDATE`), so concurrent creates for one account take turns; on
+    /// SQLite the conditional insert is one writing statement, which holds the database's
+    /// write lock from before it counts until the transaction ends.
+    pub async fn insert_endpoint(
+        &self,
+        e: &NewEndpoint,
+        max: usize,
+    ) -> StoreResult<Option<EndpointRecord>> {
         let events = serde_json::to_string(&e.events).unwrap_or_else(|_| "[]".into());
-        let row: EndpointRow = sqlx::query_as(&format!(
+        let max = i64::try_from(max).unwrap_or(i64::MAX);
+        let mut tx = self.pool().begin().await?;
+        if self.backend() == Backend::Postgres {
+            sqlx::query("SELECT id FROM accounts WHERE id = $1 FOR UPDATE")
+                .bind(e.account_id)
+                .execute(&mut *tx)
+                .await?;
+        }
+        let row: Option<EndpointRow> = sqlx::query_as(&format!(
             "INSERT INTO webhook_endpoints (account_id, url, events, secret_enc, enabled, created_at)
-             VALUES ($1, $2, $3, $4, $5, $6) RETURNING {ENDPOINT_COLUMNS}"
+             SELECT $1, $2, $3, $4, $5, $6
+             WHERE (SELECT COUNT(*) FROM webhook_endpoints
+                    WHERE account_id = $1 AND deleted_at IS NULL) < $7
+             RETURNING {ENDPOINT_COLUMNS}"
         ))
         .bind(e.account_id)
         .bind(e.url.as_str())
@@ -100,9 +120,11 @@ impl Store {
         .bind(e.secret_enc.clone())
         .bind(true)
         .bind(e.created_at)
-        .fetch_one(self.pool())
+        .bind(max)
+        .fetch_optional(&mut *tx)
         .await?;
-        row.try_into()
+        tx.commit().await?;
+        row.map(EndpointRecord::try_from).transpose()
     }
 
     /// The account's endpoints (not deleted), oldest first.

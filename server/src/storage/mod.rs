@@ -36,7 +36,7 @@ use std::sync::Arc;
 
 use sqlx::AnyPool;
 
-pub use accounts::{AccountStatus, KeyOwner};
+pub use accounts::{AccountStatus, KeyOwner, KeyRecord};
 pub use agents::{AgentRecord, NewAgent};
 pub use call_detail::RecordingState;
 pub use calls::{CallEvents, NewCall, NewLatencyTurn, NewTranscriptEntry};

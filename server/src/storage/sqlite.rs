@@ -21,6 +21,10 @@ pub(super) async fn connect(url: &str, max_connections: u32) -> StoreResult<AnyP
     {
         std::fs::create_dir_all(dir)?;
     }
+    let on_disk = !is_memory(file);
+    if on_disk {
+        make_private(file, !url.contains("mode="))?;
+    }
     let url = with_create_mode(url);
     let pool = AnyPoolOptions::new()
         .max_connections(max_connections.max(1))
@@ -40,7 +44,56 @@ pub(super) async fn connect(url: &str, max_connections: u32) -> StoreResult<AnyP
             .execute(&pool)
             .await?;
     }
+    if on_disk {
+        // SQLite gives new `-wal`/`-shm` files the database's mode; check them anyway.
+        make_private(file, false)?;
+    }
     Ok(pool)
+}
+
+/// The database holds every account's calls and key hashes: like the key file, it and its
+/// `-wal` and `-shm` files are readable by the server's user only. Creates the database
+/// file with mode 0600 when `create` and it is missing (before SQLite would create it
+/// with the umask's mode), and takes group and other access away from any of the three
+/// that has it.
+fn make_private(file: &Path, create: bool) -> StoreResult<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+
+        if create {
+            match std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .mode(0o600)
+                .open(file)
+            {
+                Ok(_) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
+        for suffix in ["", "-wal", "-shm"] {
+            let mut path = file.as_os_str().to_owned();
+            path.push(suffix);
+            let path = Path::new(&path);
+            let mode = match std::fs::metadata(path) {
+                Ok(meta) => meta.permissions().mode(),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+                Err(e) => return Err(e.into()),
+            };
+            if mode & 0o077 != 0 {
+                std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode & 0o700))?;
+                tracing::warn!(
+                    path = %path.display(),
+                    "database file was readable by other users; now owner-only"
+                );
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = (file, create);
+    Ok(())
 }
 
 pub(super) async fn migrate(pool: &AnyPool) -> StoreResult<()> {

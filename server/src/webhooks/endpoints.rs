@@ -66,19 +66,20 @@ pub async fn create(
 ) -> Result<Created, EndpointError> {
     let events = parse_events(events)?;
     let url = target::validate(url.trim(), allow_private).await?;
-    if store.list_endpoints(account_id).await?.len() >= MAX_ENDPOINTS {
-        return Err(EndpointError::TooMany);
-    }
     let secret = SigningSecret::try_generate()?;
     let endpoint = store
-        .insert_endpoint(&NewEndpoint {
-            account_id,
-            url: url.to_string(),
-            events,
-            secret_enc: secret.seal(secret_key)?,
-            created_at: now,
-        })
-        .await?;
+        .insert_endpoint(
+            &NewEndpoint {
+                account_id,
+                url: url.to_string(),
+                events,
+                secret_enc: secret.seal(secret_key)?,
+                created_at: now,
+            },
+            MAX_ENDPOINTS,
+        )
+        .await?
+        .ok_or(EndpointError::TooMany)?;
     Ok(Created { endpoint, secret })
 }
 

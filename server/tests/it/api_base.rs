@@ -2,16 +2,20 @@
 
 use crate::common;
 
+use std::sync::Arc;
 use std::time::Duration;
 
+use callscope_server::application::Application;
 use callscope_server::auth::{KeyMode, create_key};
-use callscope_server::clock::UnixTime;
+use callscope_server::clock::{ManualClock, UnixTime};
 use callscope_server::config::Config;
 use callscope_server::live::LiveStore;
-use callscope_server::storage::AccountStatus;
+use callscope_server::operator::{self, Revoked};
+use callscope_server::storage::{AccountStatus, Backend, Store};
 use common::{TestDb, TestServer};
 use reqwest::StatusCode;
 use serde_json::Value;
+use sqlx::Connection;
 
 async fn error_of(response: reqwest::Response) -> (StatusCode, String) {
     let status = response.status();
@@ -332,3 +336,102 @@ async fn a_saturated_pool_is_a_503_with_retry_after_before_the_request_times_out
         assert_eq!(request.await.unwrap(), StatusCode::OK);
     }
 }
+
+both_backends!(
+    a_revoked_key_fails_at_once_on_every_instance,
+    |db: TestDb| async move {
+        let key = create_key(&db.store, "acme", KeyMode::Live, UnixTime(1))
+            .await
+            .unwrap();
+        let other = create_key(&db.store, "acme", KeyMode::Test, UnixTime(1))
+            .await
+            .unwrap();
+        // Two instances, each with its own pool, over one database.
+        let first = TestServer::start(db.store.clone(), LiveStore::in_process()).await;
+        let second_store = Store::connect(&db.url, 2).await.unwrap();
+        let second = TestServer::start(second_store, LiveStore::in_process()).await;
+        for server in [&first, &second] {
+            assert_eq!(
+                server.get("/v1/calls", key.reveal()).await.status(),
+                StatusCode::OK
+            );
+        }
+
+        let revoked = operator::revoke_key(&db.store, key.display_prefix(), None, UnixTime(5))
+            .await
+            .unwrap();
+        assert!(
+            matches!(&revoked, Revoked::Now(k) if k.prefix == key.display_prefix()),
+            "{revoked:?}"
+        );
+        for server in [&first, &second] {
+            let r = server.get("/v1/calls", key.reveal()).await;
+            assert_eq!(
+                error_of(r).await,
+                (StatusCode::UNAUTHORIZED, "Invalid API key".into())
+            );
+            // The account's other key is untouched.
+            assert_eq!(
+                server.get("/v1/calls", other.reveal()).await.status(),
+                StatusCode::OK
+            );
+        }
+    }
+);
+
+both_backends!(
+    authentication_records_last_use_once_a_minute,
+    |db: TestDb| async move {
+        let key = create_key(&db.store, "acme", KeyMode::Live, UnixTime(1))
+            .await
+            .unwrap();
+        // A second key, never used: its last use stays empty.
+        let _idle = create_key(&db.store, "acme", KeyMode::Live, UnixTime(1))
+            .await
+            .unwrap();
+        let clock = ManualClock::new(UnixTime(1_000));
+        let server = TestServer::start_app(
+            Application::builder(common::config())
+                .store(db.store.clone())
+                .live(LiveStore::in_process())
+                .clock(Arc::new(clock.clone())),
+        )
+        .await;
+        let last_used = || async {
+            let keys = operator::list_keys(&db.store, "acme").await.unwrap();
+            (keys[0].last_used_at, keys[1].last_used_at)
+        };
+        assert_eq!(last_used().await, (None, None));
+        let ok = |at: i64| {
+            clock.set(UnixTime(at));
+            server.get("/v1/calls", key.reveal())
+        };
+        assert_eq!(ok(1_000).await.status(), StatusCode::OK);
+        assert_eq!(last_used().await, (Some(UnixTime(1_000)), None));
+        // Within the minute: not written again.
+        assert_eq!(ok(1_059).await.status(), StatusCode::OK);
+        assert_eq!(last_used().await, (Some(UnixTime(1_000)), None));
+        assert_eq!(ok(1_060).await.status(), StatusCode::OK);
+        assert_eq!(last_used().await, (Some(UnixTime(1_060)), None));
+
+        // A failing write is only bookkeeping: the request still succeeds.
+        let refuse = match db.store.backend() {
+            Backend::Sqlite => vec![
+                "CREATE TRIGGER refuse_touch BEFORE UPDATE OF last_used_at ON api_keys
+                 BEGIN SELECT RAISE(ABORT, 'refused'); END",
+            ],
+            Backend::Postgres => vec![
+                "CREATE FUNCTION refuse() RETURNS trigger LANGUAGE plpgsql AS
+                 $$ BEGIN RAISE EXCEPTION 'refused'; END $$",
+                "CREATE TRIGGER refuse_touch BEFORE UPDATE OF last_used_at ON api_keys
+                 FOR EACH ROW EXECUTE FUNCTION refuse()",
+            ],
+        };
+        let mut conn = sqlx::AnyConnection::connect(&db.url).await.unwrap();
+        for sql in refuse {
+            sqlx::raw_sql(sql).execute(&mut conn).await.unwrap();
+        }
+        assert_eq!(ok(2_000).await.status(), StatusCode::OK);
+        assert_eq!(last_used().await, (Some(UnixTime(1_060)), None));
+    }
+);

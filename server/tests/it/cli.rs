@@ -6,8 +6,12 @@ use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, ExitStatus, Output, Stdio};
 
 use callscope_server::auth::ApiKey;
+use callscope_server::clock::UnixTime;
+use callscope_server::live::LiveStore;
 use callscope_server::storage::{CallFilter, Store};
-use common::TestDb;
+use callscope_shared::Timestamp;
+use common::{TestDb, TestServer};
+use reqwest::StatusCode;
 use serde_json::Value;
 
 const BIN: &str = env!("CARGO_BIN_EXE_callscope");
@@ -137,6 +141,128 @@ async fn keys_create_prints_only_the_key_once() {
         "--account must not be empty",
     );
 }
+
+both_backends!(keys_list_and_revoke, |db: TestDb| async move {
+    let url = db.url.as_str();
+    let created = |args: &[&str]| ApiKey::parse(run_ok(url, args).trim_end()).unwrap();
+    let first = created(&["keys", "create", "--account", "acme"]);
+    let second = created(&["keys", "create", "--account", "acme", "--test"]);
+    created(&["keys", "create", "--account", "globex"]);
+
+    // Used keys show when; the list never shows a key itself.
+    let server = TestServer::start(db.store.clone(), LiveStore::in_process()).await;
+    assert_eq!(
+        server.get("/v1/calls", first.reveal()).await.status(),
+        StatusCode::OK
+    );
+    let listed = run_json(url, &["keys", "list", "--account", "acme", "--json"]);
+    assert_eq!(listed["account"], "acme");
+    let keys = listed["keys"].as_array().unwrap();
+    assert_eq!(keys.len(), 2, "{listed}");
+    assert_eq!(keys[0]["prefix"], first.display_prefix());
+    assert_eq!(keys[1]["prefix"], second.display_prefix());
+    let at = |v: &Value| Timestamp::parse(v.as_str().expect("an instant")).unwrap();
+    at(&keys[0]["created_at"]);
+    at(&keys[0]["last_used_at"]);
+    assert_eq!(keys[1]["last_used_at"], Value::Null);
+    assert_eq!(keys[0]["revoked_at"], Value::Null);
+    let table = run_ok(url, &["keys", "list", "--account", "acme"]);
+    let lines: Vec<&str> = table.lines().collect();
+    assert_eq!(lines.len(), 3, "{table}");
+    assert!(lines[0].starts_with("PREFIX"), "{table}");
+    assert!(lines[1].starts_with(first.display_prefix()), "{table}");
+    assert!(lines[2].starts_with(second.display_prefix()), "{table}");
+    assert!(lines[2].contains("never"), "{table}");
+    assert!(!table.contains(&first.reveal()[13..]), "{table}");
+    assert_fails_with(
+        &run(url, &["keys", "list", "--account", "nobody"]),
+        "no account named \"nobody\"",
+    );
+
+    // Unknown and ambiguous prefixes revoke nothing.
+    assert_fails_with(
+        &run(url, &["keys", "revoke", "sfy_live_none"]),
+        "no API key matches \"sfy_live_none\"",
+    );
+    let globex = db.store.account_id("globex").await.unwrap().unwrap();
+    db.store
+        .insert_api_key(globex, &[7; 32], first.display_prefix(), UnixTime(1))
+        .await
+        .unwrap();
+    assert_fails_with(
+        &run(url, &["keys", "revoke", first.display_prefix()]),
+        &format!(
+            "the prefix \"{}\" matches 2 live keys",
+            first.display_prefix()
+        ),
+    );
+    assert_eq!(
+        server.get("/v1/calls", first.reveal()).await.status(),
+        StatusCode::OK
+    );
+
+    // Narrowed to the account, it revokes: 401 at once.
+    let said = run_ok(
+        url,
+        &[
+            "keys",
+            "revoke",
+            first.display_prefix(),
+            "--account",
+            "acme",
+        ],
+    );
+    assert!(said.contains("revoked"), "{said}");
+    let r = server.get("/v1/calls", first.reveal()).await;
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(r.json::<Value>().await.unwrap()["error"], "Invalid API key");
+    assert_eq!(
+        server.get("/v1/calls", second.reveal()).await.status(),
+        StatusCode::OK
+    );
+    let listed = run_json(url, &["keys", "list", "--account", "acme", "--json"]);
+    at(&listed["keys"][0]["revoked_at"]);
+    assert_eq!(listed["keys"][1]["revoked_at"], Value::Null);
+    // Again: nothing to do, and it says so.
+    let again = run_ok(
+        url,
+        &[
+            "keys",
+            "revoke",
+            first.display_prefix(),
+            "--account",
+            "acme",
+        ],
+    );
+    assert!(again.contains("already revoked"), "{again}");
+
+    // The whole key names one key whatever its prefix shares.
+    run_ok(url, &["keys", "revoke", second.reveal()]);
+    assert_eq!(
+        server.get("/v1/calls", second.reveal()).await.status(),
+        StatusCode::UNAUTHORIZED
+    );
+});
+
+both_backends!(accounts_suspend_and_reactivate, |db: TestDb| async move {
+    let url = db.url.as_str();
+    let key =
+        ApiKey::parse(run_ok(url, &["keys", "create", "--account", "acme"]).trim_end()).unwrap();
+    let server = TestServer::start(db.store.clone(), LiveStore::in_process()).await;
+    let status = async || server.get("/v1/calls", key.reveal()).await.status();
+    assert_eq!(status().await, StatusCode::OK);
+    let said = run_ok(url, &["accounts", "suspend", "acme"]);
+    assert_eq!(said, "account \"acme\": suspended\n");
+    assert_eq!(status().await, StatusCode::FORBIDDEN);
+    run_ok(url, &["accounts", "reactivate", "acme"]);
+    assert_eq!(status().await, StatusCode::OK);
+    for command in ["suspend", "reactivate"] {
+        assert_fails_with(
+            &run(url, &["accounts", command, "nobody"]),
+            "no account named \"nobody\"",
+        );
+    }
+});
 
 /// Every call of the Demo account, oldest id first, as JSON (full objects).
 async fn demo_calls(store: &Store) -> Vec<Value> {

@@ -11,8 +11,9 @@ use callscope_server::clock::UnixTime;
 use callscope_server::config::Config;
 use callscope_server::debug_link::DebugToken;
 use callscope_server::live::LiveStore;
+use callscope_server::operator;
 use callscope_server::secrets::{Keys, ServerKey};
-use callscope_server::storage::NewDelivery;
+use callscope_server::storage::{AccountStatus, NewDelivery};
 use callscope_shared::CallId;
 use common::{TestDb, TestServer, fixtures};
 use reqwest::StatusCode;
@@ -372,6 +373,94 @@ both_backends!(every_miss_looks_the_same, |db: TestDb| async move {
     assert_eq!(answers[0].0, StatusCode::NOT_FOUND);
     assert_eq!(&answers[0].1[..], br#"{"error":"Debug link not found"}"#);
 });
+
+both_backends!(
+    a_suspended_accounts_links_stop_until_reactivated,
+    |db: TestDb| async move {
+        let w = world_with(
+            &db,
+            Config {
+                debug_miss_limit: 3,
+                ..world_config()
+            },
+        )
+        .await;
+        let (_, link) = issue(&w, "").await;
+        let token = link["debug_token"].as_str().unwrap().to_owned();
+        let client_from = |ip: &str| {
+            reqwest::Client::builder()
+                .local_address(ip.parse::<IpAddr>().unwrap())
+                .build()
+                .unwrap()
+        };
+        let open = |client: reqwest::Client, token: String| {
+            let url = w.server.url(&format!("/api/v1/call-debug/{token}"));
+            async move {
+                let r = client.get(url).send().await.unwrap();
+                (r.status(), r.bytes().await.unwrap())
+            }
+        };
+        assert_eq!(
+            open(client_from("127.0.0.2"), token.clone()).await.0,
+            StatusCode::OK
+        );
+        let unknown = open(
+            client_from("127.0.0.5"),
+            DebugToken::generate().as_str().into(),
+        )
+        .await;
+
+        operator::set_account_status(&db.store, "acme", AccountStatus::Suspended)
+            .await
+            .unwrap();
+        // Exactly an unknown link's answer, and a miss: the limit of 3 is reached.
+        let suspended = client_from("127.0.0.3");
+        for _ in 0..3 {
+            assert_eq!(open(suspended.clone(), token.clone()).await, unknown);
+        }
+        assert_eq!(
+            open(suspended, token.clone()).await.0,
+            StatusCode::TOO_MANY_REQUESTS
+        );
+
+        operator::set_account_status(&db.store, "acme", AccountStatus::Active)
+            .await
+            .unwrap();
+        assert_eq!(
+            open(client_from("127.0.0.4"), token.clone()).await.0,
+            StatusCode::OK
+        );
+
+        // Revoked or expired while suspended: reactivation does not bring it back.
+        operator::set_account_status(&db.store, "acme", AccountStatus::Suspended)
+            .await
+            .unwrap();
+        db.store
+            .revoke_debug_link(w.call, fixtures::now())
+            .await
+            .unwrap();
+        let expiring = DebugToken::generate();
+        let now = fixtures::now();
+        db.store
+            .insert_debug_link(
+                w.silent_call,
+                &expiring.hash(),
+                &expiring
+                    .encrypt(&w.server.state.keys.link_encryption)
+                    .unwrap(),
+                now.plus(-100),
+                Some(now.plus(-1)),
+            )
+            .await
+            .unwrap();
+        operator::set_account_status(&db.store, "acme", AccountStatus::Active)
+            .await
+            .unwrap();
+        for gone in [token, expiring.as_str().to_owned()] {
+            assert_eq!(open(client_from("127.0.0.6"), gone).await, unknown);
+        }
+    }
+);
 
 /// Issues the call's link and opens it publicly `views` times; returns its token.
 async fn issue_and_view(w: &World, views: usize) -> String {

@@ -5,7 +5,7 @@ use crate::common;
 use callscope_server::auth::{ApiKey, KeyMode, create_key};
 use callscope_server::clock::UnixTime;
 use callscope_server::ids::AgentRowId;
-use callscope_server::storage::{AccountStatus, NewDelivery};
+use callscope_server::storage::{AccountStatus, NewDelivery, Store};
 use callscope_server::webhooks::events::for_new_call;
 use callscope_shared::{AgentId, CallId, CallStatus, Money, Role};
 use common::fixtures;
@@ -446,4 +446,56 @@ async fn both_backends_migrate_to_the_same_schema() {
     for (name, table) in &sqlite {
         assert_eq!(Some(table), postgres.get(name), "table {name}");
     }
+}
+
+/// The SQLite database and its `-wal`/`-shm` files are private to the server's user (0600),
+/// whether created now or found readable by others.
+#[tokio::test]
+async fn sqlite_files_are_owner_only() {
+    use std::os::unix::fs::PermissionsExt;
+
+    let mode =
+        |path: &std::path::Path| std::fs::metadata(path).unwrap().permissions().mode() & 0o777;
+    let dir = std::env::temp_dir().join(format!(
+        "callscope_modes_{}_{}",
+        std::process::id(),
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos()
+    ));
+    let files = |db: &std::path::Path| {
+        ["", "-wal", "-shm"].map(|suffix| {
+            let mut path = db.as_os_str().to_owned();
+            path.push(suffix);
+            std::path::PathBuf::from(path)
+        })
+    };
+
+    // Created fresh (in a folder created too), under the usual umask.
+    let fresh = dir.join("new").join("callscope.db");
+    let store = Store::connect(&format!("sqlite://{}", fresh.display()), 2)
+        .await
+        .unwrap();
+    store.migrate().await.unwrap();
+    for path in files(&fresh) {
+        assert_eq!(format!("{:o}", mode(&path)), "600", "{}", path.display());
+    }
+    store.close().await;
+
+    // An existing database and WAL left readable by everyone are made owner-only.
+    let old = dir.join("old.db");
+    for path in files(&old).iter().take(2) {
+        std::fs::write(path, b"").unwrap();
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o644)).unwrap();
+    }
+    let store = Store::connect(&format!("sqlite://{}", old.display()), 2)
+        .await
+        .unwrap();
+    store.migrate().await.unwrap();
+    for path in files(&old) {
+        assert_eq!(format!("{:o}", mode(&path)), "600", "{}", path.display());
+    }
+    store.close().await;
+    std::fs::remove_dir_all(&dir).unwrap();
 }

@@ -451,6 +451,60 @@ both_backends!(endpoints_are_managed_per_account, |db: TestDb| async move {
     assert_eq!(w.get("/v1/webhooks").await.1["webhooks"], json!([]));
 });
 
+both_backends!(
+    the_endpoint_cap_holds_under_concurrent_creates,
+    |db: TestDb| async move {
+        // 80 creates at once on a fresh account: exactly 20 succeed, whatever the interleaving.
+        let w = world(&db, true).await;
+        let mut creates = tokio::task::JoinSet::new();
+        for i in 0..80 {
+            let request = w
+                .server
+                .client
+                .post(w.server.url("/v1/webhooks"))
+                .bearer_auth(&w.key)
+                .json(&json!({ "url": format!("http://127.0.0.1:9/hook/{i}") }));
+            creates.spawn(async move {
+                let res = request.send().await.unwrap();
+                (res.status(), res.json::<Value>().await.unwrap())
+            });
+        }
+        let answers = creates.join_all().await;
+        let created = answers
+            .iter()
+            .filter(|(status, _)| *status == StatusCode::CREATED)
+            .count();
+        assert_eq!(created, 20, "{answers:?}");
+        for answer in answers
+            .into_iter()
+            .filter(|(status, _)| *status != StatusCode::CREATED)
+        {
+            assert_error(
+                answer,
+                StatusCode::BAD_REQUEST,
+                "An account can have at most 20 webhook endpoints",
+            );
+        }
+        assert_eq!(w.store.list_endpoints(w.account).await.unwrap().len(), 20);
+        // Deleting one makes room for exactly one more.
+        let first = w.get("/v1/webhooks").await.1["webhooks"][0]["id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        assert_eq!(
+            w.delete(&format!("/v1/webhooks/{first}")).await.0,
+            StatusCode::OK
+        );
+        w.endpoint("http://127.0.0.1:9/again", None).await;
+        assert_error(
+            w.post("/v1/webhooks", json!({ "url": "http://127.0.0.1:9/more" }))
+                .await,
+            StatusCode::BAD_REQUEST,
+            "An account can have at most 20 webhook endpoints",
+        );
+    }
+);
+
 backend_independent!(
     private_targets_are_refused_by_default,
     |db: TestDb| async move {
@@ -476,17 +530,21 @@ backend_independent!(
         let receiver = Receiver::start(vec![]).await;
         let record = w
             .store
-            .insert_endpoint(&callscope_server::storage::NewEndpoint {
-                account_id: w.account,
-                url: receiver.url(),
-                events: Vec::new(),
-                secret_enc: callscope_server::webhooks::SigningSecret::generate()
-                    .seal(&w.keys.webhook_secret)
-                    .unwrap(),
-                created_at: fixtures::now(),
-            })
+            .insert_endpoint(
+                &callscope_server::storage::NewEndpoint {
+                    account_id: w.account,
+                    url: receiver.url(),
+                    events: Vec::new(),
+                    secret_enc: callscope_server::webhooks::SigningSecret::generate()
+                        .seal(&w.keys.webhook_secret)
+                        .unwrap(),
+                    created_at: fixtures::now(),
+                },
+                callscope_server::webhooks::MAX_ENDPOINTS,
+            )
             .await
-            .unwrap();
+            .unwrap()
+            .expect("under the cap");
         let id = callscope_server::webhooks::endpoint_public_id(record.id);
         w.send_test(&id).await;
         let open = &w;
