@@ -32,6 +32,15 @@ _callscope_setup() {
     _callscope_fail() { printf 'setup: FAILED: %s\n' "$*" >&2; return 1; }
 
     export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/callscope-target}"
+    # Cargo names a workspace crate's build the same in every checkout and trusts file times:
+    # a target dir last used by another checkout can hold a newer build of older sources,
+    # which cargo would call fresh. When the checkout changes, mark this one's sources as new
+    # (dependencies stay cached; only the workspace's own crates rebuild).
+    mkdir -p "$CARGO_TARGET_DIR"
+    if [ "$(cat "$CARGO_TARGET_DIR/.callscope-checkout" 2>/dev/null)" != "$root" ]; then
+        (cd "$root" && find shared server frontend tests -name '*.rs' -exec touch {} +)
+        printf '%s\n' "$root" > "$CARGO_TARGET_DIR/.callscope-checkout"
+    fi
     case ":$PATH:" in *":$HOME/.cargo/bin:"*) ;; *) export PATH="$HOME/.cargo/bin:$PATH" ;; esac
     case ":$PATH:" in
         "$tools/node_modules/.bin:"*) ;;
