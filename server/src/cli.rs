@@ -131,6 +131,9 @@ pub struct ServeArgs {
 
     #[command(flatten)]
     pub key: KeyArgs,
+
+    #[command(flatten)]
+    pub telnyx: crate::telnyx::TelnyxArgs,
 }
 
 /// Where the server key comes from (see `secrets.rs`).

@@ -192,4 +192,44 @@ mod tests {
         assert!(WebhookPublicKey::from_base64("AAAA").is_err());
         assert!(WebhookPublicKey::from_base64("!!!").is_err());
     }
+
+    #[test]
+    fn serve_takes_the_telnyx_flags() {
+        use clap::Parser;
+        let serve = |flags: &[&str]| {
+            let argv = ["callscope", "serve"].iter().chain(flags);
+            match crate::cli::Cli::try_parse_from(argv).map(|c| c.command) {
+                Ok(crate::cli::Command::Serve(args)) => Ok(TelnyxSettings::from(args.telnyx)),
+                Ok(other) => panic!("parsed as {other:?}"),
+                Err(e) => Err(e),
+            }
+        };
+        let defaults = serve(&[]).unwrap();
+        assert_eq!(defaults.api_url.as_str(), DEFAULT_API_URL);
+        assert!(defaults.api_key.is_none() && defaults.public_key.is_none());
+
+        let raw = ed25519_dalek::SigningKey::from_bytes(&[3; 32]).verifying_key();
+        let public = STANDARD.encode(raw.as_bytes());
+        let set = serve(&[
+            "--telnyx-api-key",
+            "KEY0123",
+            "--telnyx-api-url",
+            "http://127.0.0.1:9/v2",
+            "--telnyx-public-key",
+            &public,
+        ])
+        .unwrap();
+        assert_eq!(set.api_key, Some(TelnyxApiKey::parse("KEY0123").unwrap()));
+        assert_eq!(set.api_url.as_str(), "http://127.0.0.1:9/v2");
+        assert_eq!(set.public_key.unwrap().key(), &raw);
+
+        for bad in [
+            ["--telnyx-public-key", "AAAA"],
+            ["--telnyx-api-url", "ftp://x"],
+            ["--telnyx-api-key", ""],
+        ] {
+            let err = serve(&bad).unwrap_err().to_string();
+            assert!(!err.contains("KEY0123"), "{err}");
+        }
+    }
 }
