@@ -42,6 +42,8 @@ pub struct DbArgs {
     pub db_max_connections: u32,
 }
 
+// Parsed once at startup: the size of `Serve` costs nothing, boxing it would only add noise.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run the HTTP server (migrates first).
@@ -136,6 +138,9 @@ pub struct ServeArgs {
 
     #[command(flatten)]
     pub key: KeyArgs,
+
+    #[command(flatten)]
+    pub telnyx: crate::telnyx::TelnyxArgs,
 }
 
 /// Where the server key comes from (see `secrets.rs`).

@@ -25,4 +25,5 @@ pub mod routes;
 pub mod secrets;
 pub mod serve;
 pub mod storage;
+pub mod telnyx;
 pub mod webhooks;
