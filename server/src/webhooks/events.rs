@@ -11,21 +11,9 @@ pub const CALL_STARTED: &str = "call.started";
 pub const CALL_ENDED: &str = "call.ended";
 pub const WEBHOOK_TEST: &str = "webhook.test";
 
-/// A random (version 4) UUID: the event id, also sent as `webhook-id`. It must be unique,
-/// not secret, so the thread-local generator (seeded from the OS) serves.
+/// A random (version 4) UUID: the event id, also sent as `webhook-id`.
 pub fn new_event_id() -> String {
-    let mut b: [u8; 16] = rand::random();
-    b[6] = (b[6] & 0x0f) | 0x40;
-    b[8] = (b[8] & 0x3f) | 0x80;
-    let hex: String = b.iter().map(|x| format!("{x:02x}")).collect();
-    format!(
-        "{}-{}-{}-{}-{}",
-        &hex[..8],
-        &hex[8..12],
-        &hex[12..16],
-        &hex[16..20],
-        &hex[20..]
-    )
+    uuid::Uuid::new_v4().to_string()
 }
 
 fn instant(at: UnixTime) -> Option<String> {
