@@ -18,6 +18,7 @@ pub mod extract;
 pub mod http_server;
 pub mod ids;
 pub mod live;
+pub mod pipeline;
 pub mod recordings;
 pub mod request_limits;
 pub mod routes;

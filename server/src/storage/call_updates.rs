@@ -413,12 +413,12 @@ impl CallTx {
         Ok(())
     }
 
-    /// Queues the events `build` makes (given the agent's public id) for the account's
-    /// endpoints, with this change.
+    /// Queues the events `build` makes (given the call, its agent's public id and `now`) for
+    /// the account's endpoints, with this change.
     pub async fn enqueue(
         &mut self,
         now: UnixTime,
-        build: impl FnOnce(&CallState, &AgentId) -> Vec<OutboxEvent>,
+        build: impl FnOnce(&CallState, &AgentId, UnixTime) -> Vec<OutboxEvent>,
     ) -> StoreResult<()> {
         let state = &self.state;
         self.queued += super::outbox::enqueue_for_call(
@@ -427,7 +427,7 @@ impl CallTx {
             state.agent_id,
             state.call_id,
             now,
-            |agent| build(state, agent),
+            |agent| build(state, agent, now),
         )
         .await?;
         Ok(())
