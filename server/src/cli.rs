@@ -129,6 +129,16 @@ pub struct ServeArgs {
           value_parser = parse_max_connections)]
     pub max_connections: usize,
 
+    /// Operator token(s) of the pipeline API (`/pipeline/v1/`), comma-separated to rotate;
+    /// unset: the pipeline API is off.
+    #[arg(
+        long,
+        env = "CALLSCOPE_PIPELINE_TOKEN",
+        hide_env_values = true,
+        value_name = "TOKENS"
+    )]
+    pub pipeline_token: Option<String>,
+
     #[command(flatten)]
     pub key: KeyArgs,
 }

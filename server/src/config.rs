@@ -65,6 +65,8 @@ pub struct Config {
     pub header_read_timeout: Duration,
     /// Most client connections open at once; further ones wait in the listen backlog.
     pub max_connections: usize,
+    /// Tokens the pipeline API accepts (`--pipeline-token`); empty: the API is off.
+    pub pipeline_tokens: crate::pipeline_auth::PipelineTokens,
 }
 
 impl Config {
@@ -88,6 +90,7 @@ impl Config {
             request_timeout: REQUEST_TIMEOUT,
             header_read_timeout: Duration::from_secs(DEFAULT_HEADER_READ_TIMEOUT_SECS),
             max_connections: DEFAULT_MAX_CONNECTIONS,
+            pipeline_tokens: Default::default(),
         }
     }
 
@@ -122,6 +125,7 @@ impl Config {
             recordings,
             header_read_timeout: Duration::from_secs(args.header_read_timeout),
             max_connections: args.max_connections,
+            pipeline_tokens: args.pipeline_token.as_deref().unwrap_or("").parse()?,
             ..Self::new(db.database_url.clone(), server_key)
         })
     }

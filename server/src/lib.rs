@@ -19,6 +19,7 @@ pub mod http_server;
 pub mod ids;
 pub mod live;
 pub mod pipeline;
+pub mod pipeline_auth;
 pub mod recordings;
 pub mod request_limits;
 pub mod routes;

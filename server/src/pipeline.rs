@@ -386,7 +386,8 @@ pub async fn end(
 /// `minutes_used × rate_per_minute + recording_cost + transfer_cost − llm_discount`.
 fn total_cost(call: &CallState) -> Money {
     Money::from_units(
-        charge(call.minutes_used, call.rate_per_minute).units() + call.recording_cost.units()
+        charge(call.minutes_used, call.rate_per_minute).units()
+            + call.recording_cost.units()
             + call.transfer_cost.units()
             - call.llm_discount.units(),
     )
@@ -625,7 +626,15 @@ mod tests {
             parse_agent_ref("agent_28c51f81"),
             Some(AgentRef::Public(_))
         ));
-        for bad in ["", "012", "-1", "+1", "agent_XYZ", "1.5", "99999999999999999999"] {
+        for bad in [
+            "",
+            "012",
+            "-1",
+            "+1",
+            "agent_XYZ",
+            "1.5",
+            "99999999999999999999",
+        ] {
             assert_eq!(parse_agent_ref(bad), None, "{bad}");
         }
     }

@@ -123,12 +123,11 @@ impl Store {
 
     /// An agent by its numeric id, whoever's it is.
     pub async fn agent_by_id(&self, id: AgentRowId) -> StoreResult<Option<AgentRecord>> {
-        let row: Option<AgentRow> = sqlx::query_as(&format!(
-            "SELECT {AGENT_COLUMNS} FROM agents WHERE id = $1"
-        ))
-        .bind(id)
-        .fetch_optional(self.pool())
-        .await?;
+        let row: Option<AgentRow> =
+            sqlx::query_as(&format!("SELECT {AGENT_COLUMNS} FROM agents WHERE id = $1"))
+                .bind(id)
+                .fetch_optional(self.pool())
+                .await?;
         row.map(AgentRecord::try_from).transpose()
     }
 }

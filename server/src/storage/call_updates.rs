@@ -214,12 +214,11 @@ impl Store {
         if locked == 0 {
             return Ok(None);
         }
-        let row: StateRow = sqlx::query_as(&format!(
-            "SELECT {STATE_COLUMNS} FROM calls WHERE id = $1"
-        ))
-        .bind(call_id.get())
-        .fetch_one(&mut *tx)
-        .await?;
+        let row: StateRow =
+            sqlx::query_as(&format!("SELECT {STATE_COLUMNS} FROM calls WHERE id = $1"))
+                .bind(call_id.get())
+                .fetch_one(&mut *tx)
+                .await?;
         Ok(Some(CallTx {
             tx,
             state: row.try_into()?,
@@ -247,12 +246,11 @@ impl Store {
 
     /// A call's state, unlocked: for reads that decide nothing.
     pub async fn call_state(&self, call_id: CallId) -> StoreResult<Option<CallState>> {
-        let row: Option<StateRow> = sqlx::query_as(&format!(
-            "SELECT {STATE_COLUMNS} FROM calls WHERE id = $1"
-        ))
-        .bind(call_id.get())
-        .fetch_optional(self.pool())
-        .await?;
+        let row: Option<StateRow> =
+            sqlx::query_as(&format!("SELECT {STATE_COLUMNS} FROM calls WHERE id = $1"))
+                .bind(call_id.get())
+                .fetch_optional(self.pool())
+                .await?;
         row.map(CallState::try_from).transpose()
     }
 }
@@ -268,9 +266,7 @@ impl CallTx {
         if seqs.is_empty() {
             return Ok(Vec::new());
         }
-        let mut sql = Sql::new(&format!(
-            "SELECT {ENTRY_COLUMNS} FROM transcript_entries"
-        ));
+        let mut sql = Sql::new(&format!("SELECT {ENTRY_COLUMNS} FROM transcript_entries"));
         sql.and("call_id = ").bind(self.state.call_id.get())?;
         sql.and("seq IN ").list(seqs.to_vec())?;
         sql.push(" ORDER BY seq");

@@ -202,9 +202,14 @@ pub(super) async fn enqueue_call_events(
     now: UnixTime,
     build: impl CallEvents,
 ) -> StoreResult<u64> {
-    enqueue_for_call(conn, call.account_id, call.agent_id, call_id, now, |agent| {
-        build(call, call_id, agent, now)
-    })
+    enqueue_for_call(
+        conn,
+        call.account_id,
+        call.agent_id,
+        call_id,
+        now,
+        |agent| build(call, call_id, agent, now),
+    )
     .await
 }
 
