@@ -12,6 +12,7 @@ mod cli;
 mod debug_links;
 mod edge;
 mod miss_limiter;
+mod pipeline;
 mod recordings;
 mod static_assets;
 mod storage;
