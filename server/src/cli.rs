@@ -53,6 +53,11 @@ pub enum Command {
         #[command(subcommand)]
         command: KeysCommand,
     },
+    /// Manage an account's agents.
+    Agents {
+        #[command(subcommand)]
+        command: AgentsCommand,
+    },
     /// Fill the "Demo" account with realistic, reproducible calls.
     Demo(DemoArgs),
 }
@@ -166,6 +171,34 @@ pub enum KeysCommand {
         /// Make an `sfy_test_` key instead of `sfy_live_`.
         #[arg(long)]
         test: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AgentsCommand {
+    /// Create an agent in an existing account; prints its public and numeric ids.
+    Create {
+        #[arg(long)]
+        account: String,
+        #[arg(long)]
+        name: String,
+        /// Price per minute of call, up to 4 decimals.
+        #[arg(long, default_value = "0.25", value_parser = crate::agents::parse_rate)]
+        rate_per_minute: callscope_shared::Money,
+        /// Record the agent's calls.
+        #[arg(long)]
+        recording: bool,
+        /// Print one JSON object.
+        #[arg(long)]
+        json: bool,
+    },
+    /// List an account's agents, oldest first.
+    List {
+        #[arg(long)]
+        account: String,
+        /// Print one JSON object (`{"agents": [...]}`).
+        #[arg(long)]
+        json: bool,
     },
 }
 

@@ -1,6 +1,7 @@
 //! The callscope server: the Calls API, public debug links and webhook delivery, over
 //! SQLite or PostgreSQL. `main.rs` is only the command line around this library.
 
+pub mod agents;
 pub mod app;
 pub mod application;
 pub mod auth;
