@@ -60,6 +60,11 @@ pub enum Command {
         #[command(subcommand)]
         command: AccountsCommand,
     },
+    /// Manage an account's agents.
+    Agents {
+        #[command(subcommand)]
+        command: AgentsCommand,
+    },
     /// Fill the "Demo" account with realistic, reproducible calls.
     Demo(DemoArgs),
 }
@@ -136,6 +141,16 @@ pub struct ServeArgs {
           value_parser = parse_max_connections)]
     pub max_connections: usize,
 
+    /// Operator token(s) of the pipeline API (`/pipeline/v1/`), comma-separated to rotate;
+    /// unset: the pipeline API is off.
+    #[arg(
+        long,
+        env = "CALLSCOPE_PIPELINE_TOKEN",
+        hide_env_values = true,
+        value_name = "TOKENS"
+    )]
+    pub pipeline_token: Option<String>,
+
     #[command(flatten)]
     pub key: KeyArgs,
 
@@ -199,6 +214,34 @@ pub enum AccountsCommand {
     Reactivate {
         /// Account name.
         name: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AgentsCommand {
+    /// Create an agent in an existing account; prints its public and numeric ids.
+    Create {
+        #[arg(long)]
+        account: String,
+        #[arg(long)]
+        name: String,
+        /// Price per minute of call, up to 4 decimals.
+        #[arg(long, default_value = "0.25", value_parser = crate::agents::parse_rate)]
+        rate_per_minute: callscope_shared::Money,
+        /// Record the agent's calls.
+        #[arg(long)]
+        recording: bool,
+        /// Print one JSON object.
+        #[arg(long)]
+        json: bool,
+    },
+    /// List an account's agents, oldest first.
+    List {
+        #[arg(long)]
+        account: String,
+        /// Print one JSON object (`{"agents": [...]}`).
+        #[arg(long)]
+        json: bool,
     },
 }
 

@@ -67,6 +67,8 @@ pub struct Config {
     pub max_connections: usize,
     /// Telnyx Call Control: API key, API URL and the webhook public key.
     pub telnyx: crate::telnyx::TelnyxSettings,
+    /// Tokens the pipeline API accepts (`--pipeline-token`); empty: the API is off.
+    pub pipeline_tokens: crate::pipeline_auth::PipelineTokens,
 }
 
 impl Config {
@@ -91,6 +93,7 @@ impl Config {
             header_read_timeout: Duration::from_secs(DEFAULT_HEADER_READ_TIMEOUT_SECS),
             max_connections: DEFAULT_MAX_CONNECTIONS,
             telnyx: crate::telnyx::TelnyxSettings::default(),
+            pipeline_tokens: Default::default(),
         }
     }
 
@@ -126,6 +129,7 @@ impl Config {
             header_read_timeout: Duration::from_secs(args.header_read_timeout),
             max_connections: args.max_connections,
             telnyx: args.telnyx.into(),
+            pipeline_tokens: args.pipeline_token.as_deref().unwrap_or("").parse()?,
             ..Self::new(db.database_url.clone(), server_key)
         })
     }

@@ -20,6 +20,7 @@ use callscope_shared::{ErrorBody, WEBHOOK_EVENTS};
 
 use crate::calls::CallError;
 use crate::debug_link::DebugLinkError;
+use crate::pipeline::PipelineError;
 use crate::recordings::link::RecordingError;
 use crate::storage::StoreError;
 use crate::webhooks::MAX_ENDPOINTS;
@@ -170,6 +171,26 @@ impl From<EndpointError> for ApiError {
             )),
             EndpointError::Crypto(_) => ApiError::internal().caused_by(err),
             EndpointError::Store(store) => store.into(),
+        }
+    }
+}
+
+impl From<PipelineError> for ApiError {
+    fn from(err: PipelineError) -> Self {
+        let conflict = |m: String| ApiError::new(StatusCode::CONFLICT, m);
+        match err {
+            PipelineError::CallNotFound => ApiError::not_found(messages::CALL_NOT_FOUND),
+            PipelineError::AgentNotFound => ApiError::not_found(messages::AGENT_NOT_FOUND),
+            PipelineError::NotInProgress => conflict(messages::CALL_NOT_IN_PROGRESS.into()),
+            PipelineError::Ended => conflict(messages::CALL_HAS_ENDED.into()),
+            PipelineError::SeqConflict(seq) => {
+                conflict(format!("seq {seq} already holds a different entry"))
+            }
+            PipelineError::Invalid(message) => ApiError::bad_request(message),
+            PipelineError::Live(_) => {
+                ApiError::unavailable(messages::SERVICE_UNAVAILABLE, 2).caused_by(err)
+            }
+            PipelineError::Store(store) => store.into(),
         }
     }
 }

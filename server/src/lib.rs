@@ -1,6 +1,7 @@
 //! The callscope server: the Calls API, public debug links and webhook delivery, over
 //! SQLite or PostgreSQL. `main.rs` is only the command line around this library.
 
+pub mod agents;
 pub mod app;
 pub mod application;
 pub mod auth;
@@ -19,6 +20,8 @@ pub mod http_server;
 pub mod ids;
 pub mod live;
 pub mod operator;
+pub mod pipeline;
+pub mod pipeline_auth;
 pub mod recordings;
 pub mod request_limits;
 pub mod routes;

@@ -19,6 +19,12 @@ pub struct LiveCall {
     pub account_id: i64,
     pub status: CallStatus,
     pub started_at: Timestamp,
+    /// When the call was answered (it went `in-progress`); `None` while ringing.
+    #[serde(default)]
+    pub answered_at: Option<Timestamp>,
+    /// The telephony provider's handle of the call, for call control.
+    #[serde(default)]
+    pub call_control_id: Option<String>,
 }
 
 #[derive(Debug, thiserror::Error)]

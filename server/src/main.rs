@@ -4,11 +4,11 @@ use std::io::Write;
 
 use anyhow::Context;
 use callscope_server::auth::{KeyMode, create_key};
-use callscope_server::cli::{AccountsCommand, Cli, Command, KeysCommand};
+use callscope_server::cli::{AccountsCommand, AgentsCommand, Cli, Command, KeysCommand};
 use callscope_server::config::Config;
 use callscope_server::operator::{self, Revoked};
 use callscope_server::storage::{AccountStatus, Store};
-use callscope_server::{clock, demo, serve};
+use callscope_server::{agents, clock, demo, serve};
 use clap::Parser;
 use tracing_subscriber::EnvFilter;
 
@@ -92,8 +92,51 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let mut out = std::io::stdout().lock();
             writeln!(out, "account {name:?}: {what}")?;
         }
+        Command::Agents { command } => run_agents(&store, command).await?,
         Command::Demo(args) => demo::run(&store, &args, &cli.db.database_url).await?,
     }
     store.close().await;
+    Ok(())
+}
+
+/// `agents create` prints the new agent's public and numeric ids; `agents list` one line
+/// (or JSON object) per agent.
+async fn run_agents(store: &Store, command: AgentsCommand) -> anyhow::Result<()> {
+    let mut out = std::io::stdout().lock();
+    match command {
+        AgentsCommand::Create {
+            account,
+            name,
+            rate_per_minute,
+            recording,
+            json,
+        } => {
+            let agent = agents::create(
+                store,
+                account.trim(),
+                &name,
+                rate_per_minute,
+                recording,
+                clock::now(),
+            )
+            .await?;
+            if json {
+                writeln!(out, "{}", agents::to_json(&agent))?;
+            } else {
+                writeln!(out, "{} {}", agent.public_id, agent.id)?;
+            }
+        }
+        AgentsCommand::List { account, json } => {
+            let list = agents::list(store, account.trim()).await?;
+            if json {
+                let list: Vec<_> = list.iter().map(agents::to_json).collect();
+                writeln!(out, "{}", serde_json::json!({ "agents": list }))?;
+            } else {
+                for agent in &list {
+                    writeln!(out, "{}", agents::to_line(agent))?;
+                }
+            }
+        }
+    }
     Ok(())
 }

@@ -68,7 +68,11 @@ pub async fn limit_body(request: Request, next: Next) -> Response {
 /// route that reads a body must be listed here (its tests fail with 413 otherwise).
 fn body_limit(method: &Method, route: &str) -> usize {
     match (method, route) {
-        (&Method::POST, "/v1/webhooks") => BODY_LIMIT,
+        (&Method::POST, "/v1/webhooks")
+        | (&Method::POST, "/pipeline/v1/calls")
+        | (&Method::POST, "/pipeline/v1/calls/{call_id}/turns")
+        | (&Method::POST, "/pipeline/v1/calls/{call_id}/end")
+        | (&Method::PATCH, "/pipeline/v1/calls/{call_id}") => BODY_LIMIT,
         _ => 0,
     }
 }

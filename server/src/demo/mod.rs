@@ -3,7 +3,7 @@
 //!
 //! `generate` plans everything without I/O; this module only writes the plan and reports.
 
-mod costs;
+pub(crate) mod costs;
 mod deliveries;
 mod dialogues;
 mod facts;

@@ -24,6 +24,15 @@ pub const RECORDINGS_NOT_CONFIGURED: &str = "Recordings are not configured on th
 pub const WEBHOOK_NOT_FOUND: &str = "Webhook not found";
 pub const WEBHOOK_DISABLED: &str = "Webhook endpoint is disabled";
 
+// The pipeline API (operator-authenticated).
+pub const PIPELINE_NOT_ENABLED: &str =
+    "The pipeline API is not enabled (set CALLSCOPE_PIPELINE_TOKEN)";
+pub const MISSING_PIPELINE_TOKEN: &str = "Missing pipeline token";
+pub const INVALID_PIPELINE_TOKEN: &str = "Invalid pipeline token";
+pub const CALL_NOT_IN_PROGRESS: &str = "Call is not in progress";
+pub const CALL_HAS_ENDED: &str = "Call has ended";
+pub const AGENT_NOT_FOUND: &str = "Agent not found";
+
 // Lists.
 pub const BAD_CURSOR: &str = "after must be a next_cursor value returned by this endpoint";
 

@@ -4,6 +4,7 @@ mod calls;
 mod debug;
 mod health;
 pub mod params;
+mod pipeline;
 mod recording;
 mod webhooks;
 
@@ -11,7 +12,7 @@ use axum::Router;
 use axum::http::{HeaderValue, header};
 use axum::middleware;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{MethodRouter, delete, get, post};
+use axum::routing::{MethodRouter, delete, get, patch, post};
 
 use crate::app::AppState;
 use params::{Allowed, strict_query};
@@ -81,6 +82,27 @@ pub fn api() -> Router<AppState> {
             get(webhooks::deliveries),
             webhooks::DELIVERIES_PARAMS,
         )
+        .route("/pipeline/v1/calls", post(pipeline::create), NONE)
+        .route(
+            "/pipeline/v1/calls/{call_id}",
+            patch(pipeline::update),
+            NONE,
+        )
+        .route(
+            "/pipeline/v1/calls/{call_id}/answer",
+            post(pipeline::answer),
+            NONE,
+        )
+        .route(
+            "/pipeline/v1/calls/{call_id}/turns",
+            post(pipeline::turns),
+            NONE,
+        )
+        .route(
+            "/pipeline/v1/calls/{call_id}/end",
+            post(pipeline::end),
+            NONE,
+        )
         .route("/robots.txt", get(debug::robots), NONE)
         .0
         .merge(public)
@@ -104,7 +126,7 @@ impl<T: IntoResponse> IntoResponse for NoStore<T> {
 
 /// Whether a path belongs to the API (so a miss there is a JSON 404, not a file lookup).
 pub fn is_api_path(path: &str) -> bool {
-    ["/v1", "/api"]
+    ["/v1", "/api", "/pipeline"]
         .iter()
         .any(|p| path == *p || path.starts_with(&format!("{p}/")))
 }

@@ -106,4 +106,28 @@ impl Store {
         .await?;
         rows.into_iter().map(AgentRecord::try_from).collect()
     }
+
+    /// An agent by its public id, whoever's it is (the pipeline names agents, not accounts).
+    pub async fn agent_by_public_id_any(
+        &self,
+        public_id: &AgentId,
+    ) -> StoreResult<Option<AgentRecord>> {
+        let row: Option<AgentRow> = sqlx::query_as(&format!(
+            "SELECT {AGENT_COLUMNS} FROM agents WHERE public_id = $1"
+        ))
+        .bind(public_id.as_str())
+        .fetch_optional(self.pool())
+        .await?;
+        row.map(AgentRecord::try_from).transpose()
+    }
+
+    /// An agent by its numeric id, whoever's it is.
+    pub async fn agent_by_id(&self, id: AgentRowId) -> StoreResult<Option<AgentRecord>> {
+        let row: Option<AgentRow> =
+            sqlx::query_as(&format!("SELECT {AGENT_COLUMNS} FROM agents WHERE id = $1"))
+                .bind(id)
+                .fetch_optional(self.pool())
+                .await?;
+        row.map(AgentRecord::try_from).transpose()
+    }
 }

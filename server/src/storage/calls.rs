@@ -191,7 +191,7 @@ impl Store {
             sqlx::query_with(&sql, args).execute(&mut *tx).await?;
         }
 
-        super::daily_stats::add(&mut tx, call, 1).await?;
+        super::daily_stats::add(&mut tx, &call.into(), 1).await?;
         let queued =
             super::outbox::enqueue_call_events(&mut tx, call, call_id, now, events).await?;
         tx.commit().await?;

@@ -1,7 +1,7 @@
 //! Per-day, per-agent roll-ups of calls, kept in step with every stored call, so a summary
 //! over any range of whole days reads a few rows instead of every call.
 
-use callscope_shared::{CallStatus, Disposition};
+use callscope_shared::{CallStatus, Disposition, Minutes, Money};
 
 use super::sql::Sql;
 use super::{NewCall, Store, StoreResult};
@@ -78,10 +78,56 @@ fn day_of(at: UnixTime) -> UnixTime {
     UnixTime(at.secs().div_euclid(DAY) * DAY)
 }
 
+/// What one call adds to its day's roll-up.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct Contribution {
+    pub account_id: AccountId,
+    pub agent_id: AgentRowId,
+    pub started_at: UnixTime,
+    pub status: CallStatus,
+    pub disposition: Option<Disposition>,
+    pub duration_seconds: i64,
+    pub minutes_used: Minutes,
+    pub total_cost: Money,
+    pub recording_cost: Money,
+    pub llm_discount: Money,
+}
+
+impl From<&NewCall> for Contribution {
+    fn from(c: &NewCall) -> Self {
+        Self {
+            account_id: c.account_id,
+            agent_id: c.agent_id,
+            started_at: c.started_at,
+            status: c.status,
+            disposition: c.disposition,
+            duration_seconds: c.duration_seconds,
+            minutes_used: c.minutes_used,
+            total_cost: c.total_cost,
+            recording_cost: c.recording_cost,
+            llm_discount: c.llm_discount,
+        }
+    }
+}
+
+/// Moves a changed call's contribution in its day's roll-up from `old` to `new` (nothing
+/// when they are equal).
+pub(super) async fn replace(
+    conn: &mut sqlx::AnyConnection,
+    old: &Contribution,
+    new: &Contribution,
+) -> StoreResult<()> {
+    if old != new {
+        add(&mut *conn, old, -1).await?;
+        add(conn, new, 1).await?;
+    }
+    Ok(())
+}
+
 /// Adds a call's contribution (`sign` = 1) to its day's roll-up, or removes it (`sign` = -1).
 pub(super) async fn add(
     conn: &mut sqlx::AnyConnection,
-    call: &NewCall,
+    call: &Contribution,
     sign: i64,
 ) -> StoreResult<()> {
     let flag = |b: bool| if b { sign } else { 0 };

@@ -3,7 +3,7 @@
 //! `Store` wraps one sqlx `Any` pool; both backends run the same SQL (`$n` parameters work on
 //! both). Only connecting (pragmas, WAL) and the versioned migrations differ per backend, in
 //! `sqlite.rs` and `postgres.rs`. Each other module holds one kind of data: `accounts` (and
-//! API keys), `agents`, `calls` (storing a call), `call_detail` (reading one), `listing`
+//! API keys), `agents`, `calls` (storing a call), `call_detail` (reading one), `call_updates` (changing a live call, turn by turn), `listing`
 //! (pages of calls), `daily_stats` (roll-ups and summaries), `debug_links`, `endpoints`,
 //! `outbox` (webhook events and jobs) and `deliveries`.
 //!
@@ -20,6 +20,7 @@
 mod accounts;
 mod agents;
 mod call_detail;
+mod call_updates;
 mod calls;
 mod daily_stats;
 mod debug_links;
@@ -39,6 +40,7 @@ use sqlx::AnyPool;
 pub use accounts::{AccountStatus, KeyOwner, KeyRecord};
 pub use agents::{AgentRecord, NewAgent};
 pub use call_detail::RecordingState;
+pub use call_updates::{CallState, CallTx, EntryLatency, SeqEntry};
 pub use calls::{CallEvents, NewCall, NewLatencyTurn, NewTranscriptEntry};
 pub use daily_stats::{DAY, Totals};
 pub use debug_links::{DebugLogState, LinkRecord, LinkTarget};

@@ -8,7 +8,7 @@
 
 use std::collections::HashMap;
 
-use callscope_shared::CallId;
+use callscope_shared::{AgentId, CallId};
 
 use super::calls::CallEvents;
 use super::decode::{self, Flag};
@@ -17,7 +17,7 @@ use super::endpoints::{EndpointRecord, live_endpoints};
 use super::sql::Sql;
 use super::{Backend, NewCall, Store, StoreError, StoreResult};
 use crate::clock::UnixTime;
-use crate::ids::{AccountId, EndpointId, JobId};
+use crate::ids::{AccountId, AgentRowId, EndpointId, JobId};
 
 /// One event for the outbox; `payload` is the exact body every attempt sends.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -202,20 +202,41 @@ pub(super) async fn enqueue_call_events(
     now: UnixTime,
     build: impl CallEvents,
 ) -> StoreResult<u64> {
-    let endpoints = live_endpoints(conn, call.account_id, None).await?;
+    enqueue_for_call(
+        conn,
+        call.account_id,
+        call.agent_id,
+        call_id,
+        now,
+        |agent| build(call, call_id, agent, now),
+    )
+    .await
+}
+
+/// Queues the events `build` makes (given the agent's public id) about one call, in
+/// `conn`'s transaction; nothing, and no payload built, when the account has no endpoint.
+pub(super) async fn enqueue_for_call(
+    conn: &mut sqlx::AnyConnection,
+    account_id: AccountId,
+    agent_id: AgentRowId,
+    call_id: CallId,
+    now: UnixTime,
+    build: impl FnOnce(&AgentId) -> Vec<OutboxEvent>,
+) -> StoreResult<u64> {
+    let endpoints = live_endpoints(conn, account_id, None).await?;
     if endpoints.is_empty() {
         return Ok(0);
     }
     let agent: String = sqlx::query_scalar("SELECT public_id FROM agents WHERE id = $1")
-        .bind(call.agent_id)
+        .bind(agent_id)
         .fetch_one(&mut *conn)
         .await?;
     let agent = super::agents::public_agent_id(&agent)?;
-    let events = build(call, call_id, &agent, now);
+    let events = build(&agent);
     write_events(
         conn,
         &endpoints,
-        call.account_id,
+        account_id,
         Some(call_id),
         &events,
         false,

@@ -1,11 +1,11 @@
 //! Event names and bodies. A body is fixed when the event is queued: every attempt sends the
 //! same bytes under the same event id.
 
-use callscope_shared::{AgentId, CallId};
+use callscope_shared::{AgentId, CallId, CallStatus, Disposition, EndedReason};
 use serde_json::json;
 
 use crate::clock::UnixTime;
-use crate::storage::{NewCall, OutboxEvent};
+use crate::storage::{CallState, NewCall, OutboxEvent};
 
 pub const CALL_STARTED: &str = "call.started";
 pub const CALL_ENDED: &str = "call.ended";
@@ -20,6 +20,66 @@ fn instant(at: UnixTime) -> Option<String> {
     at.timestamp().map(|t| t.to_string())
 }
 
+/// What a call event says about its call.
+struct CallFacts<'a> {
+    call_id: CallId,
+    agent: &'a AgentId,
+    from_number: &'a str,
+    to_number: &'a str,
+    status: CallStatus,
+    disposition: Option<Disposition>,
+    ended_reason: Option<EndedReason>,
+    duration_seconds: i64,
+    started_at: UnixTime,
+    ended_at: Option<UnixTime>,
+}
+
+impl CallFacts<'_> {
+    fn started(&self, now: UnixTime) -> OutboxEvent {
+        let event_id = new_event_id();
+        let body = json!({
+            "event": CALL_STARTED,
+            "event_id": event_id,
+            "created_at": instant(now),
+            "call_id": self.call_id.to_string(),
+            "agent_id": self.agent.as_str(),
+            "from_number": self.from_number,
+            "to_number": self.to_number,
+            "status": self.status.as_str(),
+            "started_at": instant(self.started_at),
+        });
+        OutboxEvent {
+            event_id,
+            event: CALL_STARTED.into(),
+            payload: body.to_string(),
+        }
+    }
+
+    fn ended(&self, now: UnixTime) -> OutboxEvent {
+        let event_id = new_event_id();
+        let body = json!({
+            "event": CALL_ENDED,
+            "event_id": event_id,
+            "created_at": instant(now),
+            "call_id": self.call_id.to_string(),
+            "agent_id": self.agent.as_str(),
+            "from_number": self.from_number,
+            "to_number": self.to_number,
+            "status": self.status.as_str(),
+            "disposition": self.disposition.map(|d| d.as_str()),
+            "ended_reason": self.ended_reason.map(|r| r.as_str()),
+            "duration_seconds": self.duration_seconds,
+            "started_at": instant(self.started_at),
+            "ended_at": self.ended_at.and_then(instant),
+        });
+        OutboxEvent {
+            event_id,
+            event: CALL_ENDED.into(),
+            payload: body.to_string(),
+        }
+    }
+}
+
 /// `call.started`, and `call.ended` too when the call is stored already over. Its signature
 /// is the one `Store::insert_call` takes to build a new call's events.
 pub fn for_new_call(
@@ -28,48 +88,40 @@ pub fn for_new_call(
     agent: &AgentId,
     now: UnixTime,
 ) -> Vec<OutboxEvent> {
-    let mut out = Vec::with_capacity(2);
-    let event_id = new_event_id();
-    let body = json!({
-        "event": CALL_STARTED,
-        "event_id": event_id,
-        "created_at": instant(now),
-        "call_id": id.to_string(),
-        "agent_id": agent.as_str(),
-        "from_number": call.from_number,
-        "to_number": call.to_number,
-        "status": call.status.as_str(),
-        "started_at": instant(call.started_at),
-    });
-    out.push(OutboxEvent {
-        event_id,
-        event: CALL_STARTED.into(),
-        payload: body.to_string(),
-    });
+    let facts = CallFacts {
+        call_id: id,
+        agent,
+        from_number: &call.from_number,
+        to_number: &call.to_number,
+        status: call.status,
+        disposition: call.disposition,
+        ended_reason: call.ended_reason,
+        duration_seconds: call.duration_seconds,
+        started_at: call.started_at,
+        ended_at: call.ended_at,
+    };
+    let mut out = vec![facts.started(now)];
     if !call.status.is_live() {
-        let event_id = new_event_id();
-        let body = json!({
-            "event": CALL_ENDED,
-            "event_id": event_id,
-            "created_at": instant(now),
-            "call_id": id.to_string(),
-            "agent_id": agent.as_str(),
-            "from_number": call.from_number,
-            "to_number": call.to_number,
-            "status": call.status.as_str(),
-            "disposition": call.disposition.map(|d| d.as_str()),
-            "ended_reason": call.ended_reason.map(|r| r.as_str()),
-            "duration_seconds": call.duration_seconds,
-            "started_at": instant(call.started_at),
-            "ended_at": call.ended_at.and_then(instant),
-        });
-        out.push(OutboxEvent {
-            event_id,
-            event: CALL_ENDED.into(),
-            payload: body.to_string(),
-        });
+        out.push(facts.ended(now));
     }
     out
+}
+
+/// `call.ended` for a live call that has just ended (`CallTx::enqueue` takes it).
+pub fn for_ended_call(call: &CallState, agent: &AgentId, now: UnixTime) -> Vec<OutboxEvent> {
+    let facts = CallFacts {
+        call_id: call.call_id,
+        agent,
+        from_number: &call.from_number,
+        to_number: &call.to_number,
+        status: call.status,
+        disposition: call.disposition,
+        ended_reason: call.ended_reason,
+        duration_seconds: call.duration_seconds,
+        started_at: call.started_at,
+        ended_at: call.ended_at,
+    };
+    vec![facts.ended(now)]
 }
 
 /// The `webhook.test` event for one endpoint.

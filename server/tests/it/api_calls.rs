@@ -490,6 +490,8 @@ async fn status_follows_live_state(db: TestDb, live: LiveStore) {
             account_id: w.acme.get(),
             status: CallStatus::InProgress,
             started_at,
+            answered_at: Some(started_at),
+            call_control_id: None,
         },
     )
     .await

@@ -506,3 +506,93 @@ async fn serve_takes_clients_from_trusted_proxies() {
     server.stop();
     assert_eq!(statuses, [404, 429, 404]);
 }
+
+/// `agents create` / `agents list`: ids printed for scripts, JSON on request, and errors for
+/// an unknown account or a bad rate.
+#[tokio::test]
+async fn agents_are_created_and_listed() {
+    let db = TestDb::sqlite().await;
+    run_ok(&db.url, &["keys", "create", "--account", "acme"]);
+    let plain = run_ok(
+        &db.url,
+        &[
+            "agents",
+            "create",
+            "--account",
+            "acme",
+            "--name",
+            "Front desk",
+        ],
+    );
+    let (public, numeric) = plain.trim().split_once(' ').unwrap();
+    assert!(
+        public.parse::<callscope_shared::AgentId>().is_ok(),
+        "{plain}"
+    );
+    let numeric: i64 = numeric.parse().unwrap();
+    let made = run_json(
+        &db.url,
+        &[
+            "agents",
+            "create",
+            "--account",
+            "acme",
+            "--name",
+            "Claims",
+            "--rate-per-minute",
+            "0.1250",
+            "--recording",
+            "--json",
+        ],
+    );
+    assert_eq!(made["name"], "Claims");
+    assert_eq!(made["rate_per_minute"], 0.125);
+    assert_eq!(made["recording_enabled"], true);
+    let list = run_json(&db.url, &["agents", "list", "--account", "acme", "--json"]);
+    let agents = list["agents"].as_array().unwrap();
+    assert_eq!(agents.len(), 2);
+    assert_eq!(
+        (agents[0]["agent_id"].as_str(), agents[0]["id"].as_i64()),
+        (Some(public), Some(numeric))
+    );
+    assert_eq!(agents[0]["rate_per_minute"], 0.25);
+    assert_eq!(agents[1], made);
+    let lines = run_ok(&db.url, &["agents", "list", "--account", "acme"]);
+    assert_eq!(lines.lines().count(), 2);
+    assert!(
+        lines
+            .lines()
+            .next()
+            .unwrap()
+            .starts_with(&format!("{public}\t{numeric}\t0.2500\t"))
+    );
+
+    assert_fails_with(
+        &run(
+            &db.url,
+            &["agents", "create", "--account", "nobody", "--name", "X"],
+        ),
+        "no account named",
+    );
+    assert_fails_with(
+        &run(&db.url, &["agents", "list", "--account", "nobody"]),
+        "no account named",
+    );
+    assert_fails_with(
+        &run(
+            &db.url,
+            &[
+                "agents",
+                "create",
+                "--account",
+                "acme",
+                "--name",
+                "X",
+                "--rate-per-minute=0.12345",
+            ],
+        ),
+        "--rate-per-minute",
+    );
+    let still = run_json(&db.url, &["agents", "list", "--account", "acme", "--json"]);
+    assert_eq!(still["agents"].as_array().unwrap().len(), 2);
+}

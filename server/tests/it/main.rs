@@ -13,6 +13,7 @@ mod debug_links;
 mod edge;
 mod fake_telnyx;
 mod miss_limiter;
+mod pipeline;
 mod recordings;
 mod static_assets;
 mod storage;

@@ -1,0 +1,654 @@
+//! The calls lifecycle service: a live call from the voice pipeline (and later the
+//! telephony provider's webhooks) — created, answered, turn by turn, patched, ended.
+//!
+//! Every operation is idempotent and its outcome does not depend on the order repeats
+//! arrive in: answering an answered call, adding an entry already stored, ending an ended
+//! call change nothing and answer as the first time did. Each change is one locked
+//! transaction (`CallTx`): the call row, its transcript and latency, the daily roll-ups and
+//! the webhook outbox move together. Live state (`LiveStore`) follows after the commit; a
+//! repeat of any operation writes it again, so a failed live write heals on retry.
+
+use callscope_shared::{
+    AgentId, Call, CallId, CallStatus, Disposition, E164, EndedReason, Money, Role, Timestamp,
+    ToolCall,
+};
+
+use crate::calls::AgentRef;
+use crate::clock::UnixTime;
+use crate::demo::costs::{RECORDING_RATE, charge, minutes};
+use crate::live::{LiveCall, LiveError, LiveStore};
+use crate::storage::{
+    AgentRecord, CallState, CallTx, EntryLatency, NewCall, SeqEntry, Store, StoreError,
+};
+use crate::webhooks::events;
+
+/// Most entries one turns request may carry.
+pub const MAX_TURNS_PER_REQUEST: usize = 1_000;
+/// Largest sequence number of a transcript entry.
+pub const MAX_SEQ: i64 = 1_000_000;
+/// Latest `timestamp` of an entry, in seconds from the call's start (a day).
+pub const MAX_OFFSET_SECONDS: f64 = 86_400.0;
+/// Largest latency figure, in milliseconds (ten minutes).
+pub const MAX_LATENCY_MS: i64 = 600_000;
+/// How far in the future a `started_at` or `ended_at` may lie (clock skew), in seconds.
+pub const MAX_SKEW_SECONDS: i64 = 300;
+/// Longest phone number (or SIP URI, or other caller form) accepted.
+pub const MAX_NUMBER_LEN: usize = 256;
+
+/// Why a lifecycle operation did not happen. Nothing changed in any of these cases.
+#[derive(Debug, thiserror::Error)]
+pub enum PipelineError {
+    #[error("no such call")]
+    CallNotFound,
+    #[error("no such agent")]
+    AgentNotFound,
+    /// Answering a call that has ended.
+    #[error("call is not in progress")]
+    NotInProgress,
+    /// New transcript entries for a call that has ended.
+    #[error("call has ended")]
+    Ended,
+    /// A different entry under a sequence number already used.
+    #[error("seq {0} already holds a different entry")]
+    SeqConflict(i64),
+    /// Input the client must fix; the message says what (written for the client).
+    #[error("{0}")]
+    Invalid(String),
+    #[error("live call state: {0}")]
+    Live(#[from] LiveError),
+    #[error("calls storage: {0}")]
+    Store(#[from] StoreError),
+}
+
+fn invalid(message: impl Into<String>) -> PipelineError {
+    PipelineError::Invalid(message.into())
+}
+
+/// A call the pipeline starts.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StartCall {
+    pub agent: AgentRef,
+    pub from_number: String,
+    pub to_number: String,
+    pub call_control_id: Option<String>,
+    /// `ringing` or `in-progress`.
+    pub status: CallStatus,
+    /// Defaults to now.
+    pub started_at: Option<Timestamp>,
+    pub metadata: serde_json::Value,
+}
+
+/// One transcript entry as the pipeline sends it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Turn {
+    pub seq: i64,
+    pub role: Role,
+    pub content: String,
+    /// Seconds from the call's start.
+    pub timestamp: f64,
+    pub tool_calls: Vec<ToolCall>,
+    pub llm_ttfb_ms: Option<i64>,
+    pub tts_start_ms: Option<i64>,
+    pub tts_ttfb_ms: Option<i64>,
+}
+
+/// What a turns request did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TurnsAdded {
+    pub call_id: CallId,
+    /// Entries stored by this request.
+    pub added: usize,
+    /// Entries that were already stored, identical (repeats).
+    pub repeated: usize,
+    /// Entries the call's transcript holds now.
+    pub turn_count: usize,
+}
+
+/// Fields the pipeline may set on a call, live or ended. Absent fields stay as they are.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct CallPatch {
+    pub metadata: Option<serde_json::Value>,
+    pub extracted_data: Option<serde_json::Value>,
+    pub ws_unavailable: Option<bool>,
+    pub llm_discount: Option<Money>,
+    pub call_cost: Option<Money>,
+}
+
+/// How a call ended.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EndCall {
+    pub ended_reason: EndedReason,
+    pub status: Option<CallStatus>,
+    pub disposition: Option<Disposition>,
+    /// Defaults to now.
+    pub ended_at: Option<Timestamp>,
+}
+
+/// Starts a call for the named agent; the agent's account owns it. A call naming a
+/// `call_control_id` the account already has a call for is that call (`created` false),
+/// unchanged: the provider's handle makes a repeated create safe.
+pub async fn create(
+    store: &Store,
+    live: &LiveStore,
+    start: StartCall,
+    now: UnixTime,
+) -> Result<(Call, bool), PipelineError> {
+    let agent = find_agent(store, &start.agent).await?;
+    let from_number = phone_like(&start.from_number, "from_number")?;
+    let to_number = phone_like(&start.to_number, "to_number")?;
+    let call_control_id = start
+        .call_control_id
+        .map(|id| checked_text(&id, "call_control_id", 256))
+        .transpose()?;
+    if !start.status.is_live() {
+        return Err(invalid("status must be one of: ringing, in-progress"));
+    }
+    if !start.metadata.is_object() {
+        return Err(invalid("metadata must be a JSON object"));
+    }
+    let started_at = start.started_at.map(UnixTime::from).unwrap_or(now);
+    if started_at.since(now) > MAX_SKEW_SECONDS {
+        return Err(invalid("started_at must not be in the future"));
+    }
+    if let Some(id) = &call_control_id
+        && let Some(existing) = store.call_by_control_id(agent.account_id, id).await?
+    {
+        let state = store
+            .call_state(existing)
+            .await?
+            .ok_or(PipelineError::CallNotFound)?;
+        sync_live(live, &state, None).await?;
+        return Ok((read(store, &state).await?, false));
+    }
+    let call = NewCall {
+        status: start.status,
+        disposition: None,
+        ended_reason: None,
+        duration_seconds: 0,
+        minutes_used: Default::default(),
+        rate_per_minute: agent.rate_per_minute,
+        recording_enabled: agent.recording_enabled,
+        from_number,
+        to_number,
+        metadata: start.metadata,
+        extracted_data: serde_json::json!({}),
+        call_control_id,
+        ended_at: None,
+        ..NewCall::completed(
+            agent.account_id,
+            agent.id,
+            started_at,
+            0,
+            Vec::new(),
+            Vec::new(),
+        )
+    };
+    let call_id = store.insert_call(&call, now, events::for_new_call).await?;
+    let state = store
+        .call_state(call_id)
+        .await?
+        .ok_or(PipelineError::CallNotFound)?;
+    let answered_at = (start.status == CallStatus::InProgress).then_some(started_at);
+    sync_live(live, &state, answered_at).await?;
+    Ok((read(store, &state).await?, true))
+}
+
+/// Ringing → in-progress. Answering an answered call changes nothing; an ended call is
+/// `NotInProgress`.
+pub async fn answer(
+    store: &Store,
+    live: &LiveStore,
+    call_id: CallId,
+    now: UnixTime,
+) -> Result<Call, PipelineError> {
+    let mut tx = lock(store, call_id).await?;
+    let state = tx.state().clone();
+    match state.status {
+        CallStatus::Ringing => {
+            let answered = CallState {
+                status: CallStatus::InProgress,
+                ..state
+            };
+            tx.save(&answered).await?;
+            tx.commit().await?;
+            sync_live(live, &answered, Some(now)).await?;
+            read(store, &answered).await
+        }
+        CallStatus::InProgress => {
+            drop(tx);
+            sync_live(live, &state, None).await?;
+            read(store, &state).await
+        }
+        _ => Err(PipelineError::NotInProgress),
+    }
+}
+
+/// Adds transcript entries, all or none. An entry already stored under its `seq`, identical,
+/// is a repeat (accepted, nothing written); a different one is `SeqConflict`. New entries
+/// on an ended call are `Ended`; a request of repeats only is accepted there too.
+pub async fn add_turns(
+    store: &Store,
+    call_id: CallId,
+    turns: Vec<Turn>,
+) -> Result<TurnsAdded, PipelineError> {
+    if turns.is_empty() {
+        return Err(invalid("turns must not be empty"));
+    }
+    if turns.len() > MAX_TURNS_PER_REQUEST {
+        return Err(invalid(format!(
+            "turns must hold at most {MAX_TURNS_PER_REQUEST} entries"
+        )));
+    }
+    let mut entries: Vec<SeqEntry> = Vec::with_capacity(turns.len());
+    for turn in turns {
+        let entry = seq_entry(turn)?;
+        match entries.iter().find(|e| e.seq == entry.seq) {
+            Some(same) if *same == entry => {}
+            Some(_) => return Err(PipelineError::SeqConflict(entry.seq)),
+            None => entries.push(entry),
+        }
+    }
+    let mut tx = lock(store, call_id).await?;
+    let seqs: Vec<i64> = entries.iter().map(|e| e.seq).collect();
+    let stored = tx.entries(&seqs).await?;
+    let mut new = Vec::new();
+    for entry in &entries {
+        match stored.iter().find(|s| s.seq == entry.seq) {
+            Some(same) if same == entry => {}
+            Some(_) => return Err(PipelineError::SeqConflict(entry.seq)),
+            None => new.push(entry.clone()),
+        }
+    }
+    let repeated = entries.len() - new.len();
+    if !new.is_empty() {
+        if !tx.state().status.is_live() {
+            return Err(PipelineError::Ended);
+        }
+        tx.add_entries(&new).await?;
+        tx.commit().await?;
+    }
+    let turn_count = store.transcript(call_id).await?.len();
+    Ok(TurnsAdded {
+        call_id,
+        added: new.len(),
+        repeated,
+        turn_count,
+    })
+}
+
+/// Sets metadata, extracted data, the WebSocket flag and the money the pipeline knows, live
+/// or after the end (extraction runs post-call). On an ended call `total_cost` and the
+/// roll-ups follow a new `llm_discount`.
+pub async fn update(
+    store: &Store,
+    call_id: CallId,
+    patch: CallPatch,
+) -> Result<Call, PipelineError> {
+    for (value, name) in [
+        (&patch.metadata, "metadata"),
+        (&patch.extracted_data, "extracted_data"),
+    ] {
+        if value.as_ref().is_some_and(|v| !v.is_object()) {
+            return Err(invalid(format!("{name} must be a JSON object")));
+        }
+    }
+    for (value, name) in [
+        (patch.llm_discount, "llm_discount"),
+        (patch.call_cost, "call_cost"),
+    ] {
+        if value.is_some_and(|m| m < Money::ZERO) {
+            return Err(invalid(format!("{name} must not be negative")));
+        }
+    }
+    let mut tx = lock(store, call_id).await?;
+    let state = tx.state().clone();
+    let mut new = CallState {
+        metadata: patch.metadata.unwrap_or_else(|| state.metadata.clone()),
+        extracted_data: patch
+            .extracted_data
+            .unwrap_or_else(|| state.extracted_data.clone()),
+        ws_unavailable: patch.ws_unavailable.unwrap_or(state.ws_unavailable),
+        llm_discount: patch.llm_discount.unwrap_or(state.llm_discount),
+        call_cost: patch.call_cost.unwrap_or(state.call_cost),
+        ..state.clone()
+    };
+    if !new.status.is_live() {
+        new.total_cost = total_cost(&new);
+    }
+    if new != state {
+        tx.save(&new).await?;
+        tx.commit().await?;
+    }
+    read(store, &new).await
+}
+
+/// Ends a live call: the durable record (duration, minutes, costs, status, disposition),
+/// its roll-ups, `call.ended` queued, the live state removed. Ending an ended call changes
+/// nothing and answers the record as it stands.
+pub async fn end(
+    store: &Store,
+    live: &LiveStore,
+    call_id: CallId,
+    end: EndCall,
+    now: UnixTime,
+) -> Result<Call, PipelineError> {
+    let mut tx = lock(store, call_id).await?;
+    let state = tx.state().clone();
+    if !state.status.is_live() {
+        drop(tx);
+        live.remove(call_id).await?;
+        return read(store, &state).await;
+    }
+    if end.status.is_some_and(CallStatus::is_live) {
+        return Err(invalid(
+            "status must be one of: completed, failed, busy, no-answer, canceled, rejected",
+        ));
+    }
+    let ended_at = end.ended_at.map(UnixTime::from).unwrap_or(now);
+    if ended_at < state.started_at {
+        return Err(invalid("ended_at must not be before the call's started_at"));
+    }
+    if ended_at.since(now) > MAX_SKEW_SECONDS {
+        return Err(invalid("ended_at must not be in the future"));
+    }
+    let answered = state.status == CallStatus::InProgress;
+    let (status, disposition) = outcome(answered, end.ended_reason, end.status, end.disposition);
+    let duration_seconds = ended_at.since(state.started_at);
+    // Only a call that was answered is billed.
+    let billed = answered || disposition_answered(disposition);
+    let minutes_used = if billed {
+        minutes(duration_seconds)
+    } else {
+        Default::default()
+    };
+    let mut ended = CallState {
+        status,
+        disposition: Some(disposition),
+        ended_reason: Some(end.ended_reason),
+        duration_seconds,
+        minutes_used,
+        recording_cost: if state.recording_enabled {
+            charge(minutes_used, RECORDING_RATE)
+        } else {
+            Money::ZERO
+        },
+        ended_at: Some(ended_at),
+        ..state
+    };
+    ended.total_cost = total_cost(&ended);
+    tx.save(&ended).await?;
+    tx.enqueue(now, events::for_ended_call).await?;
+    tx.commit().await?;
+    live.remove(call_id).await?;
+    read(store, &ended).await
+}
+
+/// `minutes_used × rate_per_minute + recording_cost + transfer_cost − llm_discount`.
+fn total_cost(call: &CallState) -> Money {
+    Money::from_units(
+        charge(call.minutes_used, call.rate_per_minute).units()
+            + call.recording_cost.units()
+            + call.transfer_cost.units()
+            - call.llm_discount.units(),
+    )
+}
+
+fn disposition_answered(d: Disposition) -> bool {
+    matches!(
+        d,
+        Disposition::Answered | Disposition::Transferred | Disposition::Voicemail
+    )
+}
+
+/// The final status and disposition: what the request says, the rest derived. Derived from
+/// whether the call was answered and why it ended when neither is given.
+fn outcome(
+    answered: bool,
+    reason: EndedReason,
+    status: Option<CallStatus>,
+    disposition: Option<Disposition>,
+) -> (CallStatus, Disposition) {
+    use CallStatus as S;
+    use Disposition as D;
+    let from_status = |s: S| match s {
+        S::Completed if reason == EndedReason::Transfer => D::Transferred,
+        S::Completed => D::Answered,
+        S::Failed => D::Failed,
+        S::Busy => D::Busy,
+        S::Rejected => D::Rejected,
+        S::NoAnswer | S::Canceled | S::Ringing | S::InProgress => D::NoAnswer,
+    };
+    let from_disposition = |d: D| match d {
+        D::Answered | D::Transferred | D::Voicemail => S::Completed,
+        D::NoAnswer => S::NoAnswer,
+        D::Busy => S::Busy,
+        D::Failed => S::Failed,
+        D::Rejected => S::Rejected,
+    };
+    match (status, disposition) {
+        (Some(s), Some(d)) => (s, d),
+        (Some(s), None) => (s, from_status(s)),
+        (None, Some(d)) => (from_disposition(d), d),
+        (None, None) => match (answered, reason) {
+            (true, EndedReason::Transfer) => (S::Completed, D::Transferred),
+            (true, EndedReason::Error) => (S::Failed, D::Answered),
+            (true, _) => (S::Completed, D::Answered),
+            (false, EndedReason::Error) => (S::Failed, D::Failed),
+            (false, _) => (S::NoAnswer, D::NoAnswer),
+        },
+    }
+}
+
+async fn find_agent(store: &Store, agent: &AgentRef) -> Result<AgentRecord, PipelineError> {
+    let found = match agent {
+        AgentRef::Public(public) => store.agent_by_public_id_any(public).await?,
+        AgentRef::Numeric(id) => store.agent_by_id(crate::ids::AgentRowId(*id)).await?,
+    };
+    found.ok_or(PipelineError::AgentNotFound)
+}
+
+/// An agent id as the pipeline writes it: `agent_…` or the numeric id.
+pub fn parse_agent_ref(text: &str) -> Option<AgentRef> {
+    if let Ok(public) = text.parse::<AgentId>() {
+        return Some(AgentRef::Public(public));
+    }
+    let numeric = !text.is_empty()
+        && text.len() <= 18
+        && text.bytes().all(|b| b.is_ascii_digit())
+        && !text.starts_with('0');
+    numeric
+        .then(|| text.parse().ok().map(AgentRef::Numeric))
+        .flatten()
+}
+
+async fn lock(store: &Store, call_id: CallId) -> Result<CallTx, PipelineError> {
+    store
+        .lock_call(call_id)
+        .await?
+        .ok_or(PipelineError::CallNotFound)
+}
+
+/// The whole call as the owner's API shows it.
+async fn read(store: &Store, state: &CallState) -> Result<Call, PipelineError> {
+    store
+        .get_call(state.account_id, state.call_id)
+        .await?
+        .ok_or(PipelineError::CallNotFound)
+}
+
+/// Writes the live entry of a live call (keeping an `answered_at` already recorded unless
+/// `answered_at` is given), or removes it once the call has ended.
+async fn sync_live(
+    live: &LiveStore,
+    state: &CallState,
+    answered_at: Option<UnixTime>,
+) -> Result<(), PipelineError> {
+    if !state.status.is_live() {
+        live.remove(state.call_id).await?;
+        return Ok(());
+    }
+    let previous = live.get(state.call_id).await?;
+    let answered_at = match answered_at {
+        Some(at) => at.timestamp(),
+        None => previous.and_then(|p| p.answered_at),
+    };
+    let started_at = state
+        .started_at
+        .timestamp()
+        .ok_or_else(|| StoreError::Corrupt(format!("started_at {}", state.started_at)))?;
+    live.put(
+        state.call_id,
+        &LiveCall {
+            account_id: state.account_id.get(),
+            status: state.status,
+            started_at,
+            answered_at: answered_at.filter(|_| state.status == CallStatus::InProgress),
+            call_control_id: state.call_control_id.clone(),
+        },
+    )
+    .await?;
+    Ok(())
+}
+
+/// One pipeline entry as stored, checked.
+fn seq_entry(turn: Turn) -> Result<SeqEntry, PipelineError> {
+    let seq = turn.seq;
+    if !(1..=MAX_SEQ).contains(&seq) {
+        return Err(invalid(format!("seq must be from 1 to {MAX_SEQ}")));
+    }
+    if !turn.timestamp.is_finite() || !(0.0..=MAX_OFFSET_SECONDS).contains(&turn.timestamp) {
+        return Err(invalid(format!(
+            "turn {seq}: timestamp must be seconds from the call's start, 0 to {MAX_OFFSET_SECONDS}"
+        )));
+    }
+    for call in &turn.tool_calls {
+        if call.name.trim().is_empty() || call.name.len() > 256 {
+            return Err(invalid(format!(
+                "turn {seq}: tool_calls[].name must be 1 to 256 characters"
+            )));
+        }
+    }
+    let latency = match (turn.llm_ttfb_ms, turn.tts_start_ms, turn.tts_ttfb_ms) {
+        (None, None, None) => None,
+        (Some(llm_ttfb_ms), Some(tts_start_ms), Some(tts_ttfb_ms)) => {
+            if turn.role != Role::Assistant {
+                return Err(invalid(format!(
+                    "turn {seq}: only assistant turns carry latency"
+                )));
+            }
+            let l = EntryLatency {
+                llm_ttfb_ms,
+                tts_start_ms,
+                tts_ttfb_ms,
+            };
+            if [l.llm_ttfb_ms, l.tts_start_ms, l.tts_ttfb_ms]
+                .iter()
+                .any(|ms| !(0..=MAX_LATENCY_MS).contains(ms))
+            {
+                return Err(invalid(format!(
+                    "turn {seq}: latency values must be milliseconds from 0 to {MAX_LATENCY_MS}"
+                )));
+            }
+            Some(l)
+        }
+        _ => {
+            return Err(invalid(format!(
+                "turn {seq}: llm_ttfb_ms, tts_start_ms and tts_ttfb_ms go together"
+            )));
+        }
+    };
+    Ok(SeqEntry {
+        seq,
+        role: turn.role,
+        content: turn.content,
+        offset_ms: (turn.timestamp * 1000.0).round() as i64,
+        tool_calls: turn.tool_calls,
+        latency,
+    })
+}
+
+/// A caller or callee as the provider names it: E.164 when it looks like one (`+` and
+/// digits), otherwise any other form the public view masks (a SIP URI, a national number,
+/// `anonymous`), trimmed, without control characters.
+fn phone_like(text: &str, field: &str) -> Result<String, PipelineError> {
+    let text = checked_text(text, field, MAX_NUMBER_LEN)?;
+    let looks_e164 = text
+        .strip_prefix('+')
+        .is_some_and(|rest| rest.bytes().all(|b| b.is_ascii_digit()));
+    if looks_e164 && text.parse::<E164>().is_err() {
+        return Err(invalid(format!(
+            "{field} must be a valid E.164 phone number (+ then 8 to 15 digits)"
+        )));
+    }
+    Ok(text)
+}
+
+fn checked_text(text: &str, field: &str, max: usize) -> Result<String, PipelineError> {
+    let text = text.trim();
+    if text.is_empty() || text.chars().count() > max || text.chars().any(char::is_control) {
+        return Err(invalid(format!(
+            "{field} must be 1 to {max} characters without control characters"
+        )));
+    }
+    Ok(text.to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn outcome_is_derived_from_answered_and_reason() {
+        use CallStatus as S;
+        use Disposition as D;
+        let r = EndedReason::CallerHangup;
+        assert_eq!(outcome(true, r, None, None), (S::Completed, D::Answered));
+        assert_eq!(outcome(false, r, None, None), (S::NoAnswer, D::NoAnswer));
+        assert_eq!(
+            outcome(true, EndedReason::Transfer, None, None),
+            (S::Completed, D::Transferred)
+        );
+        assert_eq!(
+            outcome(false, EndedReason::Error, None, None),
+            (S::Failed, D::Failed)
+        );
+        assert_eq!(outcome(false, r, Some(S::Busy), None), (S::Busy, D::Busy));
+        assert_eq!(
+            outcome(true, r, None, Some(D::Voicemail)),
+            (S::Completed, D::Voicemail)
+        );
+    }
+
+    #[test]
+    fn agent_refs_parse_both_forms_only() {
+        assert_eq!(parse_agent_ref("12"), Some(AgentRef::Numeric(12)));
+        assert!(matches!(
+            parse_agent_ref("agent_28c51f81"),
+            Some(AgentRef::Public(_))
+        ));
+        for bad in [
+            "",
+            "012",
+            "-1",
+            "+1",
+            "agent_XYZ",
+            "1.5",
+            "99999999999999999999",
+        ] {
+            assert_eq!(parse_agent_ref(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn numbers_are_e164_when_they_look_it() {
+        assert_eq!(
+            phone_like(" +31612345678 ", "from_number").unwrap(),
+            "+31612345678"
+        );
+        assert!(phone_like("+123", "from_number").is_err());
+        assert!(phone_like("sip:alice@example.com", "from_number").is_ok());
+        assert!(phone_like("anonymous", "from_number").is_ok());
+        assert!(phone_like("", "from_number").is_err());
+        assert!(phone_like("a\nb", "from_number").is_err());
+    }
+}
