@@ -14,6 +14,9 @@
 //! - **Graceful shutdown**: once `shutdown` completes nothing more is accepted, idle
 //!   connections close, and requests in flight finish before `serve` returns.
 //!
+//! - **The first request line** is read by us before hyper takes the connection, so a
+//!   malformed or overlong one gets the API's JSON error (`request_line`).
+//!
 //! Every request carries `ConnectInfo<SocketAddr>` (the TCP peer), as with
 //! `into_make_service_with_connect_info`: the public debug endpoint limits misses per client.
 
@@ -30,8 +33,10 @@ use hyper::server::conn::http1;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::TcpListener;
-use tokio::sync::Semaphore;
+use tokio::sync::{Semaphore, watch};
 use tower::ServiceExt;
+
+use crate::request_line::{FirstLine, Prefixed, read_first_line, refuse};
 
 /// Header fields hyper parses per request. Above `request_limits::MAX_HEADERS` so that a
 /// request with too many fields still reaches the router and gets our JSON 431; beyond
@@ -61,6 +66,7 @@ pub async fn serve(
         .max_headers(HYPER_MAX_HEADERS);
     let slots = Arc::new(Semaphore::new(limits.max_connections));
     let graceful = GracefulShutdown::new();
+    let (stop, stopping) = watch::channel(false);
     tokio::pin!(shutdown);
 
     loop {
@@ -88,18 +94,31 @@ pub async fn serve(
             request.extensions_mut().insert(ConnectInfo(peer));
             router.clone().oneshot(request)
         });
-        let connection = graceful.watch(http.serve_connection(TokioIo::new(stream), service));
+        let (http, watcher, mut stopping) = (http.clone(), graceful.watcher(), stopping.clone());
         tokio::spawn(async move {
-            if let Err(err) = connection.await {
+            let _slot = slot;
+            let mut stream = stream;
+            // The first request line is ours to check (see `request_line`); a shutdown
+            // while it is still coming closes the connection, as hyper closes idle ones.
+            let first = tokio::select! {
+                first = read_first_line(&mut stream, limits.header_read_timeout) => first,
+                _ = stopping.changed() => FirstLine::Nothing,
+            };
+            let FirstLine::Ok(prefix) = first else {
+                refuse(&mut stream, &first).await;
+                return;
+            };
+            let io = TokioIo::new(Prefixed::new(prefix, stream));
+            if let Err(err) = watcher.watch(http.serve_connection(io, service)).await {
                 // Header timeouts, resets and malformed requests: the client's doing.
                 tracing::debug!(error = %err, "connection ended with an error");
             }
-            drop(slot);
         });
     }
 
     // Stop accepting: connections still in the backlog are refused from here on.
     drop(listener);
+    let _ = stop.send(true);
     graceful.shutdown().await;
     Ok(())
 }

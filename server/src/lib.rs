@@ -24,6 +24,7 @@ pub mod pipeline;
 pub mod pipeline_auth;
 pub mod recordings;
 pub mod request_limits;
+pub mod request_line;
 pub mod routes;
 pub mod secrets;
 pub mod serve;

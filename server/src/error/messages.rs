@@ -42,6 +42,7 @@ pub const METHOD_NOT_ALLOWED: &str = "Method not allowed";
 pub const BODY_TOO_LARGE: &str = "Request body too large";
 pub const BODY_NOT_ALLOWED: &str = "This endpoint takes no request body";
 pub const URI_TOO_LONG: &str = "Request URI too long";
+pub const MALFORMED_REQUEST: &str = "Malformed HTTP request line";
 pub const HEADERS_TOO_LARGE: &str = "Request headers too large";
 pub const CONTENT_TYPE_JSON: &str = "Content-Type must be application/json";
 pub const BODY_NOT_JSON: &str = "Request body is not valid JSON";
