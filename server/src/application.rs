@@ -21,8 +21,8 @@ use crate::debug_link::DebugLinks;
 use crate::debug_link::recorder::{ViewRecorder, ViewWriter};
 use crate::http_server::{self, ConnectionLimits};
 use crate::live::LiveStore;
-use crate::telnyx::TelnyxClient;
 use crate::storage::Store;
+use crate::telnyx::TelnyxClient;
 use crate::webhooks::Dispatcher;
 
 /// A built application, bound to its address, not yet serving.

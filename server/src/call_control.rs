@@ -67,8 +67,10 @@ pub async fn ingest(
         );
         return Ok(Ingested::UnknownCall);
     };
-    // Telnyx's clock may run ahead of ours by a little.
-    let occurred_at = event.occurred_at.min(now);
+    // Telnyx's clock may run ahead of ours a little; the lifecycle allows that much.
+    let occurred_at = event
+        .occurred_at
+        .min(UnixTime(now.0.saturating_add(pipeline::MAX_SKEW_SECONDS)));
     let mut seen = SeenTelnyxEvent {
         event_id: event.id.clone(),
         event_type: event.event_type.clone(),

@@ -435,11 +435,11 @@ pub async fn mark_end_requested(
     call_id: CallId,
     requested: bool,
 ) -> Result<(), PipelineError> {
-    if let Some(mut entry) = live.get(call_id).await? {
-        if entry.end_requested != requested {
-            entry.end_requested = requested;
-            live.put(call_id, &entry).await?;
-        }
+    if let Some(mut entry) = live.get(call_id).await?
+        && entry.end_requested != requested
+    {
+        entry.end_requested = requested;
+        live.put(call_id, &entry).await?;
     }
     Ok(())
 }
