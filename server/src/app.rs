@@ -27,6 +27,7 @@ use crate::request_limits;
 use crate::routes;
 use crate::secrets::Keys;
 use crate::storage::Store;
+use crate::telnyx::TelnyxClient;
 
 /// Largest request body the API accepts.
 pub const BODY_LIMIT: usize = 256 * 1024;
@@ -42,6 +43,8 @@ pub struct AppState {
     /// Where "now" comes from, for handlers and jobs alike.
     pub clock: SharedClock,
     pub debug: Arc<DebugLinks>,
+    /// Telnyx Call Control, when an API key is configured (`None`: no live-call control).
+    pub telnyx: Option<TelnyxClient>,
 }
 
 impl AppState {
@@ -60,6 +63,7 @@ impl AppState {
             live,
             clock,
             debug: Arc::new(debug),
+            telnyx: None,
         }
     }
 }

@@ -22,6 +22,7 @@ use crate::debug_link::recorder::{ViewRecorder, ViewWriter};
 use crate::http_server::{self, ConnectionLimits};
 use crate::live::LiveStore;
 use crate::storage::Store;
+use crate::telnyx::TelnyxClient;
 use crate::webhooks::Dispatcher;
 
 /// A built application, bound to its address, not yet serving.
@@ -97,7 +98,18 @@ impl ApplicationBuilder {
         let listener = TcpListener::bind(config.bind)
             .await
             .with_context(|| format!("binding {}", config.bind))?;
-        let state = AppState::new(Arc::new(config), store, live, clock, debug);
+        let telnyx = match &config.telnyx.api_key {
+            Some(key) => Some(
+                TelnyxClient::new(key.clone(), config.telnyx.api_url.clone())
+                    .context("setting up the Telnyx client")?,
+            ),
+            None => None,
+        };
+        if config.telnyx.public_key.is_none() {
+            tracing::info!("Telnyx webhooks not configured: POST /telnyx/webhooks accepts nothing");
+        }
+        let mut state = AppState::new(Arc::new(config), store, live, clock, debug);
+        state.telnyx = telnyx;
         Ok(Application {
             state,
             listener,

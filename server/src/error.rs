@@ -18,11 +18,13 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use callscope_shared::{ErrorBody, WEBHOOK_EVENTS};
 
+use crate::call_control::EndError;
 use crate::calls::CallError;
 use crate::debug_link::DebugLinkError;
 use crate::pipeline::PipelineError;
 use crate::recordings::link::RecordingError;
 use crate::storage::StoreError;
+use crate::telnyx::{CommandError, WebhookError};
 use crate::webhooks::MAX_ENDPOINTS;
 use crate::webhooks::endpoints::EndpointError;
 
@@ -191,6 +193,48 @@ impl From<PipelineError> for ApiError {
                 ApiError::unavailable(messages::SERVICE_UNAVAILABLE, 2).caused_by(err)
             }
             PipelineError::Store(store) => store.into(),
+        }
+    }
+}
+
+/// `POST /telnyx/webhooks` on a server without Telnyx's public key: nothing can be verified,
+/// so nothing is accepted (the operator's setting, hence 503 and no `Retry-After`).
+#[derive(Debug, Clone, Copy)]
+pub struct TelnyxNotConfigured;
+
+impl From<TelnyxNotConfigured> for ApiError {
+    fn from(_: TelnyxNotConfigured) -> Self {
+        ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            messages::TELNYX_WEBHOOKS_NOT_CONFIGURED,
+        )
+    }
+}
+
+impl From<WebhookError> for ApiError {
+    fn from(err: WebhookError) -> Self {
+        // Every variant is the sender's: a forged or stale delivery (401), or a body that is
+        // not Telnyx's envelope (400). The message says which check failed.
+        let status = match err {
+            WebhookError::Envelope(_) => StatusCode::BAD_REQUEST,
+            _ => StatusCode::UNAUTHORIZED,
+        };
+        ApiError::new(status, format!("Invalid Telnyx webhook: {err}"))
+    }
+}
+
+impl From<EndError> for ApiError {
+    fn from(err: EndError) -> Self {
+        match err {
+            EndError::Pipeline(e) => e.into(),
+            EndError::Telnyx(CommandError::Unavailable { .. }) => {
+                ApiError::unavailable(messages::TELNYX_UNAVAILABLE, 5).caused_by(err)
+            }
+            // Telnyx refused (or we could not ask it): a bad gateway, with Telnyx's reason.
+            EndError::Telnyx(ref e) => {
+                let message = format!("End failed: {}", e.reason());
+                ApiError::new(StatusCode::BAD_GATEWAY, message).caused_by(err)
+            }
         }
     }
 }

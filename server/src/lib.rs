@@ -5,6 +5,7 @@ pub mod agents;
 pub mod app;
 pub mod application;
 pub mod auth;
+pub mod call_control;
 pub mod calls;
 pub mod cli;
 pub mod client_ip;

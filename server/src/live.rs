@@ -25,6 +25,10 @@ pub struct LiveCall {
     /// The telephony provider's handle of the call, for call control.
     #[serde(default)]
     pub call_control_id: Option<String>,
+    /// `POST /v1/calls/:id/end` asked Telnyx to hang up, so the coming `call.hangup` is the
+    /// API's (`ended_reason: "api"`).
+    #[serde(default)]
+    pub end_requested: bool,
 }
 
 #[derive(Debug, thiserror::Error)]

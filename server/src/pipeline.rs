@@ -353,8 +353,57 @@ pub async fn end(
     }
     let answered = state.status == CallStatus::InProgress;
     let (status, disposition) = outcome(answered, end.ended_reason, end.status, end.disposition);
+    let ended = ended_state(
+        state,
+        answered,
+        (status, disposition, end.ended_reason),
+        ended_at,
+    );
+    tx.save(&ended).await?;
+    tx.enqueue(now, events::for_ended_call).await?;
+    tx.commit().await?;
+    live.remove(call_id).await?;
+    read(store, &ended).await
+}
+
+/// Corrects how an ended call ended, keeping when: the telephony provider's events arrived
+/// out of order (a `call.answered` after the `call.hangup` it precedes), so the outcome
+/// first recorded was decided on less than is now known. Durations, minutes, costs and the
+/// roll-ups follow; `call.ended` is not sent again. A live call, or an outcome already
+/// recorded, changes nothing (`false`).
+pub async fn correct_end(
+    store: &Store,
+    call_id: CallId,
+    answered: bool,
+    final_outcome: (CallStatus, Disposition, EndedReason),
+) -> Result<bool, PipelineError> {
+    let mut tx = lock(store, call_id).await?;
+    let state = tx.state().clone();
+    let Some(ended_at) = state.ended_at.filter(|_| !state.status.is_live()) else {
+        return Ok(false);
+    };
+    let (status, disposition, reason) = final_outcome;
+    if state.status == status
+        && state.disposition == Some(disposition)
+        && state.ended_reason == Some(reason)
+    {
+        return Ok(false);
+    }
+    let corrected = ended_state(state, answered, final_outcome, ended_at);
+    tx.save(&corrected).await?;
+    tx.commit().await?;
+    Ok(true)
+}
+
+/// A call's state once ended at `ended_at` with this outcome: duration, minutes (only an
+/// answered call is billed), recording cost and total.
+fn ended_state(
+    state: CallState,
+    answered: bool,
+    (status, disposition, ended_reason): (CallStatus, Disposition, EndedReason),
+    ended_at: UnixTime,
+) -> CallState {
     let duration_seconds = ended_at.since(state.started_at);
-    // Only a call that was answered is billed.
     let billed = answered || disposition_answered(disposition);
     let minutes_used = if billed {
         minutes(duration_seconds)
@@ -364,7 +413,7 @@ pub async fn end(
     let mut ended = CallState {
         status,
         disposition: Some(disposition),
-        ended_reason: Some(end.ended_reason),
+        ended_reason: Some(ended_reason),
         duration_seconds,
         minutes_used,
         recording_cost: if state.recording_enabled {
@@ -376,11 +425,23 @@ pub async fn end(
         ..state
     };
     ended.total_cost = total_cost(&ended);
-    tx.save(&ended).await?;
-    tx.enqueue(now, events::for_ended_call).await?;
-    tx.commit().await?;
-    live.remove(call_id).await?;
-    read(store, &ended).await
+    ended
+}
+
+/// Marks a live call's end as requested through the API (`requested`), or clears the mark
+/// when the request did not reach the provider. No live entry: nothing to mark.
+pub async fn mark_end_requested(
+    live: &LiveStore,
+    call_id: CallId,
+    requested: bool,
+) -> Result<(), PipelineError> {
+    if let Some(mut entry) = live.get(call_id).await?
+        && entry.end_requested != requested
+    {
+        entry.end_requested = requested;
+        live.put(call_id, &entry).await?;
+    }
+    Ok(())
 }
 
 /// `minutes_used × rate_per_minute + recording_cost + transfer_cost − llm_discount`.
@@ -488,6 +549,7 @@ async fn sync_live(
         return Ok(());
     }
     let previous = live.get(state.call_id).await?;
+    let end_requested = previous.as_ref().is_some_and(|p| p.end_requested);
     let answered_at = match answered_at {
         Some(at) => at.timestamp(),
         None => previous.and_then(|p| p.answered_at),
@@ -504,6 +566,7 @@ async fn sync_live(
             started_at,
             answered_at: answered_at.filter(|_| state.status == CallStatus::InProgress),
             call_control_id: state.call_control_id.clone(),
+            end_requested,
         },
     )
     .await?;

@@ -73,6 +73,7 @@ fn body_limit(method: &Method, route: &str) -> usize {
         | (&Method::POST, "/pipeline/v1/calls/{call_id}/turns")
         | (&Method::POST, "/pipeline/v1/calls/{call_id}/end")
         | (&Method::PATCH, "/pipeline/v1/calls/{call_id}") => BODY_LIMIT,
+        (&Method::POST, "/telnyx/webhooks") => crate::routes::telnyx::WEBHOOK_BODY_LIMIT,
         _ => 0,
     }
 }

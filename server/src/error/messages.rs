@@ -33,6 +33,11 @@ pub const CALL_NOT_IN_PROGRESS: &str = "Call is not in progress";
 pub const CALL_HAS_ENDED: &str = "Call has ended";
 pub const AGENT_NOT_FOUND: &str = "Agent not found";
 
+// Live-call control (Telnyx).
+pub const TELNYX_WEBHOOKS_NOT_CONFIGURED: &str =
+    "Telnyx webhooks are not configured on this server (set CALLSCOPE_TELNYX_PUBLIC_KEY)";
+pub const TELNYX_UNAVAILABLE: &str = "End failed: Telnyx is unavailable";
+
 // Lists.
 pub const BAD_CURSOR: &str = "after must be a next_cursor value returned by this endpoint";
 

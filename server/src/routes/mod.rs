@@ -6,6 +6,7 @@ mod health;
 pub mod params;
 mod pipeline;
 mod recording;
+pub mod telnyx;
 mod webhooks;
 
 use axum::Router;
@@ -55,6 +56,7 @@ pub fn api() -> Router<AppState> {
         .route("/v1/calls/{call_id}", get(calls::detail), NONE)
         .route("/v1/calls/{call_id}/status", get(calls::status), NONE)
         .route("/v1/calls/{call_id}/webhooks", get(calls::webhooks), NONE)
+        .route("/v1/calls/{call_id}/end", post(telnyx::end), NONE)
         .route(
             "/v1/calls/{call_id}/recording",
             get(recording::recording),
@@ -103,6 +105,13 @@ pub fn api() -> Router<AppState> {
             post(pipeline::end),
             NONE,
         )
+        .route(
+            "/telnyx/webhooks",
+            post(telnyx::webhook).layer(axum::extract::DefaultBodyLimit::max(
+                telnyx::WEBHOOK_BODY_LIMIT,
+            )),
+            NONE,
+        )
         .route("/robots.txt", get(debug::robots), NONE)
         .0
         .merge(public)
@@ -126,7 +135,7 @@ impl<T: IntoResponse> IntoResponse for NoStore<T> {
 
 /// Whether a path belongs to the API (so a miss there is a JSON 404, not a file lookup).
 pub fn is_api_path(path: &str) -> bool {
-    ["/v1", "/api", "/pipeline"]
+    ["/v1", "/api", "/pipeline", "/telnyx"]
         .iter()
         .any(|p| path == *p || path.starts_with(&format!("{p}/")))
 }

@@ -32,6 +32,7 @@ mod outbox;
 mod postgres;
 mod sql;
 mod sqlite;
+mod telnyx_events;
 
 use std::sync::Arc;
 
@@ -48,6 +49,7 @@ pub use deliveries::NewDelivery;
 pub use endpoints::{EndpointRecord, NewEndpoint};
 pub use listing::{CallFilter, Position, StatusRow};
 pub use outbox::{AttemptOutcome, ClaimedJob, JobState, OutboxEvent};
+pub use telnyx_events::SeenTelnyxEvent;
 
 /// Longest a query waits for a free pooled connection. Shorter than the request timeout
 /// (`config::REQUEST_TIMEOUT`), so a saturated pool answers 503 with `Retry-After` rather

@@ -492,6 +492,7 @@ async fn status_follows_live_state(db: TestDb, live: LiveStore) {
             started_at,
             answered_at: Some(started_at),
             call_control_id: None,
+            end_requested: false,
         },
     )
     .await

@@ -18,4 +18,5 @@ mod recordings;
 mod static_assets;
 mod storage;
 mod telnyx;
+mod telnyx_flow;
 mod webhooks;

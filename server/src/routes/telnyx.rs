@@ -1,0 +1,78 @@
+//! Live-call control: Telnyx's webhooks (`POST /telnyx/webhooks`, signed with Telnyx's
+//! key, no API key) and the owner's `POST /v1/calls/:callId/end`. Handlers parse, call
+//! `call_control`, serialise.
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::HeaderMap;
+use serde::Serialize;
+
+use super::calls::parse_call_id;
+use crate::app::AppState;
+use crate::auth::Auth;
+use crate::call_control::{self, Ingested};
+use crate::error::{ApiError, TelnyxNotConfigured};
+use crate::extract::PathParam;
+use crate::telnyx::webhook;
+
+/// Largest Telnyx webhook body (they are a few KiB).
+pub const WEBHOOK_BODY_LIMIT: usize = 64 * 1024;
+
+#[derive(Serialize)]
+pub struct Received {
+    received: bool,
+    /// `applied`, `duplicate`, `unknown_call` or `ignored`.
+    outcome: &'static str,
+}
+
+/// `POST /telnyx/webhooks`: verified, then applied; any accepted event is a 200.
+pub async fn webhook(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Json<Received>, ApiError> {
+    let key = state
+        .config
+        .telnyx
+        .public_key
+        .as_ref()
+        .ok_or(TelnyxNotConfigured)?;
+    let now = state.clock.now();
+    let event = webhook::verify_and_parse(key, &headers, &body, now)?;
+    let outcome = call_control::ingest(&state.store, &state.live, &event, now).await?;
+    let outcome = match outcome {
+        Ingested::Applied(_) => "applied",
+        Ingested::Duplicate => "duplicate",
+        Ingested::UnknownCall => "unknown_call",
+        Ingested::Ignored => "ignored",
+    };
+    Ok(Json(Received {
+        received: true,
+        outcome,
+    }))
+}
+
+#[derive(Serialize)]
+pub struct Success {
+    success: bool,
+}
+
+/// `POST /v1/calls/:callId/end` → `{"success": true}`.
+pub async fn end(
+    State(state): State<AppState>,
+    auth: Auth,
+    PathParam(call_id): PathParam,
+) -> Result<Json<Success>, ApiError> {
+    let call_id = parse_call_id(&call_id)?;
+    call_control::end_call(
+        &state.store,
+        &state.live,
+        state.telnyx.as_ref(),
+        auth.account_id,
+        call_id,
+        state.clock.now(),
+    )
+    .await?;
+    Ok(Json(Success { success: true }))
+}
