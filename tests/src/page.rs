@@ -86,16 +86,28 @@ pub async fn wait_rendered(browser: &Browser) {
     .await;
 }
 
-/// Clicks the element `selector` finds.
+/// Clicks the element `selector` finds. The viewer may still be moving the page (a deep
+/// link re-centres its turn once earlier turns are laid out), so a click that lands where
+/// the element no longer is ("element click intercepted") is tried again, for up to 2 s.
 pub async fn click(browser: &Browser, selector: &str) {
-    browser
-        .client
-        .find(Locator::Css(selector))
-        .await
-        .unwrap_or_else(|e| panic!("{selector}: {e}"))
-        .click()
-        .await
-        .unwrap_or_else(|e| panic!("click {selector}: {e}"));
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(2);
+    loop {
+        let element = browser
+            .client
+            .find(Locator::Css(selector))
+            .await
+            .unwrap_or_else(|e| panic!("{selector}: {e}"));
+        match element.click().await {
+            Ok(()) => return,
+            Err(e)
+                if e.to_string().contains("not clickable")
+                    && std::time::Instant::now() < deadline =>
+            {
+                tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+            }
+            Err(e) => panic!("click {selector}: {e}"),
+        }
+    }
 }
 
 /// Opens `url` in the browser.
