@@ -34,13 +34,28 @@ struct CallFacts<'a> {
     ended_at: Option<UnixTime>,
 }
 
+/// An event for the outbox: the envelope every event shares (`event`, `event_id`,
+/// `created_at`), then its own `fields`, fixed as the bytes every attempt sends.
+fn outbox_event(event: &str, now: UnixTime, fields: serde_json::Value) -> OutboxEvent {
+    let event_id = new_event_id();
+    let mut body = json!({
+        "event": event,
+        "event_id": event_id,
+        "created_at": instant(now),
+    });
+    if let (Some(body), serde_json::Value::Object(fields)) = (body.as_object_mut(), fields) {
+        body.extend(fields);
+    }
+    OutboxEvent {
+        event_id,
+        event: event.into(),
+        payload: body.to_string(),
+    }
+}
+
 impl CallFacts<'_> {
     fn started(&self, now: UnixTime) -> OutboxEvent {
-        let event_id = new_event_id();
-        let body = json!({
-            "event": CALL_STARTED,
-            "event_id": event_id,
-            "created_at": instant(now),
+        let fields = json!({
             "call_id": self.call_id.to_string(),
             "agent_id": self.agent.as_str(),
             "from_number": self.from_number,
@@ -48,19 +63,11 @@ impl CallFacts<'_> {
             "status": self.status.as_str(),
             "started_at": instant(self.started_at),
         });
-        OutboxEvent {
-            event_id,
-            event: CALL_STARTED.into(),
-            payload: body.to_string(),
-        }
+        outbox_event(CALL_STARTED, now, fields)
     }
 
     fn ended(&self, now: UnixTime) -> OutboxEvent {
-        let event_id = new_event_id();
-        let body = json!({
-            "event": CALL_ENDED,
-            "event_id": event_id,
-            "created_at": instant(now),
+        let fields = json!({
             "call_id": self.call_id.to_string(),
             "agent_id": self.agent.as_str(),
             "from_number": self.from_number,
@@ -72,11 +79,7 @@ impl CallFacts<'_> {
             "started_at": instant(self.started_at),
             "ended_at": self.ended_at.and_then(instant),
         });
-        OutboxEvent {
-            event_id,
-            event: CALL_ENDED.into(),
-            payload: body.to_string(),
-        }
+        outbox_event(CALL_ENDED, now, fields)
     }
 }
 
@@ -126,18 +129,7 @@ pub fn for_ended_call(call: &CallState, agent: &AgentId, now: UnixTime) -> Vec<O
 
 /// The `webhook.test` event for one endpoint.
 pub fn test_event(webhook_id: &str, now: UnixTime) -> OutboxEvent {
-    let event_id = new_event_id();
-    let body = json!({
-        "event": WEBHOOK_TEST,
-        "event_id": event_id,
-        "created_at": instant(now),
-        "webhook_id": webhook_id,
-    });
-    OutboxEvent {
-        event_id,
-        event: WEBHOOK_TEST.into(),
-        payload: body.to_string(),
-    }
+    outbox_event(WEBHOOK_TEST, now, json!({ "webhook_id": webhook_id }))
 }
 
 #[cfg(test)]
