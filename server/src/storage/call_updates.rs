@@ -104,14 +104,8 @@ impl TryFrom<StateRow> for CallState {
             from_number: r.from_number,
             to_number: r.to_number,
             status: decode::enumerated(&r.status, "call status")?,
-            disposition: r
-                .disposition
-                .map(|d| decode::enumerated(&d, "disposition"))
-                .transpose()?,
-            ended_reason: r
-                .ended_reason
-                .map(|e| decode::enumerated(&e, "ended reason"))
-                .transpose()?,
+            disposition: decode::optional_enumerated(r.disposition, "disposition")?,
+            ended_reason: decode::optional_enumerated(r.ended_reason, "ended reason")?,
             duration_seconds: r.duration_seconds,
             minutes_used: Minutes::from_units(r.minutes_used_e2),
             rate_per_minute: Money::from_units(r.rate_per_minute_e4),

@@ -55,6 +55,14 @@ pub(super) fn enumerated<T: std::str::FromStr>(text: &str, what: &str) -> StoreR
         .map_err(|_| StoreError::Corrupt(format!("{what}: {text:?}")))
 }
 
+/// A nullable enum column written by us.
+pub(super) fn optional_enumerated<T: std::str::FromStr>(
+    text: Option<String>,
+    what: &str,
+) -> StoreResult<Option<T>> {
+    text.map(|t| enumerated(&t, what)).transpose()
+}
+
 /// An instant in the years the wire accepts.
 pub(super) fn timestamp(at: UnixTime) -> StoreResult<callscope_shared::Timestamp> {
     at.timestamp()
