@@ -34,6 +34,10 @@ pub struct CallState {
     pub recording_cost: Money,
     pub llm_discount: Money,
     pub transfer_cost: Money,
+    /// The destination of a completed transfer.
+    pub transferred_to: Option<String>,
+    /// How long the transferred conversation lasted.
+    pub transfer_duration_seconds: i64,
     pub recording_enabled: bool,
     pub metadata: serde_json::Value,
     pub extracted_data: serde_json::Value,
@@ -63,7 +67,7 @@ impl CallState {
 const STATE_COLUMNS: &str = "id, account_id, agent_id, from_number, to_number, status, \
     disposition, ended_reason, duration_seconds, minutes_used_e2, rate_per_minute_e4, \
     total_cost_e4, call_cost_e4, recording_cost_e4, llm_discount_e4, transfer_cost_e4, \
-    recording_enabled, metadata, extracted_data, ws_unavailable, call_control_id, started_at, \
+    transferred_to, transfer_duration_seconds, recording_enabled, metadata, extracted_data, ws_unavailable, call_control_id, started_at, \
     ended_at";
 
 #[derive(sqlx::FromRow)]
@@ -84,6 +88,8 @@ struct StateRow {
     recording_cost_e4: i64,
     llm_discount_e4: i64,
     transfer_cost_e4: i64,
+    transferred_to: Option<String>,
+    transfer_duration_seconds: i64,
     recording_enabled: Flag,
     metadata: String,
     extracted_data: String,
@@ -114,6 +120,8 @@ impl TryFrom<StateRow> for CallState {
             recording_cost: Money::from_units(r.recording_cost_e4),
             llm_discount: Money::from_units(r.llm_discount_e4),
             transfer_cost: Money::from_units(r.transfer_cost_e4),
+            transferred_to: r.transferred_to,
+            transfer_duration_seconds: r.transfer_duration_seconds,
             recording_enabled: r.recording_enabled.into(),
             metadata: decode::json(&r.metadata, "metadata")?,
             extracted_data: decode::json(&r.extracted_data, "extracted_data")?,
@@ -255,6 +263,21 @@ impl CallTx {
         &self.state
     }
 
+    /// The transaction's connection, for the other storage modules' parts of a change.
+    pub(super) fn conn(&mut self) -> &mut sqlx::AnyConnection {
+        &mut self.tx
+    }
+
+    /// Records a Telnyx event as applied with this change: `false` when its `data.id` was
+    /// recorded before (a repeat delivery: the caller drops the change).
+    pub async fn record_telnyx_event(
+        &mut self,
+        event: &super::SeenTelnyxEvent,
+        received_at: UnixTime,
+    ) -> StoreResult<bool> {
+        super::telnyx_events::record(&mut self.tx, event, received_at).await
+    }
+
     /// The stored entries among `seqs`, in sequence order.
     pub async fn entries(&mut self, seqs: &[i64]) -> StoreResult<Vec<SeqEntry>> {
         if seqs.is_empty() {
@@ -374,8 +397,9 @@ impl CallTx {
             "UPDATE calls SET status = $1, disposition = $2, ended_reason = $3,
                 duration_seconds = $4, minutes_used_e2 = $5, total_cost_e4 = $6,
                 call_cost_e4 = $7, recording_cost_e4 = $8, llm_discount_e4 = $9,
-                metadata = $10, extracted_data = $11, ws_unavailable = $12, ended_at = $13
-             WHERE id = $14",
+                metadata = $10, extracted_data = $11, ws_unavailable = $12, ended_at = $13,
+                transfer_cost_e4 = $14, transferred_to = $15, transfer_duration_seconds = $16
+             WHERE id = $17",
         )
         .bind(new.status.as_str())
         .bind(new.disposition.map(|d| d.as_str()))
@@ -390,6 +414,9 @@ impl CallTx {
         .bind(new.extracted_data.to_string())
         .bind(new.ws_unavailable)
         .bind(new.ended_at)
+        .bind(new.transfer_cost.units())
+        .bind(new.transferred_to.as_deref())
+        .bind(new.transfer_duration_seconds)
         .bind(self.state.call_id.get())
         .execute(&mut *self.tx)
         .await?;

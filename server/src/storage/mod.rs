@@ -5,7 +5,8 @@
 //! `sqlite.rs` and `postgres.rs`. Each other module holds one kind of data: `accounts` (and
 //! API keys), `agents`, `calls` (storing a call), `call_detail` (reading one), `call_updates` (changing a live call, turn by turn), `listing`
 //! (pages of calls), `daily_stats` (roll-ups and summaries), `debug_links`, `endpoints`,
-//! `outbox` (webhook events and jobs) and `deliveries`.
+//! `outbox` (webhook events and jobs), `deliveries`, `telnyx_events` (provider webhooks
+//! applied) and `transfers`.
 //!
 //! Rows are read by column name into `#[derive(FromRow)]` structs and converted once into
 //! their domain types (`TryFrom`, `decode.rs`): a stored value out of range is
@@ -33,6 +34,7 @@ mod postgres;
 mod sql;
 mod sqlite;
 mod telnyx_events;
+mod transfers;
 
 use std::sync::Arc;
 
@@ -50,6 +52,7 @@ pub use endpoints::{EndpointRecord, NewEndpoint};
 pub use listing::{CallFilter, Position, StatusRow};
 pub use outbox::{AttemptOutcome, ClaimedJob, JobState, OutboxEvent};
 pub use telnyx_events::SeenTelnyxEvent;
+pub use transfers::{Transfer, TransferState};
 
 /// Longest a query waits for a free pooled connection. Shorter than the request timeout
 /// (`config::REQUEST_TIMEOUT`), so a saturated pool answers 503 with `Retry-After` rather

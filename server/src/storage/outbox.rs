@@ -460,4 +460,14 @@ impl Store {
         .await?;
         Ok(rows.into_iter().map(|r| (r.event_id, r.event)).collect())
     }
+
+    /// The bodies queued for a call, oldest first (what every attempt of each sends).
+    pub async fn call_event_payloads(&self, call_id: CallId) -> StoreResult<Vec<String>> {
+        Ok(
+            sqlx::query_scalar("SELECT payload FROM webhook_events WHERE call_id = $1 ORDER BY id")
+                .bind(call_id.get())
+                .fetch_all(self.pool())
+                .await?,
+        )
+    }
 }

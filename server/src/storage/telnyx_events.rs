@@ -57,20 +57,8 @@ impl Store {
         event: &SeenTelnyxEvent,
         received_at: UnixTime,
     ) -> StoreResult<()> {
-        sqlx::query(
-            "INSERT INTO telnyx_events (event_id, event_type, call_id, occurred_at, \
-             hangup_cause, hangup_source, received_at) VALUES ($1, $2, $3, $4, $5, $6, $7) \
-             ON CONFLICT (event_id) DO NOTHING",
-        )
-        .bind(&event.event_id)
-        .bind(&event.event_type)
-        .bind(event.call_id.get())
-        .bind(event.occurred_at)
-        .bind(&event.hangup_cause)
-        .bind(&event.hangup_source)
-        .bind(received_at)
-        .execute(self.pool())
-        .await?;
+        let mut conn = self.pool().acquire().await?;
+        record(&mut conn, event, received_at).await?;
         Ok(())
     }
 
@@ -88,4 +76,28 @@ impl Store {
         .await?;
         Ok(row.map(|r| (r.occurred_at, r.hangup_cause, r.hangup_source)))
     }
+}
+
+/// Records an applied event on `conn`: `false` when its id was recorded before.
+pub(super) async fn record(
+    conn: &mut sqlx::AnyConnection,
+    event: &SeenTelnyxEvent,
+    received_at: UnixTime,
+) -> StoreResult<bool> {
+    let inserted = sqlx::query(
+        "INSERT INTO telnyx_events (event_id, event_type, call_id, occurred_at, \
+         hangup_cause, hangup_source, received_at) VALUES ($1, $2, $3, $4, $5, $6, $7) \
+         ON CONFLICT (event_id) DO NOTHING",
+    )
+    .bind(&event.event_id)
+    .bind(&event.event_type)
+    .bind(event.call_id.get())
+    .bind(event.occurred_at)
+    .bind(&event.hangup_cause)
+    .bind(&event.hangup_source)
+    .bind(received_at)
+    .execute(conn)
+    .await?
+    .rows_affected();
+    Ok(inserted == 1)
 }
