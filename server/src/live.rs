@@ -1,9 +1,10 @@
-//! Live call state: what `GET /v1/calls/:callId/status` reads while a call is in progress.
-//! Redis when `REDIS_URL` is set (shared by every server instance), an in-process map
-//! otherwise (one instance only).
+//! Live call state: what `GET /v1/calls/:callId/status` reads while a call is in progress,
+//! and the one gather slot of each call. Redis when `REDIS_URL` is set (shared by every
+//! server instance), an in-process map otherwise (one instance only).
 
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
+use std::time::{Duration, Instant};
 
 use callscope_shared::{CallId, CallStatus, Timestamp};
 use redis::AsyncCommands;
@@ -39,10 +40,21 @@ pub enum LiveError {
     Corrupt(#[from] serde_json::Error),
 }
 
+/// One instance's live state.
+#[derive(Default)]
+pub struct InProcess {
+    calls: HashMap<i64, LiveCall>,
+    /// Call → (gather id, expiry) of its active gather.
+    gathers: HashMap<i64, (String, Instant)>,
+}
+
+/// Deletes `KEYS[1]` only while it holds `ARGV[1]`: a gather frees only its own slot.
+const RELEASE_IF_OWNED: &str = "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) else return 0 end";
+
 /// Where live state is kept. Cheap to clone.
 #[derive(Clone)]
 pub enum LiveStore {
-    InProcess(Arc<RwLock<HashMap<i64, LiveCall>>>),
+    InProcess(Arc<RwLock<InProcess>>),
     Redis {
         conn: redis::aio::ConnectionManager,
         prefix: Arc<str>,
@@ -68,6 +80,10 @@ impl LiveStore {
         format!("{prefix}live:call:{}", call_id.get())
     }
 
+    fn gather_key(prefix: &str, call_id: CallId) -> String {
+        format!("{prefix}live:gather:{}", call_id.get())
+    }
+
     pub async fn ping(&self) -> Result<(), LiveError> {
         match self {
             LiveStore::InProcess(_) => Ok(()),
@@ -85,6 +101,7 @@ impl LiveStore {
             LiveStore::InProcess(map) => {
                 map.write()
                     .unwrap_or_else(|e| e.into_inner())
+                    .calls
                     .insert(call_id.get(), call.clone());
                 Ok(())
             }
@@ -105,6 +122,7 @@ impl LiveStore {
             LiveStore::InProcess(map) => Ok(map
                 .read()
                 .unwrap_or_else(|e| e.into_inner())
+                .calls
                 .get(&call_id.get())
                 .cloned()),
             LiveStore::Redis { conn, prefix } => {
@@ -115,19 +133,115 @@ impl LiveStore {
         }
     }
 
-    /// Forgets a call that has ended.
+    /// Forgets a call that has ended, and its gather slot.
     pub async fn remove(&self, call_id: CallId) -> Result<(), LiveError> {
         match self {
             LiveStore::InProcess(map) => {
-                map.write()
-                    .unwrap_or_else(|e| e.into_inner())
-                    .remove(&call_id.get());
+                let mut map = map.write().unwrap_or_else(|e| e.into_inner());
+                map.calls.remove(&call_id.get());
+                map.gathers.remove(&call_id.get());
                 Ok(())
             }
             LiveStore::Redis { conn, prefix } => {
                 let mut conn = conn.clone();
-                let _: () = conn.del(Self::key(prefix, call_id)).await?;
+                let keys = [
+                    Self::key(prefix, call_id),
+                    Self::gather_key(prefix, call_id),
+                ];
+                let _: () = conn.del(&keys[..]).await?;
                 Ok(())
+            }
+        }
+    }
+
+    /// Takes the call's gather slot for `gather_id` for `ttl` (a lost `call.gather.ended`
+    /// cannot hold it for ever): `false` when another gather holds it. Atomic across
+    /// instances (`SET NX` in Redis).
+    pub async fn claim_gather(
+        &self,
+        call_id: CallId,
+        gather_id: &str,
+        ttl: Duration,
+    ) -> Result<bool, LiveError> {
+        match self {
+            LiveStore::InProcess(map) => {
+                let mut map = map.write().unwrap_or_else(|e| e.into_inner());
+                let now = Instant::now();
+                match map.gathers.get(&call_id.get()) {
+                    Some((_, expiry)) if *expiry > now => Ok(false),
+                    _ => {
+                        map.gathers
+                            .insert(call_id.get(), (gather_id.to_owned(), now + ttl));
+                        Ok(true)
+                    }
+                }
+            }
+            LiveStore::Redis { conn, prefix } => {
+                let mut conn = conn.clone();
+                let set: Option<String> = redis::cmd("SET")
+                    .arg(Self::gather_key(prefix, call_id))
+                    .arg(gather_id)
+                    .arg("NX")
+                    .arg("PX")
+                    .arg(u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX).max(1))
+                    .query_async(&mut conn)
+                    .await?;
+                Ok(set.is_some())
+            }
+        }
+    }
+
+    /// Frees the call's gather slot if `gather_id` holds it (`None`: whoever holds it);
+    /// whether this call freed it.
+    pub async fn release_gather(
+        &self,
+        call_id: CallId,
+        gather_id: Option<&str>,
+    ) -> Result<bool, LiveError> {
+        match self {
+            LiveStore::InProcess(map) => {
+                let mut map = map.write().unwrap_or_else(|e| e.into_inner());
+                let owned = map.gathers.get(&call_id.get()).is_some_and(|(id, expiry)| {
+                    *expiry > Instant::now() && gather_id.is_none_or(|g| g == id)
+                });
+                if owned || gather_id.is_none() {
+                    map.gathers.remove(&call_id.get());
+                }
+                Ok(owned)
+            }
+            LiveStore::Redis { conn, prefix } => {
+                let mut conn = conn.clone();
+                let key = Self::gather_key(prefix, call_id);
+                let deleted: i64 = match gather_id {
+                    Some(id) => {
+                        redis::cmd("EVAL")
+                            .arg(RELEASE_IF_OWNED)
+                            .arg(1)
+                            .arg(key)
+                            .arg(id)
+                            .query_async(&mut conn)
+                            .await?
+                    }
+                    None => conn.del(key).await?,
+                };
+                Ok(deleted == 1)
+            }
+        }
+    }
+
+    /// The gather holding the call's slot, if any.
+    pub async fn active_gather(&self, call_id: CallId) -> Result<Option<String>, LiveError> {
+        match self {
+            LiveStore::InProcess(map) => Ok(map
+                .read()
+                .unwrap_or_else(|e| e.into_inner())
+                .gathers
+                .get(&call_id.get())
+                .filter(|(_, expiry)| *expiry > Instant::now())
+                .map(|(id, _)| id.clone())),
+            LiveStore::Redis { conn, prefix } => {
+                let mut conn = conn.clone();
+                Ok(conn.get(Self::gather_key(prefix, call_id)).await?)
             }
         }
     }
