@@ -18,7 +18,7 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use callscope_shared::{ErrorBody, WEBHOOK_EVENTS};
 
-use crate::call_control::EndError;
+use crate::call_control::{EndError, GatherError, TransferError};
 use crate::calls::CallError;
 use crate::debug_link::DebugLinkError;
 use crate::pipeline::PipelineError;
@@ -227,16 +227,53 @@ impl From<EndError> for ApiError {
     fn from(err: EndError) -> Self {
         match err {
             EndError::Pipeline(e) => e.into(),
-            EndError::Telnyx(CommandError::Unavailable { .. }) => {
-                ApiError::unavailable(messages::TELNYX_UNAVAILABLE, 5).caused_by(err)
-            }
             // Telnyx refused (or we could not ask it): a bad gateway, with Telnyx's reason.
-            EndError::Telnyx(ref e) => {
-                let message = format!("End failed: {}", e.reason());
-                ApiError::new(StatusCode::BAD_GATEWAY, message).caused_by(err)
+            EndError::Telnyx(e) => telnyx_failure("End", StatusCode::BAD_GATEWAY, e),
+        }
+    }
+}
+
+impl From<TransferError> for ApiError {
+    fn from(err: TransferError) -> Self {
+        let conflict = |m: &'static str| ApiError::new(StatusCode::CONFLICT, m);
+        match err {
+            TransferError::InvalidDestination => {
+                ApiError::bad_request(messages::DESTINATION_INVALID)
+            }
+            TransferError::NoControlChannel => conflict(messages::NO_CONTROL_CHANNEL),
+            TransferError::AlreadyInProgress => conflict(messages::TRANSFER_IN_PROGRESS),
+            TransferError::Pipeline(e) => e.into(),
+            TransferError::Telnyx(e) => {
+                telnyx_failure("Transfer", StatusCode::UNPROCESSABLE_ENTITY, e)
             }
         }
     }
+}
+
+impl From<GatherError> for ApiError {
+    fn from(err: GatherError) -> Self {
+        let conflict = |m: &'static str| ApiError::new(StatusCode::CONFLICT, m);
+        match err {
+            GatherError::NotActive => conflict(messages::CALL_NOT_ACTIVE),
+            GatherError::NoControlChannel => conflict(messages::NO_CONTROL_CHANNEL),
+            GatherError::AlreadyInProgress => conflict(messages::GATHER_IN_PROGRESS),
+            GatherError::Pipeline(e) => e.into(),
+            GatherError::Telnyx(e) => telnyx_failure("Gather", StatusCode::UNPROCESSABLE_ENTITY, e),
+        }
+    }
+}
+
+/// A command Telnyx refused (`refused`, with Telnyx's reason: `Transfer failed: <reason>`)
+/// or could not take (503 with `Retry-After`).
+fn telnyx_failure(command: &str, refused: StatusCode, err: CommandError) -> ApiError {
+    let message = format!("{command} failed: {}", err.reason());
+    let status = match err {
+        CommandError::Unavailable { .. } => {
+            return ApiError::unavailable(message, 5).caused_by(err);
+        }
+        _ => refused,
+    };
+    ApiError::new(status, message).caused_by(err)
 }
 
 /// The cause of an error answer, as the response carries it to `log_failures`.

@@ -333,11 +333,25 @@ pub async fn end(
     now: UnixTime,
 ) -> Result<Call, PipelineError> {
     let mut tx = lock(store, call_id).await?;
+    let ended = end_in(&mut tx, end, now).await?;
+    let state = tx.state().clone();
+    if ended {
+        tx.commit().await?;
+    }
+    live.remove(call_id).await?;
+    read(store, &state).await
+}
+
+/// [`end`] on a call already locked, within the caller's change: `false` when the call had
+/// ended already (nothing changed).
+pub(crate) async fn end_in(
+    tx: &mut CallTx,
+    end: EndCall,
+    now: UnixTime,
+) -> Result<bool, PipelineError> {
     let state = tx.state().clone();
     if !state.status.is_live() {
-        drop(tx);
-        live.remove(call_id).await?;
-        return read(store, &state).await;
+        return Ok(false);
     }
     if end.status.is_some_and(CallStatus::is_live) {
         return Err(invalid(
@@ -361,9 +375,7 @@ pub async fn end(
     );
     tx.save(&ended).await?;
     tx.enqueue(now, events::for_ended_call).await?;
-    tx.commit().await?;
-    live.remove(call_id).await?;
-    read(store, &ended).await
+    Ok(true)
 }
 
 /// Corrects how an ended call ended, keeping when: the telephony provider's events arrived
@@ -378,20 +390,35 @@ pub async fn correct_end(
     final_outcome: (CallStatus, Disposition, EndedReason),
 ) -> Result<bool, PipelineError> {
     let mut tx = lock(store, call_id).await?;
+    let corrected = correct_end_in(&mut tx, answered, final_outcome, None).await?;
+    if corrected {
+        tx.commit().await?;
+    }
+    Ok(corrected)
+}
+
+/// [`correct_end`] on a call already locked; `ended_at`, when given, moves the end too.
+pub(crate) async fn correct_end_in(
+    tx: &mut CallTx,
+    answered: bool,
+    final_outcome: (CallStatus, Disposition, EndedReason),
+    ended_at: Option<UnixTime>,
+) -> Result<bool, PipelineError> {
     let state = tx.state().clone();
-    let Some(ended_at) = state.ended_at.filter(|_| !state.status.is_live()) else {
+    let Some(recorded) = state.ended_at.filter(|_| !state.status.is_live()) else {
         return Ok(false);
     };
+    let ended_at = ended_at.unwrap_or(recorded).max(state.started_at);
     let (status, disposition, reason) = final_outcome;
     if state.status == status
         && state.disposition == Some(disposition)
         && state.ended_reason == Some(reason)
+        && ended_at == recorded
     {
         return Ok(false);
     }
     let corrected = ended_state(state, answered, final_outcome, ended_at);
     tx.save(&corrected).await?;
-    tx.commit().await?;
     Ok(true)
 }
 
@@ -445,7 +472,7 @@ pub async fn mark_end_requested(
 }
 
 /// `minutes_used × rate_per_minute + recording_cost + transfer_cost − llm_discount`.
-fn total_cost(call: &CallState) -> Money {
+pub(crate) fn total_cost(call: &CallState) -> Money {
     Money::from_units(
         charge(call.minutes_used, call.rate_per_minute).units()
             + call.recording_cost.units()
@@ -522,7 +549,7 @@ pub fn parse_agent_ref(text: &str) -> Option<AgentRef> {
         .flatten()
 }
 
-async fn lock(store: &Store, call_id: CallId) -> Result<CallTx, PipelineError> {
+pub(crate) async fn lock(store: &Store, call_id: CallId) -> Result<CallTx, PipelineError> {
     store
         .lock_call(call_id)
         .await?
@@ -530,7 +557,7 @@ async fn lock(store: &Store, call_id: CallId) -> Result<CallTx, PipelineError> {
 }
 
 /// The whole call as the owner's API shows it.
-async fn read(store: &Store, state: &CallState) -> Result<Call, PipelineError> {
+pub(crate) async fn read(store: &Store, state: &CallState) -> Result<Call, PipelineError> {
     store
         .get_call(state.account_id, state.call_id)
         .await?

@@ -72,6 +72,8 @@ fn body_limit(method: &Method, route: &str) -> usize {
         | (&Method::POST, "/pipeline/v1/calls")
         | (&Method::POST, "/pipeline/v1/calls/{call_id}/turns")
         | (&Method::POST, "/pipeline/v1/calls/{call_id}/end")
+        | (&Method::POST, "/v1/calls/{call_id}/transfer")
+        | (&Method::POST, "/v1/calls/{call_id}/gather")
         | (&Method::PATCH, "/pipeline/v1/calls/{call_id}") => BODY_LIMIT,
         (&Method::POST, "/telnyx/webhooks") => crate::routes::telnyx::WEBHOOK_BODY_LIMIT,
         _ => 0,

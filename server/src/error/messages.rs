@@ -6,6 +6,12 @@ pub const CALL_NOT_FOUND: &str = "Call not found";
 pub const DEBUG_LOG_NOT_AVAILABLE: &str = "Debug log not available";
 pub const RECORDING_NOT_ENABLED: &str = "Recording was not enabled for this call";
 pub const RECORDING_NOT_YET_AVAILABLE: &str = "Recording not yet available";
+pub const CALL_NOT_IN_PROGRESS: &str = "Call is not in progress";
+pub const CALL_NOT_ACTIVE: &str = "Call is not active";
+pub const NO_CONTROL_CHANNEL: &str = "Call does not have an active control channel";
+pub const DESTINATION_INVALID: &str = "destination must be a valid E.164 phone number";
+pub const GATHER_IN_PROGRESS: &str = "A gather operation is already in progress for this call";
+pub const GATHER_INITIATED: &str = "Gather initiated";
 
 // Authentication.
 pub const MISSING_API_KEY: &str = "Missing API key";
@@ -29,14 +35,16 @@ pub const PIPELINE_NOT_ENABLED: &str =
     "The pipeline API is not enabled (set CALLSCOPE_PIPELINE_TOKEN)";
 pub const MISSING_PIPELINE_TOKEN: &str = "Missing pipeline token";
 pub const INVALID_PIPELINE_TOKEN: &str = "Invalid pipeline token";
-pub const CALL_NOT_IN_PROGRESS: &str = "Call is not in progress";
 pub const CALL_HAS_ENDED: &str = "Call has ended";
 pub const AGENT_NOT_FOUND: &str = "Agent not found";
 
 // Live-call control (Telnyx).
 pub const TELNYX_WEBHOOKS_NOT_CONFIGURED: &str =
     "Telnyx webhooks are not configured on this server (set CALLSCOPE_TELNYX_PUBLIC_KEY)";
-pub const TELNYX_UNAVAILABLE: &str = "End failed: Telnyx is unavailable";
+pub const TRANSFER_IN_PROGRESS: &str = "A transfer is already in progress for this call";
+/// Telnyx could not be reached for a command (5xx or no answer on every attempt); the
+/// prefix names the command (`End failed: …`).
+pub const TELNYX_UNAVAILABLE: &str = "Telnyx is unavailable";
 
 // Lists.
 pub const BAD_CURSOR: &str = "after must be a next_cursor value returned by this endpoint";

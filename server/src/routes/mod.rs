@@ -1,6 +1,7 @@
 //! HTTP routes. Handlers are thin: parse, call the store or a service, serialise.
 
 mod calls;
+mod control;
 mod debug;
 mod health;
 pub mod params;
@@ -56,7 +57,13 @@ pub fn api() -> Router<AppState> {
         .route("/v1/calls/{call_id}", get(calls::detail), NONE)
         .route("/v1/calls/{call_id}/status", get(calls::status), NONE)
         .route("/v1/calls/{call_id}/webhooks", get(calls::webhooks), NONE)
-        .route("/v1/calls/{call_id}/end", post(telnyx::end), NONE)
+        .route("/v1/calls/{call_id}/end", post(control::end), NONE)
+        .route(
+            "/v1/calls/{call_id}/transfer",
+            post(control::transfer),
+            NONE,
+        )
+        .route("/v1/calls/{call_id}/gather", post(control::gather), NONE)
         .route(
             "/v1/calls/{call_id}/recording",
             get(recording::recording),

@@ -1,6 +1,5 @@
-//! Live-call control: Telnyx's webhooks (`POST /telnyx/webhooks`, signed with Telnyx's
-//! key, no API key) and the owner's `POST /v1/calls/:callId/end`. Handlers parse, call
-//! `call_control`, serialise.
+//! Telnyx's webhooks (`POST /telnyx/webhooks`, signed with Telnyx's key, no API key).
+//! The handler verifies, calls `call_control::ingest`, serialises.
 
 use axum::Json;
 use axum::body::Bytes;
@@ -8,12 +7,9 @@ use axum::extract::State;
 use axum::http::HeaderMap;
 use serde::Serialize;
 
-use super::calls::parse_call_id;
 use crate::app::AppState;
-use crate::auth::Auth;
 use crate::call_control::{self, Ingested};
 use crate::error::{ApiError, TelnyxNotConfigured};
-use crate::extract::PathParam;
 use crate::telnyx::webhook;
 
 /// Largest Telnyx webhook body (they are a few KiB).
@@ -51,28 +47,4 @@ pub async fn webhook(
         received: true,
         outcome,
     }))
-}
-
-#[derive(Serialize)]
-pub struct Success {
-    success: bool,
-}
-
-/// `POST /v1/calls/:callId/end` → `{"success": true}`.
-pub async fn end(
-    State(state): State<AppState>,
-    auth: Auth,
-    PathParam(call_id): PathParam,
-) -> Result<Json<Success>, ApiError> {
-    let call_id = parse_call_id(&call_id)?;
-    call_control::end_call(
-        &state.store,
-        &state.live,
-        state.telnyx.as_ref(),
-        auth.account_id,
-        call_id,
-        state.clock.now(),
-    )
-    .await?;
-    Ok(Json(Success { success: true }))
 }

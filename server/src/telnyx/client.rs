@@ -275,7 +275,7 @@ impl CommandError {
             | CommandError::InvalidCallControlId(e)
             | CommandError::Unauthorized(e)
             | CommandError::Rejected { error: e, .. } => &e.title,
-            CommandError::Unavailable { .. } => "Telnyx is unavailable",
+            CommandError::Unavailable { .. } => crate::error::messages::TELNYX_UNAVAILABLE,
             CommandError::Request(_) => "the request could not be sent",
         }
     }

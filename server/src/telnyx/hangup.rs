@@ -63,6 +63,24 @@ impl From<String> for HangupCause {
     }
 }
 
+impl HangupCause {
+    /// The cause as Telnyx spells it.
+    pub fn as_str(&self) -> &str {
+        match self {
+            Self::CallRejected => "call_rejected",
+            Self::NormalClearing => "normal_clearing",
+            Self::OriginatorCancel => "originator_cancel",
+            Self::Timeout => "timeout",
+            Self::TimeLimit => "time_limit",
+            Self::UserBusy => "user_busy",
+            Self::NotFound => "not_found",
+            Self::NoAnswer => "no_answer",
+            Self::Unspecified => "unspecified",
+            Self::Other(other) => other,
+        }
+    }
+}
+
 /// Telnyx's `hangup_source`: which side hung up.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
 #[serde(from = "String")]
@@ -79,6 +97,17 @@ impl From<String> for HangupSource {
             "caller" => Self::Caller,
             "callee" => Self::Callee,
             _ => Self::Unknown,
+        }
+    }
+}
+
+impl HangupSource {
+    /// The source as Telnyx spells it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Caller => "caller",
+            Self::Callee => "callee",
+            Self::Unknown => "unknown",
         }
     }
 }
@@ -104,6 +133,21 @@ pub struct CallOutcome {
     pub ended_reason: EndedReason,
 }
 
+impl CallOutcome {
+    /// A call whose transfer completed (row 1): the AI's part ended when the new leg
+    /// answered.
+    pub const TRANSFERRED: CallOutcome = CallOutcome {
+        status: CallStatus::Completed,
+        disposition: Disposition::Transferred,
+        ended_reason: EndedReason::Transfer,
+    };
+
+    /// The three as the lifecycle service takes them.
+    pub fn fields(self) -> (CallStatus, Disposition, EndedReason) {
+        (self.status, self.disposition, self.ended_reason)
+    }
+}
+
 impl HangupFacts {
     /// The table in this module's documentation.
     pub fn outcome(&self) -> CallOutcome {
@@ -116,7 +160,7 @@ impl HangupFacts {
             HangupSource::Caller | HangupSource::Unknown => R::CallerHangup,
         };
         let (status, disposition, ended_reason) = match (&self.cause, self.answered) {
-            _ if self.transferred => (S::Completed, D::Transferred, R::Transfer),
+            _ if self.transferred => CallOutcome::TRANSFERRED.fields(),
             (_, true) if self.ended_by_api => (S::Completed, D::Answered, R::Api),
             (_, false) if self.ended_by_api => (S::Canceled, D::NoAnswer, R::Api),
             (C::TimeLimit, true) => (S::Completed, D::Answered, R::MaxDuration),

@@ -194,6 +194,20 @@ pub enum GatherStatus {
     Timeout,
 }
 
+impl GatherStatus {
+    /// The status as Telnyx spells it.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Self::Valid => "valid",
+            Self::Invalid => "invalid",
+            Self::CallHangup => "call_hangup",
+            Self::Cancelled => "cancelled",
+            Self::CancelledAmd => "cancelled_amd",
+            Self::Timeout => "timeout",
+        }
+    }
+}
+
 /// `call.recording.saved`. The URLs expire 10 minutes after the event: download at once.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RecordingSaved {

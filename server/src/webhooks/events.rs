@@ -10,6 +10,10 @@ use crate::storage::{CallState, NewCall, OutboxEvent};
 pub const CALL_STARTED: &str = "call.started";
 pub const CALL_ENDED: &str = "call.ended";
 pub const WEBHOOK_TEST: &str = "webhook.test";
+pub const TRANSFER_INITIATED: &str = "transfer.initiated";
+pub const TRANSFER_COMPLETED: &str = "transfer.completed";
+pub const TRANSFER_FAILED: &str = "transfer.failed";
+pub const GATHER_COMPLETED: &str = "call.gather.completed";
 
 /// A random (version 4) UUID: the event id, also sent as `webhook-id`.
 pub fn new_event_id() -> String {
@@ -125,6 +129,65 @@ pub fn for_ended_call(call: &CallState, agent: &AgentId, now: UnixTime) -> Vec<O
         ended_at: call.ended_at,
     };
     vec![facts.ended(now)]
+}
+
+/// What became of a transfer, for its events.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TransferOutcome {
+    Initiated,
+    /// The new leg answered at this instant.
+    Completed(UnixTime),
+    /// The new leg hung up first, for this reason (Telnyx's `hangup_cause`).
+    Failed(String),
+}
+
+/// `transfer.initiated`, `transfer.completed` or `transfer.failed` for a call's transfer to
+/// `destination`.
+pub fn for_transfer(
+    call: &CallState,
+    agent: &AgentId,
+    destination: &str,
+    outcome: &TransferOutcome,
+    now: UnixTime,
+) -> OutboxEvent {
+    let mut fields = json!({
+        "call_id": call.call_id.to_string(),
+        "agent_id": agent.as_str(),
+        "destination": destination,
+    });
+    let event = match outcome {
+        TransferOutcome::Initiated => TRANSFER_INITIATED,
+        TransferOutcome::Completed(at) => {
+            fields["answered_at"] = json!(instant(*at));
+            TRANSFER_COMPLETED
+        }
+        TransferOutcome::Failed(reason) => {
+            fields["reason"] = json!(reason);
+            TRANSFER_FAILED
+        }
+    };
+    outbox_event(event, now, fields)
+}
+
+/// `call.gather.completed`: the spec's `status` (`completed` with the digits as `input`, or
+/// `timeout` with `input: null`), and `reason`, Telnyx's own status (`valid`, `timeout`,
+/// `invalid`, `call_hangup`, `cancelled`, `cancelled_amd`) for the cases the spec's two
+/// values fold together.
+pub fn for_gather(
+    call: &CallState,
+    agent: &AgentId,
+    input: Option<&str>,
+    reason: &str,
+    now: UnixTime,
+) -> OutboxEvent {
+    let fields = json!({
+        "call_id": call.call_id.to_string(),
+        "agent_id": agent.as_str(),
+        "status": if input.is_some() { "completed" } else { "timeout" },
+        "input": input,
+        "reason": reason,
+    });
+    outbox_event(GATHER_COMPLETED, now, fields)
 }
 
 /// The `webhook.test` event for one endpoint.

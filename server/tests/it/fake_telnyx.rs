@@ -190,5 +190,61 @@ async fn command(
             "The body must be a JSON object.",
         );
     }
+    let body: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+    if let Some(refused) = invalid_fields(&action, &body) {
+        return refused;
+    }
     Json(json!({"data": {"result": "ok"}})).into_response()
+}
+
+/// Telnyx's `language` values for `gather_using_speak`.
+const LANGUAGES: &str = "arb cmn-CN cy-GB da-DK de-DE en-AU en-GB en-GB-WLS en-IN en-US es-ES \
+    es-MX es-US fr-CA fr-FR hi-IN is-IS it-IT ja-JP ko-KR nb-NO nl-NL pl-PL pt-BR pt-PT ro-RO \
+    ru-RU sv-SE tr-TR";
+
+/// The checks Telnyx's reference makes on the commands' fields (the required ones, the
+/// number format, the language enum), answered as Telnyx answers them.
+fn invalid_fields(action: &str, body: &Value) -> Option<Response> {
+    let text = |name: &str| body.get(name).and_then(Value::as_str);
+    let missing = |name: &str| {
+        Some(error(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "10004",
+            "Missing required parameter",
+            &format!("The '{name}' parameter is required."),
+        ))
+    };
+    match action {
+        "transfer" => match text("to") {
+            None => missing("to"),
+            Some(to) if !(to.starts_with('+') || to.starts_with("sip:")) => Some(error(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "10016",
+                "Phone number must be in +E164 format",
+                "The 'to' parameter must be in +E164 format.",
+            )),
+            Some(_) => None,
+        },
+        "gather_using_speak" => {
+            if text("payload").is_none() {
+                return missing("payload");
+            }
+            if text("voice").is_none() {
+                return missing("voice");
+            }
+            match body.get("language") {
+                Some(Value::String(l)) if LANGUAGES.split_whitespace().any(|x| x == l) => None,
+                None => None,
+                Some(_) => Some(error(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "10015",
+                    "Invalid value for language",
+                    "The 'language' parameter is not one of the accepted values.",
+                )),
+            }
+        }
+        "record_start" => (text("format").is_none() || text("channels").is_none())
+            .then(|| missing("format and channels").unwrap()),
+        _ => None,
+    }
 }

@@ -8,6 +8,7 @@ mod common;
 mod api_base;
 mod api_calls;
 mod api_routes;
+mod call_control;
 mod cli;
 mod debug_links;
 mod edge;

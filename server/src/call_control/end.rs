@@ -1,0 +1,77 @@
+//! `POST /v1/calls/:callId/end`.
+
+use callscope_shared::{CallId, EndedReason};
+
+use crate::clock::UnixTime;
+use crate::ids::AccountId;
+use crate::live::LiveStore;
+use crate::pipeline::{self, EndCall, PipelineError};
+use crate::storage::Store;
+use crate::telnyx::{CommandError, Hangup, TelnyxClient};
+
+/// Why `end_call` did not end the call.
+#[derive(Debug, thiserror::Error)]
+pub enum EndError {
+    #[error(transparent)]
+    Pipeline(#[from] PipelineError),
+    /// Telnyx did not take the hangup (and the call is not gone): nothing changed.
+    #[error(transparent)]
+    Telnyx(#[from] CommandError),
+}
+
+/// How `end_call` ended the call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ended {
+    /// Telnyx took the hangup; its `call.hangup` webhook ends the record (`api`).
+    HangupSent,
+    /// Ended here, now, as `api`: no control channel (no `call_control_id`, or Telnyx not
+    /// configured), or Telnyx said the call was already gone.
+    Directly,
+}
+
+/// `POST /v1/calls/:callId/end` for `account`: a live call (ringing or in progress) is
+/// hung up through Telnyx when it can be, else ended directly; an ended one is
+/// `NotInProgress`, another account's `CallNotFound`.
+pub async fn end_call(
+    store: &Store,
+    live: &LiveStore,
+    telnyx: Option<&TelnyxClient>,
+    account: AccountId,
+    call_id: CallId,
+    now: UnixTime,
+) -> Result<Ended, EndError> {
+    let state = store
+        .call_state(call_id)
+        .await
+        .map_err(PipelineError::from)?
+        .filter(|s| s.account_id == account)
+        .ok_or(PipelineError::CallNotFound)?;
+    if !state.status.is_live() {
+        return Err(PipelineError::NotInProgress.into());
+    }
+    if let (Some(control_id), Some(client)) = (state.call_control_id.as_deref(), telnyx) {
+        // Marked before the command: Telnyx's `call.hangup` may arrive before its answer.
+        pipeline::mark_end_requested(live, call_id, true).await?;
+        match client.hangup(control_id, &Hangup::default()).await {
+            Ok(_) => return Ok(Ended::HangupSent),
+            Err(CommandError::CallGone(_)) => {}
+            Err(e) => {
+                pipeline::mark_end_requested(live, call_id, false).await?;
+                return Err(e.into());
+            }
+        }
+    }
+    let end = EndCall {
+        ended_reason: EndedReason::Api,
+        status: None,
+        disposition: None,
+        ended_at: None,
+    };
+    let ended = pipeline::end(store, live, call_id, end, now).await?;
+    // Ended meanwhile by another source: that end stands, and this request found the call
+    // no longer in progress.
+    if ended.ended_reason != Some(EndedReason::Api) {
+        return Err(PipelineError::NotInProgress.into());
+    }
+    Ok(Ended::Directly)
+}
