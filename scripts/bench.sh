@@ -4,8 +4,11 @@
 #     under ~/.cache/callscope-bench; PostgreSQL database `callscope_bench`);
 #  2. runs the criterion bench of the Calls read API's queries on each backend;
 #  3. load-tests the public debug endpoint next to /healthz with wrk, on loopback;
-#  4. times the viewer's first meaningful paint in headless Chromium (40 and 5,000 turns).
-# BENCH_CALLS (default 1000000) and BENCH_ONLY=sqlite|postgres|http|viewer narrow it.
+#  4. times the viewer's first meaningful paint in headless Chromium (40 and 5,000 turns);
+#  5. drives the pipeline API (64 live calls appending turns, then signed Telnyx hangups) on
+#     SQLite and PostgreSQL (database `callscope_bench_pipeline`, made afresh).
+# BENCH_CALLS (default 1000000) and BENCH_ONLY=sqlite|postgres|http|viewer|pipeline narrow
+# it; BENCH_PIPELINE_SECONDS (default 15) sets how long each pipeline load runs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/setup.sh >/dev/null
@@ -64,4 +67,14 @@ if [ -z "$only" ] || [ "$only" = viewer ]; then
   echo "==> viewer first paint (release dist/, headless Chromium)"
   trunk build --release --offline >/dev/null
   cargo bench -p callscope-e2e --bench viewer_paint --locked
+fi
+if [ -z "$only" ] || [ "$only" = pipeline ]; then
+  echo "==> pipeline API: live turns at 64 concurrent calls, Telnyx hangup to call.ended queued"
+  seconds=${BENCH_PIPELINE_SECONDS:-15}
+  # One call per task for the whole run (transcripts grow as long as the run allows), then
+  # a steady stream of 40-entry calls (a few minutes of talk each).
+  cargo bench -p callscope-server --bench pipeline --locked -- sqlite postgres \
+    --seconds "$seconds" --calls 64 --hooks 500
+  cargo bench -p callscope-server --bench pipeline --locked -- sqlite postgres \
+    --seconds "$seconds" --calls 64 --hooks 0 --turns-per-call 40
 fi
