@@ -260,14 +260,18 @@ pub async fn add_turns(
         }
     }
     let repeated = entries.len() - new.len();
-    if !new.is_empty() {
+    let turn_count = if new.is_empty() {
+        tx.turn_count().await?
+    } else {
         if !tx.state().status.is_live() {
             return Err(PipelineError::Ended);
         }
-        tx.add_entries(&new).await?;
+        let count = tx.add_entries(&new).await?;
         tx.commit().await?;
-    }
-    let turn_count = store.transcript(call_id).await?.len();
+        count
+    };
+    let turn_count = usize::try_from(turn_count)
+        .map_err(|_| StoreError::Corrupt(format!("turn_count {turn_count}")))?;
     Ok(TurnsAdded {
         call_id,
         added: new.len(),

@@ -191,6 +191,14 @@ impl TryFrom<SeqEntryRow> for SeqEntry {
     }
 }
 
+/// Where a call's transcript stands before new entries are added.
+#[derive(sqlx::FromRow)]
+struct TranscriptSoFar {
+    max_seq: i64,
+    entries: i64,
+    assistant: i64,
+}
+
 const ENTRY_COLUMNS: &str =
     "seq, role, content, offset_ms, tool_calls, llm_ttfb_ms, tts_start_ms, tts_ttfb_ms";
 
@@ -298,9 +306,20 @@ impl CallTx {
     /// its per-turn latency in step with the whole transcript: `turn_count`,
     /// `tool_call_count`, `tools_called` (first-call order), `has_debug_log`, and the
     /// latency rows: turn n is the n-th assistant entry in sequence order (as the debug
-    /// view pairs them), so an entry arriving late renumbers the ones after it.
-    pub async fn add_entries(&mut self, new: &[SeqEntry]) -> StoreResult<()> {
+    /// view pairs them), so an entry arriving late renumbers the ones after it. Entries that
+    /// all follow the stored ones (a pipeline appending, the usual case) are counted in
+    /// without reading the transcript back; a late one recounts the whole call. Returns how
+    /// many entries the transcript holds now.
+    pub async fn add_entries(&mut self, new: &[SeqEntry]) -> StoreResult<i64> {
         let call_id = self.state.call_id.get();
+        let so_far: TranscriptSoFar = sqlx::query_as(
+            "SELECT COALESCE(MAX(seq), 0) AS max_seq, COUNT(*) AS entries,
+                COALESCE(SUM(CASE WHEN role = 'assistant' THEN 1 ELSE 0 END), 0) AS assistant
+             FROM transcript_entries WHERE call_id = $1",
+        )
+        .bind(call_id)
+        .fetch_one(&mut *self.tx)
+        .await?;
         for chunk in new.chunks(200) {
             let mut sql = Sql::new(&format!(
                 "INSERT INTO transcript_entries (call_id, {ENTRY_COLUMNS})"
@@ -322,7 +341,64 @@ impl CallTx {
             let (sql, args) = sql.finish();
             sqlx::query_with(&sql, args).execute(&mut *self.tx).await?;
         }
-        self.recount().await
+        let appended = new.iter().all(|e| e.seq > so_far.max_seq);
+        if appended {
+            self.count_in(new, so_far.assistant).await?;
+        } else {
+            self.recount().await?;
+        }
+        Ok(so_far.entries + new.len() as i64)
+    }
+
+    /// How many entries the call's transcript holds.
+    pub async fn turn_count(&mut self) -> StoreResult<i64> {
+        let count: i64 = sqlx::query_scalar("SELECT turn_count FROM calls WHERE id = $1")
+            .bind(self.state.call_id.get())
+            .fetch_one(&mut *self.tx)
+            .await?;
+        Ok(count)
+    }
+
+    /// Counts in entries that follow every stored one (see `add_entries`): the counts and
+    /// tools move by what they add, their latency rows continue the numbering after the
+    /// `assistant_before` assistant entries already stored.
+    async fn count_in(&mut self, new: &[SeqEntry], assistant_before: i64) -> StoreResult<()> {
+        let call_id = self.state.call_id.get();
+        let tools_called: String =
+            sqlx::query_scalar("SELECT tools_called FROM calls WHERE id = $1")
+                .bind(call_id)
+                .fetch_one(&mut *self.tx)
+                .await?;
+        let mut tools: Vec<String> = decode::json(&tools_called, "tools_called")?;
+        let mut tool_calls = 0_i64;
+        let mut latency = Vec::new();
+        let mut assistant_no = assistant_before;
+        for e in new {
+            for t in &e.tool_calls {
+                tool_calls += 1;
+                if !tools.contains(&t.name) {
+                    tools.push(t.name.clone());
+                }
+            }
+            if e.role == Role::Assistant {
+                assistant_no += 1;
+                if let Some(l) = e.latency {
+                    latency.push((assistant_no, e.offset_ms, l));
+                }
+            }
+        }
+        sqlx::query(
+            "UPDATE calls SET turn_count = turn_count + $1, tool_call_count = tool_call_count + $2,
+                tools_called = $3, has_debug_log = $4 WHERE id = $5",
+        )
+        .bind(new.len() as i64)
+        .bind(tool_calls)
+        .bind(serde_json::to_string(&tools).unwrap_or_else(|_| "[]".into()))
+        .bind(true)
+        .bind(call_id)
+        .execute(&mut *self.tx)
+        .await?;
+        self.insert_latency(&latency).await
     }
 
     /// Recomputes what the transcript implies (see `add_entries`).
@@ -371,6 +447,12 @@ impl CallTx {
             .bind(call_id)
             .execute(&mut *self.tx)
             .await?;
+        self.insert_latency(&latency).await
+    }
+
+    /// Inserts latency rows `(turn, offset_ms, latency)` of the locked call.
+    async fn insert_latency(&mut self, latency: &[(i64, i64, EntryLatency)]) -> StoreResult<()> {
+        let call_id = self.state.call_id.get();
         for chunk in latency.chunks(500) {
             let mut sql = Sql::new(
                 "INSERT INTO turn_latency (call_id, turn, offset_ms, llm_ttfb_ms, tts_start_ms, tts_ttfb_ms)",
