@@ -560,6 +560,19 @@ pub(crate) async fn lock(store: &Store, call_id: CallId) -> Result<CallTx, Pipel
         .ok_or(PipelineError::CallNotFound)
 }
 
+/// `account`'s call as it stands, unlocked; another account's is `CallNotFound`.
+pub(crate) async fn owned_state(
+    store: &Store,
+    account: crate::ids::AccountId,
+    call_id: CallId,
+) -> Result<CallState, PipelineError> {
+    store
+        .call_state(call_id)
+        .await?
+        .filter(|s| s.account_id == account)
+        .ok_or(PipelineError::CallNotFound)
+}
+
 /// The whole call as the owner's API shows it.
 pub(crate) async fn read(store: &Store, state: &CallState) -> Result<Call, PipelineError> {
     store

@@ -40,12 +40,7 @@ pub async fn end_call(
     call_id: CallId,
     now: UnixTime,
 ) -> Result<Ended, EndError> {
-    let state = store
-        .call_state(call_id)
-        .await
-        .map_err(PipelineError::from)?
-        .filter(|s| s.account_id == account)
-        .ok_or(PipelineError::CallNotFound)?;
+    let state = pipeline::owned_state(store, account, call_id).await?;
     if !state.status.is_live() {
         return Err(PipelineError::NotInProgress.into());
     }

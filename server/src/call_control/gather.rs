@@ -158,12 +158,7 @@ pub async fn gather_call(
     call_id: CallId,
     request: &GatherRequest,
 ) -> Result<CallId, GatherError> {
-    let state = store
-        .call_state(call_id)
-        .await
-        .map_err(PipelineError::from)?
-        .filter(|s| s.account_id == account)
-        .ok_or(PipelineError::CallNotFound)?;
+    let state = pipeline::owned_state(store, account, call_id).await?;
     if state.status != CallStatus::InProgress {
         return Err(GatherError::NotActive);
     }

@@ -14,9 +14,8 @@ use callscope_server::application::Application;
 use callscope_server::auth::{KeyMode, create_key};
 use callscope_server::clock::{ManualClock, UnixTime};
 use callscope_server::live::LiveStore;
-use callscope_server::storage::{NewEndpoint, Store};
+use callscope_server::storage::Store;
 use callscope_server::telnyx::{TelnyxApiKey, WebhookPublicKey};
-use callscope_server::webhooks::SigningSecret;
 use callscope_shared::CallId;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
@@ -58,7 +57,7 @@ async fn world_with(db: &TestDb, fake: Arc<FakeTelnyx>, setup: Setup) -> W {
         Some(agent) => agent,
         None => {
             let agent = fixtures::agent(&store, acme, 0x28c5_1f81).await;
-            endpoint(&store, acme).await;
+            fixtures::endpoint(&store, acme).await;
             agent
         }
     };
@@ -92,28 +91,6 @@ async fn world(db: &TestDb) -> W {
     world_with(db, fake, setup).await
 }
 
-async fn endpoint(store: &Store, account: callscope_server::ids::AccountId) {
-    let keys = callscope_server::secrets::Keys::from_server_key(
-        &callscope_server::secrets::ServerKey::generate(),
-    );
-    store
-        .insert_endpoint(
-            &NewEndpoint {
-                account_id: account,
-                url: "https://hooks.example.com/in".into(),
-                events: Vec::new(),
-                secret_enc: SigningSecret::generate()
-                    .seal(&keys.webhook_secret)
-                    .unwrap(),
-                created_at: UnixTime(1),
-            },
-            callscope_server::webhooks::MAX_ENDPOINTS,
-        )
-        .await
-        .unwrap()
-        .expect("under the endpoint cap");
-}
-
 async fn json_of(r: reqwest::Response) -> (StatusCode, Value) {
     let status = r.status();
     let text = r.text().await.unwrap();
@@ -141,6 +118,21 @@ impl W {
             (status, &body["outcome"]),
             (StatusCode::OK, &json!("applied"))
         );
+        id
+    }
+
+    /// A call without a control channel, answered by the pipeline.
+    async fn answered_without_control(&self) -> String {
+        let id = self.create(None).await;
+        let r = self
+            .server
+            .client
+            .post(self.server.url(&format!("/pipeline/v1/calls/{id}/answer")))
+            .bearer_auth(TOKEN)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::OK);
         id
     }
 
@@ -638,16 +630,7 @@ both_backends!(transfers_refused_change_nothing, |db: TestDb| async move {
             json!({"error": "Call is not in progress"})
         )
     );
-    let plain = w.create(None).await;
-    let r = w
-        .server
-        .client
-        .post(w.server.url(&format!("/pipeline/v1/calls/{plain}/answer")))
-        .bearer_auth(TOKEN)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), StatusCode::OK);
+    let plain = w.answered_without_control().await;
     let (status, err) = w.transfer(&plain, ok.clone()).await;
     assert_eq!(
         (status, err),
@@ -871,16 +854,7 @@ both_backends!(gathers_refused_change_nothing, |db: TestDb| async move {
         (status, err),
         (StatusCode::CONFLICT, json!({"error": "Call is not active"}))
     );
-    let plain = w.create(None).await;
-    let r = w
-        .server
-        .client
-        .post(w.server.url(&format!("/pipeline/v1/calls/{plain}/answer")))
-        .bearer_auth(TOKEN)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), StatusCode::OK);
+    let plain = w.answered_without_control().await;
     let (status, err) = w.gather(&plain, ok.clone()).await;
     assert_eq!(
         (status, err),

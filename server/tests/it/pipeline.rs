@@ -9,8 +9,7 @@ use callscope_server::application::Application;
 use callscope_server::auth::{KeyMode, create_key};
 use callscope_server::clock::{Clock, ManualClock, UnixTime};
 use callscope_server::live::LiveStore;
-use callscope_server::storage::{NewEndpoint, Store};
-use callscope_server::webhooks::SigningSecret;
+use callscope_server::storage::Store;
 use callscope_shared::CallId;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
@@ -37,25 +36,7 @@ async fn world(db: &TestDb, tokens: &str) -> P {
         .unwrap();
     let acme = store.account_id("acme").await.unwrap().unwrap();
     let agent = fixtures::agent(&store, acme, 0x28c5_1f81).await;
-    let keys = callscope_server::secrets::Keys::from_server_key(
-        &callscope_server::secrets::ServerKey::generate(),
-    );
-    store
-        .insert_endpoint(
-            &NewEndpoint {
-                account_id: acme,
-                url: "https://hooks.example.com/in".into(),
-                events: Vec::new(),
-                secret_enc: SigningSecret::generate()
-                    .seal(&keys.webhook_secret)
-                    .unwrap(),
-                created_at: UnixTime(1),
-            },
-            callscope_server::webhooks::MAX_ENDPOINTS,
-        )
-        .await
-        .unwrap()
-        .expect("under the endpoint cap");
+    fixtures::endpoint(&store, acme).await;
     let clock = ManualClock::new(UnixTime(T0));
     let live = LiveStore::in_process();
     let mut config = common::config();

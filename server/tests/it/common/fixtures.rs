@@ -101,3 +101,27 @@ pub fn completed_call(
         )
     }
 }
+
+/// A webhook endpoint of `account` subscribed to every event (at an address nothing is
+/// delivered to: tests read the outbox).
+pub async fn endpoint(store: &Store, account: AccountId) {
+    let keys = callscope_server::secrets::Keys::from_server_key(
+        &callscope_server::secrets::ServerKey::generate(),
+    );
+    store
+        .insert_endpoint(
+            &callscope_server::storage::NewEndpoint {
+                account_id: account,
+                url: "https://hooks.example.com/in".into(),
+                events: Vec::new(),
+                secret_enc: callscope_server::webhooks::SigningSecret::generate()
+                    .seal(&keys.webhook_secret)
+                    .unwrap(),
+                created_at: UnixTime(1),
+            },
+            callscope_server::webhooks::MAX_ENDPOINTS,
+        )
+        .await
+        .unwrap()
+        .expect("under the endpoint cap");
+}
