@@ -101,6 +101,12 @@ pub fn Header(view: Arc<PublicDebugView>, raw: Arc<str>) -> impl IntoView {
                     <dt>"Turns"</dt>
                     <dd>{format::thousands(view.turns.len() as u64)}</dd>
                 </div>
+                <div>
+                    <dt>"Interruptions"</dt>
+                    <dd class="interruptions">
+                        {format::thousands(view.turns.iter().filter(|t| t.interrupted).count() as u64)}
+                    </dd>
+                </div>
             </dl>
             <div class="actions">
                 <button type="button" class="button copy-link" on:click=copy>

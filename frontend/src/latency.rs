@@ -153,6 +153,8 @@ pub(crate) mod tests {
             tts_ttfb_ms: llm.map(|_| 100),
             timestamp: Some(ts),
             tool_calls: vec![],
+            interrupted: false,
+            stt_ms: None,
         }
     }
 
@@ -165,6 +167,8 @@ pub(crate) mod tests {
             tts_ttfb_ms: tts,
             timestamp: None,
             tool_calls: vec![],
+            interrupted: false,
+            stt_ms: None,
         }
     }
 

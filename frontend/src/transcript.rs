@@ -53,6 +53,33 @@ fn latency_chips(turn: &PublicTurn, budget: RwSignal<u32>) -> Option<impl IntoVi
     })
 }
 
+/// A caller turn's speech-to-text time, the first stage of the caller's wait.
+fn stt_chip(turn: &PublicTurn) -> Option<impl IntoView + use<>> {
+    let ms = turn.stt_ms?;
+    Some(view! {
+        <span class="chips">
+            <span
+                class="chip phase stt"
+                title="Speech to text: end of the caller's speech to the final transcript"
+            >
+                "STT "
+                {format::ms(ms)}
+            </span>
+        </span>
+    })
+}
+
+/// The mark of an assistant turn the caller cut off.
+fn interrupted_flag(turn: &PublicTurn) -> Option<impl IntoView + use<>> {
+    turn.interrupted.then(|| {
+        view! {
+            <span class="flag interrupted" title="The caller cut this reply off">
+                "Interrupted"
+            </span>
+        }
+    })
+}
+
 fn tool_calls(turn: &PublicTurn) -> Option<impl IntoView + use<>> {
     if turn.tool_calls.is_empty() {
         return None;
@@ -65,10 +92,20 @@ fn tool_calls(turn: &PublicTurn) -> Option<impl IntoView + use<>> {
                 serde_json::Value::Null => String::new(),
                 other => other.to_string(),
             };
+            let result = t.result.clone().map(|r| {
+                view! {
+                    <span class="tool-result" title="What the tool returned">
+                        <span aria-hidden="true">"→ "</span>
+                        <span class="sr-only">"returned "</span>
+                        {r}
+                    </span>
+                }
+            });
             view! {
                 <li>
                     <span class="tool-name">{t.name.clone()}</span>
                     <code class="tool-args">{args}</code>
+                    {result}
                 </li>
             }
         })
@@ -91,12 +128,13 @@ fn row(
         Role::User => ("user", "Caller"),
     };
     let class = format!(
-        "turn {role_class}{}",
+        "turn {role_class}{}{}",
         if turn.tool_calls.is_empty() {
             ""
         } else {
             " has-tools"
-        }
+        },
+        if turn.interrupted { " interrupted" } else { "" }
     );
     let anchor = route::turn_anchor(index);
     let content = search::pieces(&turn.content, ranges)
@@ -124,7 +162,9 @@ fn row(
                 </a>
                 <span class="role">{role}</span>
                 {offset}
+                {interrupted_flag(turn)}
                 {latency_chips(turn, budget)}
+                {stt_chip(turn)}
             </div>
             <p class="content">{content}</p>
             {tool_calls(turn)}

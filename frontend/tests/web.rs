@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use callscope_shared::PublicDebugView;
 use callscope_shared::link::DEBUG_PATH_PREFIX;
+use callscope_viewer::header::Header;
 use callscope_viewer::latency::{self, Grade, Phases};
 use callscope_viewer::latency_summary::LatencySummary;
 use callscope_viewer::timeline::Timeline;
@@ -34,10 +35,10 @@ fn fixture() -> Arc<PublicDebugView> {
         "turns": [
             {"role": "assistant", "content": "Hello, how can I help?", "timestamp": 0.0,
              "llm_ttfb_ms": 300, "tts_start_ms": 420, "tts_ttfb_ms": 110},
-            {"role": "user", "content": "I need to file a claim", "timestamp": 3.0},
+            {"role": "user", "content": "I need to file a claim", "timestamp": 3.0, "stt_ms": 240},
             {"role": "assistant", "content": "Sure, a claim. Your policy number?", "timestamp": 6.5,
-             "llm_ttfb_ms": 900, "tts_start_ms": 1050, "tts_ttfb_ms": 120,
-             "tool_calls": [{"name": "lookup_policy", "arguments": {"q": "x"}}]},
+             "llm_ttfb_ms": 900, "tts_start_ms": 1050, "tts_ttfb_ms": 120, "interrupted": true,
+             "tool_calls": [{"name": "lookup_policy", "arguments": {"q": "x"}, "result": "found"}]},
             {"role": "user", "content": "It is A-12", "timestamp": 10.0}
         ],
         "latency": {
@@ -212,10 +213,31 @@ async fn transcript_renders_every_turn_with_anchors_chips_and_tools() {
     assert_eq!(count(&root, "li#turn-3.assistant .chip.total.over"), 1);
     assert_eq!(count(&root, "li#turn-1 .chip.total.ok"), 1);
     assert_eq!(count(&root, "li#turn-3 .tools li"), 1);
+    assert_eq!(count(&root, "li#turn-3 .tools li .tool-result"), 1);
+    // The interruption and the caller's speech-to-text time, on their turns only.
+    assert_eq!(count(&root, "li.turn.interrupted"), 1);
+    assert_eq!(count(&root, "li#turn-3.interrupted .flag.interrupted"), 1);
+    assert_eq!(count(&root, ".chip.stt"), 1);
+    assert_eq!(count(&root, "li#turn-2 .chip.stt"), 1);
     assert_eq!(count(&root, "ol.turns[data-complete='true']"), 1);
     target.set(Some(1));
     settle().await;
     assert_eq!(count(&root, "li#turn-2.highlighted"), 1);
+}
+
+#[wasm_bindgen_test]
+async fn the_header_counts_interruptions() {
+    let view = fixture();
+    let raw: Arc<str> = Arc::from("{}");
+    let root = mount(move || view! { <Header view raw /> }.into_any());
+    settle().await;
+    let counted = root
+        .query_selector("dd.interruptions")
+        .unwrap()
+        .expect("the header has an interruptions count")
+        .text_content()
+        .unwrap_or_default();
+    assert_eq!(counted.trim(), "1");
 }
 
 #[wasm_bindgen_test]

@@ -90,6 +90,10 @@ pub struct Turn {
     pub llm_ttfb_ms: Option<i64>,
     pub tts_start_ms: Option<i64>,
     pub tts_ttfb_ms: Option<i64>,
+    /// The caller cut this assistant entry off.
+    pub interrupted: bool,
+    /// A caller entry's speech-to-text latency (end of speech → final transcript), in ms.
+    pub stt_ms: Option<i64>,
 }
 
 /// What a turns request did.
@@ -664,6 +668,21 @@ fn seq_entry(turn: Turn) -> Result<SeqEntry, PipelineError> {
             )));
         }
     };
+    if turn.interrupted && turn.role != Role::Assistant {
+        return Err(invalid(format!(
+            "turn {seq}: only assistant turns can be interrupted"
+        )));
+    }
+    if let Some(stt_ms) = turn.stt_ms {
+        if turn.role != Role::User {
+            return Err(invalid(format!("turn {seq}: only user turns carry stt_ms")));
+        }
+        if !(0..=MAX_LATENCY_MS).contains(&stt_ms) {
+            return Err(invalid(format!(
+                "turn {seq}: stt_ms must be milliseconds from 0 to {MAX_LATENCY_MS}"
+            )));
+        }
+    }
     Ok(SeqEntry {
         seq,
         role: turn.role,
@@ -671,6 +690,8 @@ fn seq_entry(turn: Turn) -> Result<SeqEntry, PipelineError> {
         offset_ms: (turn.timestamp * 1000.0).round() as i64,
         tool_calls: turn.tool_calls,
         latency,
+        interrupted: turn.interrupted,
+        stt_ms: turn.stt_ms,
     })
 }
 

@@ -26,6 +26,12 @@ pub struct TranscriptEntry {
     /// Tools the assistant called in this turn; omitted when none.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub tool_calls: Vec<ToolCall>,
+    /// An assistant entry the caller cut off; omitted when not.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub interrupted: bool,
+    /// A caller entry's speech-to-text latency: end of speech → final transcript, in ms.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stt_ms: Option<u32>,
 }
 
 /// One assistant turn's latency, in milliseconds from the start of that turn.

@@ -20,12 +20,16 @@ pub struct DebugLink {
     pub last_viewed_at: Option<Timestamp>,
 }
 
-/// A tool call as the public view shows it: its name, and arguments with numbers masked.
+/// A tool call as the public view shows it: its name, arguments and result, masked like
+/// all text.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PublicToolCall {
     pub name: String,
     #[serde(default)]
     pub arguments: serde_json::Value,
+    /// What the tool returned, when the pipeline reported it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub result: Option<String>,
 }
 
 /// One conversation turn. Assistant turns carry their latency; user turns do not.
@@ -44,6 +48,12 @@ pub struct PublicTurn {
     pub timestamp: Option<f64>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub tool_calls: Vec<PublicToolCall>,
+    /// The caller cut this assistant turn off.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub interrupted: bool,
+    /// A caller turn's speech-to-text latency (end of speech → final transcript), in ms.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stt_ms: Option<u32>,
 }
 
 /// p50/p90/p99/max of one latency metric over the call's assistant turns.

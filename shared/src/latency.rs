@@ -101,6 +101,8 @@ mod tests {
             tts_ttfb_ms: tts,
             timestamp: None,
             tool_calls: vec![],
+            interrupted: false,
+            stt_ms: None,
         }
     }
 

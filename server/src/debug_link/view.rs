@@ -63,8 +63,11 @@ fn public_turns(
                     .map(|t| PublicToolCall {
                         name: mask_text(&t.name),
                         arguments: mask_json(&t.arguments),
+                        result: t.result.as_deref().map(mask_text),
                     })
                     .collect(),
+                interrupted: entry.interrupted,
+                stt_ms: entry.stt_ms,
             }
         })
         .collect()
@@ -283,6 +286,8 @@ mod tests {
                     }],
                     content,
                     timestamp: i as f64,
+                    interrupted: false,
+                    stt_ms: None,
                 })
                 .collect();
             Call {

@@ -102,6 +102,10 @@ pub struct TurnBody {
     tts_start_ms: Option<i64>,
     #[serde(default)]
     tts_ttfb_ms: Option<i64>,
+    #[serde(default)]
+    interrupted: bool,
+    #[serde(default)]
+    stt_ms: Option<i64>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -138,6 +142,8 @@ pub async fn turns(
             llm_ttfb_ms: t.llm_ttfb_ms,
             tts_start_ms: t.tts_start_ms,
             tts_ttfb_ms: t.tts_ttfb_ms,
+            interrupted: t.interrupted,
+            stt_ms: t.stt_ms,
         })
         .collect();
     let TurnsAdded {

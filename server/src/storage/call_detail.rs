@@ -106,6 +106,8 @@ struct TranscriptRow {
     content: String,
     offset_ms: i64,
     tool_calls: Option<String>,
+    interrupted: Flag,
+    stt_ms: Option<i64>,
 }
 
 impl TryFrom<TranscriptRow> for TranscriptEntry {
@@ -121,6 +123,11 @@ impl TryFrom<TranscriptRow> for TranscriptEntry {
                 .map(|t| decode::json(&t, "tool_calls"))
                 .transpose()?
                 .unwrap_or_default(),
+            interrupted: r.interrupted.into(),
+            stt_ms: r
+                .stt_ms
+                .map(|ms| decode::narrow(ms, "stt_ms"))
+                .transpose()?,
         })
     }
 }
@@ -222,7 +229,8 @@ impl Store {
     /// A call's transcript in order.
     pub async fn transcript(&self, call_id: CallId) -> StoreResult<Vec<TranscriptEntry>> {
         let rows: Vec<TranscriptRow> = sqlx::query_as(
-            "SELECT role, content, offset_ms, tool_calls FROM transcript_entries WHERE call_id = $1 ORDER BY seq",
+            "SELECT role, content, offset_ms, tool_calls, interrupted, stt_ms FROM transcript_entries
+             WHERE call_id = $1 ORDER BY seq",
         )
         .bind(call_id.get())
         .fetch_all(self.pool())

@@ -150,6 +150,8 @@ pub struct SeqEntry {
     pub offset_ms: i64,
     pub tool_calls: Vec<ToolCall>,
     pub latency: Option<EntryLatency>,
+    pub interrupted: bool,
+    pub stt_ms: Option<i64>,
 }
 
 #[derive(sqlx::FromRow)]
@@ -162,6 +164,8 @@ struct SeqEntryRow {
     llm_ttfb_ms: Option<i64>,
     tts_start_ms: Option<i64>,
     tts_ttfb_ms: Option<i64>,
+    interrupted: Flag,
+    stt_ms: Option<i64>,
 }
 
 impl TryFrom<SeqEntryRow> for SeqEntry {
@@ -187,6 +191,8 @@ impl TryFrom<SeqEntryRow> for SeqEntry {
                 .transpose()?
                 .unwrap_or_default(),
             latency,
+            interrupted: r.interrupted.into(),
+            stt_ms: r.stt_ms,
         })
     }
 }
@@ -199,8 +205,8 @@ struct TranscriptSoFar {
     assistant: i64,
 }
 
-const ENTRY_COLUMNS: &str =
-    "seq, role, content, offset_ms, tool_calls, llm_ttfb_ms, tts_start_ms, tts_ttfb_ms";
+const ENTRY_COLUMNS: &str = "seq, role, content, offset_ms, tool_calls, llm_ttfb_ms, \
+    tts_start_ms, tts_ttfb_ms, interrupted, stt_ms";
 
 /// A call locked for one change; dropped without `commit`, nothing changes.
 pub struct CallTx {
@@ -335,7 +341,9 @@ impl CallTx {
                     .bind(tool_calls)?
                     .bind(e.latency.map(|l| l.llm_ttfb_ms))?
                     .bind(e.latency.map(|l| l.tts_start_ms))?
-                    .bind(e.latency.map(|l| l.tts_ttfb_ms))?;
+                    .bind(e.latency.map(|l| l.tts_ttfb_ms))?
+                    .bind(e.interrupted)?
+                    .bind(e.stt_ms)?;
                 Ok(())
             })?;
             let (sql, args) = sql.finish();

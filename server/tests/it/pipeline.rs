@@ -726,3 +726,109 @@ backend_independent!(
         assert_eq!(p.clock.now(), UnixTime(T0));
     }
 );
+
+both_backends!(
+    interruptions_stt_latency_and_tool_results_reach_both_views,
+    |db: TestDb| async move {
+        let p = world(&db, TOKEN).await;
+        let id = p.create().await;
+        let turns = format!("/pipeline/v1/calls/{id}/turns");
+        let batch = json!({"turns": [
+            {"seq": 1, "role": "user", "content": "My number is +31612345678", "timestamp": 0.5,
+             "stt_ms": 180},
+            {"seq": 2, "role": "assistant", "content": "Let me check", "timestamp": 1.5,
+             "interrupted": true, "llm_ttfb_ms": 300, "tts_start_ms": 420, "tts_ttfb_ms": 90,
+             "tool_calls": [{"name": "lookup", "arguments": {"phone": "+31612345678"},
+                             "result": "found +31612345678"}]},
+        ]});
+        for want in [2, 0] {
+            let (s, added) = p.send("POST", &turns, Some(batch.clone())).await;
+            assert_eq!(
+                (s, added["added"].clone()),
+                (StatusCode::OK, json!(want)),
+                "{added}"
+            );
+        }
+        // The same seq with another flag is another entry.
+        let mut other = batch.clone();
+        other["turns"][1]["interrupted"] = json!(false);
+        let (s, err) = p.send("POST", &turns, Some(other)).await;
+        assert_eq!(
+            (s, err),
+            (
+                StatusCode::CONFLICT,
+                json!({"error": "seq 2 already holds a different entry"})
+            )
+        );
+
+        let (_, call) = p.get(&format!("/v1/calls/{id}")).await;
+        let transcript = &call["transcript"];
+        assert_eq!(transcript[0]["stt_ms"], 180);
+        assert!(
+            transcript[0].get("interrupted").is_none(),
+            "omitted when false"
+        );
+        assert_eq!(transcript[1]["interrupted"], true);
+        assert!(transcript[1].get("stt_ms").is_none());
+        assert_eq!(
+            transcript[1]["tool_calls"][0]["result"],
+            "found +31612345678"
+        );
+
+        let (_, link) = p.get(&format!("/v1/calls/{id}/debug-link")).await;
+        let public = p
+            .server
+            .client
+            .get(p.server.url(link["url"].as_str().unwrap()))
+            .send()
+            .await
+            .unwrap();
+        let (_, view) = json(public).await;
+        assert_eq!(view["turns"][0]["stt_ms"], 180);
+        assert_eq!(view["turns"][1]["interrupted"], true);
+        let tool = &view["turns"][1]["tool_calls"][0];
+        let result = tool["result"].as_str().unwrap();
+        assert!(
+            result.starts_with("found +316") && !result.contains("12345678"),
+            "{result}"
+        );
+        assert!(
+            !tool["arguments"]["phone"]
+                .as_str()
+                .unwrap()
+                .contains("12345678")
+        );
+
+        for (turn, message) in [
+            (
+                json!({"seq": 9, "role": "user", "content": "x", "timestamp": 1.0, "interrupted": true}),
+                "turn 9: only assistant turns can be interrupted",
+            ),
+            (
+                json!({"seq": 9, "role": "assistant", "content": "x", "timestamp": 1.0, "stt_ms": 5}),
+                "turn 9: only user turns carry stt_ms",
+            ),
+            (
+                json!({"seq": 9, "role": "user", "content": "x", "timestamp": 1.0, "stt_ms": -1}),
+                "turn 9: stt_ms must be milliseconds from 0 to 600000",
+            ),
+        ] {
+            let (s, err) = p.send("POST", &turns, Some(json!({"turns": [turn]}))).await;
+            assert_eq!(
+                (s, err),
+                (StatusCode::BAD_REQUEST, json!({"error": message}))
+            );
+        }
+        let (s, err) = p
+            .send(
+                "POST",
+                &turns,
+                Some(json!({"turns": [{"seq": 9, "role": "user", "content": "x",
+                                       "timestamp": 1.0, "interrupted": "yes"}]})),
+            )
+            .await;
+        assert_eq!(s, StatusCode::BAD_REQUEST, "{err}");
+        let (_, after) = p.get(&format!("/v1/calls/{id}")).await;
+        assert_eq!(after["turn_count"], 2, "nothing was stored by the refusals");
+    }
+);
