@@ -27,15 +27,20 @@ pub struct Seg {
     pub height: f64,
 }
 
-/// A bar: which turn (index into `turns`), where, and its three phase rectangles from
-/// the bottom up (LLM, hand-off, TTS).
+/// A bar: which turn (index into `turns`), where, and its phase rectangles from the
+/// bottom up: the caller's speech to text (of the caller turn just before, when reported),
+/// then LLM, hand-off and TTS. Together they are the silence the caller heard.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Bar {
     pub turn: usize,
     pub x: f64,
     pub width: f64,
-    pub segs: [Seg; 3],
+    pub segs: [Seg; 4],
     pub phases: Phases,
+    /// The speech-to-text time before this reply, in ms (0 when not reported).
+    pub stt: u32,
+    /// The caller cut this reply off.
+    pub interrupted: bool,
 }
 
 /// The bar chart: its size, scale and bars.
@@ -72,15 +77,28 @@ pub fn y_of(value: u32, max_ms: u32) -> f64 {
     MARGIN_TOP + PLOT_HEIGHT - (f64::from(value).min(max) / max) * PLOT_HEIGHT
 }
 
-/// Lays out one bar per turn with latency. The scale covers the slowest turn and the
+/// The speech-to-text time of the caller turn just before turn `i`, if reported.
+fn stt_before(turns: &[PublicTurn], i: usize) -> u32 {
+    i.checked_sub(1)
+        .and_then(|prev| turns.get(prev))
+        .filter(|t| t.role == callscope_shared::Role::User)
+        .and_then(|t| t.stt_ms)
+        .unwrap_or(0)
+}
+
+/// Lays out one bar per turn with latency. The scale covers the tallest bar and the
 /// budget, so the budget line is always on the chart.
 pub fn bars(turns: &[PublicTurn], budget_ms: u32) -> BarChart {
-    let with: Vec<(usize, Phases)> = turns
+    let with: Vec<(usize, Phases, u32)> = turns
         .iter()
         .enumerate()
-        .filter_map(|(i, t)| Phases::of(t).map(|p| (i, p)))
+        .filter_map(|(i, t)| Phases::of(t).map(|p| (i, p, stt_before(turns, i))))
         .collect();
-    let top = with.iter().map(|(_, p)| p.total()).max().unwrap_or(0);
+    let top = with
+        .iter()
+        .map(|(_, p, stt)| p.total().saturating_add(*stt))
+        .max()
+        .unwrap_or(0);
     let max_ms = nice_ceil(top.max(budget_ms).max(100));
     let n = with.len().max(1) as f64;
     let plot_width = PLOT_WIDTH.max(n * MIN_STEP);
@@ -89,10 +107,10 @@ pub fn bars(turns: &[PublicTurn], budget_ms: u32) -> BarChart {
     let bars = with
         .into_iter()
         .enumerate()
-        .map(|(k, (turn, phases))| {
+        .map(|(k, (turn, phases, stt))| {
             let x = MARGIN_LEFT + step * k as f64 + (step - width) / 2.0;
             let mut base = 0u32;
-            let segs = [phases.llm, phases.handoff, phases.tts].map(|v| {
+            let segs = [stt, phases.llm, phases.handoff, phases.tts].map(|v| {
                 let top = base.saturating_add(v);
                 let seg = Seg {
                     y: y_of(top, max_ms),
@@ -107,6 +125,8 @@ pub fn bars(turns: &[PublicTurn], budget_ms: u32) -> BarChart {
                 width,
                 segs,
                 phases,
+                stt,
+                interrupted: turns[turn].interrupted,
             }
         })
         .collect();
@@ -243,14 +263,36 @@ mod tests {
         assert_eq!(chart.ticks, vec![0, 500, 1000, 1500, 2000]);
         let b = &chart.bars[0];
         let bottom = MARGIN_TOP + PLOT_HEIGHT;
-        // LLM from the bottom, hand-off on top of it, TTS on top of that.
-        assert!((b.segs[0].y + b.segs[0].height - bottom).abs() < 1e-9);
-        assert!((b.segs[1].y + b.segs[1].height - b.segs[0].y).abs() < 1e-9);
+        // No speech-to-text reported: an empty first segment; LLM from the bottom, hand-off
+        // on top of it, TTS on top of that.
+        assert_eq!(b.segs[0].height, 0.0);
+        assert!((b.segs[1].y + b.segs[1].height - bottom).abs() < 1e-9);
         assert!((b.segs[2].y + b.segs[2].height - b.segs[1].y).abs() < 1e-9);
+        assert!((b.segs[3].y + b.segs[3].height - b.segs[2].y).abs() < 1e-9);
         // 500 ms of 2000 is a quarter of the plot.
-        assert!((bottom - b.segs[2].y - PLOT_HEIGHT / 4.0).abs() < 1e-9);
+        assert!((bottom - b.segs[3].y - PLOT_HEIGHT / 4.0).abs() < 1e-9);
         assert!(chart.bars[0].x < chart.bars[1].x);
         assert!(b.width <= MAX_BAR);
+    }
+
+    #[test]
+    fn the_callers_speech_to_text_sits_under_the_reply_it_delayed() {
+        let mut caller = t(Role::User, 2.0, None);
+        caller.stt_ms = Some(250);
+        let mut reply = t(Role::Assistant, 3.0, Some(300));
+        reply.interrupted = true;
+        let turns = [t(Role::Assistant, 0.0, Some(300)), caller, reply];
+        let chart = bars(&turns, 800);
+        let (first, second) = (&chart.bars[0], &chart.bars[1]);
+        assert_eq!((first.stt, first.interrupted), (0, false));
+        assert_eq!((second.stt, second.interrupted), (250, true));
+        // The STT segment from the bottom, the LLM on top of it; the bar is 250 ms taller.
+        let bottom = MARGIN_TOP + PLOT_HEIGHT;
+        assert!((second.segs[0].y + second.segs[0].height - bottom).abs() < 1e-9);
+        assert!((second.segs[1].y + second.segs[1].height - second.segs[0].y).abs() < 1e-9);
+        let tall = |b: &Bar| bottom - b.segs[3].y;
+        let per_ms = PLOT_HEIGHT / f64::from(chart.max_ms);
+        assert!((tall(second) - tall(first) - 250.0 * per_ms).abs() < 1e-9);
     }
 
     #[test]

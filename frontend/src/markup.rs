@@ -8,7 +8,7 @@ use std::fmt::Write;
 use callscope_shared::{PublicTurn, Role};
 
 use crate::chart::{self, BarChart, MARGIN_LEFT, Span};
-use crate::latency::{Grade, Phases};
+use crate::latency::Grade;
 use crate::{format, route};
 
 /// Above this many bars, bars leave the tab order (the transcript's links remain).
@@ -31,16 +31,27 @@ pub fn escape(text: &str) -> String {
 }
 
 /// The tooltip and accessible name of a bar.
-pub fn bar_title(index: usize, p: Phases, budget: u32) -> String {
-    format!(
+pub fn bar_title(b: &chart::Bar, budget: u32) -> String {
+    let p = b.phases;
+    let mut title = format!(
         "Turn #{}: audio after {} ({}) — LLM {}, hand-off {}, TTS {}",
-        index + 1,
+        b.turn + 1,
         format::ms(p.total()),
         Grade::of(p.total(), budget).words(),
         format::ms(p.llm),
         format::ms(p.handoff),
         format::ms(p.tts)
-    )
+    );
+    if b.stt > 0 {
+        title.push_str(&format!(
+            "; the caller's speech to text {} before it",
+            format::ms(b.stt)
+        ));
+    }
+    if b.interrupted {
+        title.push_str("; interrupted by the caller");
+    }
+    title
 }
 
 /// The bar chart with its axis, ticks and budget line.
@@ -71,12 +82,13 @@ pub fn bars_svg(chart: &BarChart, budget: u32) -> String {
     );
     for b in &chart.bars {
         let grade = Grade::of(b.phases.total(), budget);
-        let title = escape(&bar_title(b.turn, b.phases, budget));
+        let title = escape(&bar_title(b, budget));
         let n = b.turn + 1;
         let _ = write!(
             s,
-            r##"<g class="bar {}" data-turn="{n}"><a href="#{}" tabindex="{tab}"><title>{title}</title>"##,
+            r##"<g class="bar {}{}" data-turn="{n}"><a href="#{}" tabindex="{tab}"><title>{title}</title>"##,
             grade.class(),
+            if b.interrupted { " interrupted" } else { "" },
             route::turn_anchor(b.turn),
         );
         if focusable {
@@ -90,7 +102,10 @@ pub fn bars_svg(chart: &BarChart, budget: u32) -> String {
                 chart::PLOT_HEIGHT
             );
         }
-        for (class, seg) in ["seg-llm", "seg-handoff", "seg-tts"].iter().zip(b.segs) {
+        for (class, seg) in ["seg-stt", "seg-llm", "seg-handoff", "seg-tts"]
+            .iter()
+            .zip(b.segs)
+        {
             if seg.height <= 0.0 {
                 continue;
             }

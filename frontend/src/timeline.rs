@@ -46,6 +46,7 @@ pub fn Timeline(view: Arc<PublicDebugView>, budget: RwSignal<u32>) -> impl IntoV
                 </label>
             </div>
             <ul class="legend" aria-label="Legend">
+                <li><span class="swatch seg-stt"></span>"Caller's speech to text"</li>
                 <li><span class="swatch seg-llm"></span>"LLM first token"</li>
                 <li><span class="swatch seg-handoff"></span>"Until TTS starts"</li>
                 <li><span class="swatch seg-tts"></span>"TTS first audio"</li>
