@@ -187,7 +187,24 @@ pub async fn create(
             Vec::new(),
         )
     };
-    let call_id = store.insert_call(&call, now, events::for_new_call).await?;
+    let call_id = match store.insert_call(&call, now, events::for_new_call).await {
+        Ok(id) => id,
+        // A concurrent create with the same `call_control_id` won: that call is this one.
+        Err(e) if e.is_unique_violation() => {
+            let id = call.call_control_id.as_deref().unwrap_or_default();
+            let existing = store
+                .call_by_control_id(agent.account_id, id)
+                .await?
+                .ok_or_else(|| invalid("call_control_id already names another account's call"))?;
+            let state = store
+                .call_state(existing)
+                .await?
+                .ok_or(PipelineError::CallNotFound)?;
+            sync_live(live, &state, None).await?;
+            return Ok((read(store, &state).await?, false));
+        }
+        Err(e) => return Err(e.into()),
+    };
     let state = store
         .call_state(call_id)
         .await?

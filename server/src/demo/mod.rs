@@ -280,6 +280,9 @@ async fn write(
     {
         call.account_id = account_id;
         call.agent_id = agent_ids[agent];
+        // Control ids are unique across the database and a seed may be written twice: the
+        // written id is salted per run (the plan itself stays the seed's).
+        call.call_control_id = call.call_control_id.map(salted);
         let now = clock::now();
         let id = store.insert_call(&call, now, for_new_call).await?;
         let rank = Showcase::of_new(&call).rank();
@@ -344,4 +347,11 @@ async fn find_debug_call(store: &Store, account_id: AccountId) -> StoreResult<Op
         }
     }
     Ok(best.map(|(_, id)| id))
+}
+
+/// A demo control id made unique to this run: `v3:<planned hex>-<random hex>`.
+fn salted(planned: String) -> String {
+    let salt: [u8; 8] = rand::random();
+    let hex: String = salt.iter().map(|b| format!("{b:02x}")).collect();
+    format!("{planned}-{hex}")
 }

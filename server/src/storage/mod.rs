@@ -82,6 +82,13 @@ pub enum StoreError {
     Corrupt(String),
 }
 
+impl StoreError {
+    /// A write refused by a unique index (a concurrent writer got there first).
+    pub fn is_unique_violation(&self) -> bool {
+        matches!(self, StoreError::Database(sqlx::Error::Database(e)) if e.is_unique_violation())
+    }
+}
+
 pub type StoreResult<T> = Result<T, StoreError>;
 
 /// The handle every part of the server uses to reach the database. Cheap to clone.

@@ -707,7 +707,7 @@ backend_independent!(
     }
 );
 
-backend_independent!(
+both_backends!(
     a_repeated_create_with_the_same_call_control_id_is_the_same_call,
     |db: TestDb| async move {
         let p = world(&db, TOKEN).await;
@@ -724,6 +724,37 @@ backend_independent!(
         assert_eq!(live.call_control_id.as_deref(), Some("v3:abc"));
         assert_eq!(live.answered_at.map(|t| t.unix()), Some(T0));
         assert_eq!(p.clock.now(), UnixTime(T0));
+
+        // Eight creates naming one provider call at the same moment: one call.
+        let body = json!({"agent_id": p.agent, "from_number": "+31612345678",
+                          "to_number": "+31850012345", "call_control_id": "v3:race"});
+        let mut tasks = tokio::task::JoinSet::new();
+        for _ in 0..8 {
+            let request = p
+                .server
+                .client
+                .post(p.server.url("/pipeline/v1/calls"))
+                .bearer_auth(TOKEN)
+                .json(&body);
+            tasks.spawn(async move { json(request.send().await.unwrap()).await });
+        }
+        let answers = tasks.join_all().await;
+        let created = answers
+            .iter()
+            .filter(|(s, _)| *s == StatusCode::CREATED)
+            .count();
+        assert_eq!(created, 1, "{answers:?}");
+        assert!(
+            answers
+                .iter()
+                .all(|(s, call)| s.is_success() && call["call_id"] == answers[0].1["call_id"])
+        );
+        let id: CallId = answers[0].1["call_id"].as_str().unwrap().parse().unwrap();
+        assert_eq!(
+            p.store.call_events(id).await.unwrap().len(),
+            1,
+            "one call.started"
+        );
     }
 );
 
