@@ -90,7 +90,8 @@ pub fn completed_call(
         call_cost: Money::from_units(4664),
         metadata: serde_json::json!({"crm_id": 7}),
         extracted_data: serde_json::json!({"claim": true}),
-        call_control_id: Some("v3:abc".into()),
+        // Unique per call, as the provider's ids are (the column is unique).
+        call_control_id: Some(format!("v3:abc-{:016x}", rand::random::<u64>())),
         ..NewCall::completed(
             account_id,
             agent_id,
