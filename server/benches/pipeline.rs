@@ -3,7 +3,7 @@
 //! criterion bench: it prints a few lines per backend.
 //!
 //!     cargo bench -p callscope-server --bench pipeline -- [sqlite] [postgres]
-//!         [--seconds 15] [--calls 64] [--hooks 500] [--turns-per-call 0]
+//!         [--seconds 15] [--calls 64] [--hooks 500] [--turns-per-call 0] [--pool 10]
 //!
 //! The real application (`Application`, as `serve` builds it, with its default pool of 10
 //! connections) runs in this process on 127.0.0.1 with a pipeline token and a Telnyx public
@@ -57,6 +57,8 @@ struct Options {
     calls: usize,
     hooks: usize,
     turns_per_call: usize,
+    /// Database connections (`--db-max-connections`; `serve`'s default 10).
+    pool: u32,
 }
 
 impl Options {
@@ -68,6 +70,7 @@ impl Options {
             calls: 64,
             hooks: 500,
             turns_per_call: 0,
+            pool: 10,
         };
         let mut args = std::env::args().skip(1);
         while let Some(arg) = args.next() {
@@ -83,6 +86,7 @@ impl Options {
                 "--calls" => o.calls = value("--calls").max(1),
                 "--hooks" => o.hooks = value("--hooks"),
                 "--turns-per-call" => o.turns_per_call = value("--turns-per-call"),
+                "--pool" => o.pool = value("--pool").clamp(1, 1_000) as u32,
                 // `cargo bench` passes `--bench` to every bench binary.
                 "--bench" => {}
                 other => panic!("unknown argument {other:?}"),
@@ -156,9 +160,10 @@ async fn seed(store: &Store, keys: &Keys) -> (String, EndpointId) {
 }
 
 /// Builds the application over a fresh database at `url` and serves it on 127.0.0.1.
-async fn serve(url: &str, concurrency: usize) -> Served {
+async fn serve(url: &str, concurrency: usize, pool: u32) -> Served {
     let telnyx = SigningKey::from_bytes(&rand::random());
-    let config = config(&telnyx);
+    let mut config = config(&telnyx);
+    config.db_max_connections = pool;
     let store = Store::connect(url, config.db_max_connections)
         .await
         .unwrap();
@@ -503,7 +508,7 @@ fn load_average() -> String {
 /// Everything for one backend, printed as it comes.
 async fn run(label: &str, url: &str, o: &Options) {
     println!("{label:<9} load average before: {}", load_average());
-    let served = Arc::new(serve(url, o.calls).await);
+    let served = Arc::new(serve(url, o.calls, o.pool).await);
     let turns = turns_load(&served, o).await;
     let health = healthz_load(&served, o).await;
     let calls = o.calls;
