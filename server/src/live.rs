@@ -191,57 +191,31 @@ impl LiveStore {
         }
     }
 
-    /// Frees the call's gather slot if `gather_id` holds it (`None`: whoever holds it);
-    /// whether this call freed it.
-    pub async fn release_gather(
-        &self,
-        call_id: CallId,
-        gather_id: Option<&str>,
-    ) -> Result<bool, LiveError> {
+    /// Frees the call's gather slot if `gather_id` holds it (a late end of an older gather
+    /// leaves a newer one's slot alone).
+    pub async fn release_gather(&self, call_id: CallId, gather_id: &str) -> Result<(), LiveError> {
         match self {
             LiveStore::InProcess(map) => {
                 let mut map = map.write().unwrap_or_else(|e| e.into_inner());
-                let owned = map.gathers.get(&call_id.get()).is_some_and(|(id, expiry)| {
-                    *expiry > Instant::now() && gather_id.is_none_or(|g| g == id)
-                });
-                if owned || gather_id.is_none() {
+                if map
+                    .gathers
+                    .get(&call_id.get())
+                    .is_some_and(|(id, _)| id == gather_id)
+                {
                     map.gathers.remove(&call_id.get());
                 }
-                Ok(owned)
+                Ok(())
             }
             LiveStore::Redis { conn, prefix } => {
                 let mut conn = conn.clone();
-                let key = Self::gather_key(prefix, call_id);
-                let deleted: i64 = match gather_id {
-                    Some(id) => {
-                        redis::cmd("EVAL")
-                            .arg(RELEASE_IF_OWNED)
-                            .arg(1)
-                            .arg(key)
-                            .arg(id)
-                            .query_async(&mut conn)
-                            .await?
-                    }
-                    None => conn.del(key).await?,
-                };
-                Ok(deleted == 1)
-            }
-        }
-    }
-
-    /// The gather holding the call's slot, if any.
-    pub async fn active_gather(&self, call_id: CallId) -> Result<Option<String>, LiveError> {
-        match self {
-            LiveStore::InProcess(map) => Ok(map
-                .read()
-                .unwrap_or_else(|e| e.into_inner())
-                .gathers
-                .get(&call_id.get())
-                .filter(|(_, expiry)| *expiry > Instant::now())
-                .map(|(id, _)| id.clone())),
-            LiveStore::Redis { conn, prefix } => {
-                let mut conn = conn.clone();
-                Ok(conn.get(Self::gather_key(prefix, call_id)).await?)
+                let _: i64 = redis::cmd("EVAL")
+                    .arg(RELEASE_IF_OWNED)
+                    .arg(1)
+                    .arg(Self::gather_key(prefix, call_id))
+                    .arg(gather_id)
+                    .query_async(&mut conn)
+                    .await?;
+                Ok(())
             }
         }
     }

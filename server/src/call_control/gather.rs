@@ -185,7 +185,7 @@ pub async fn gather_call(
     match client.gather_using_speak(control_id, &command).await {
         Ok(_) => Ok(call_id),
         Err(e) => {
-            live.release_gather(call_id, Some(&gather_id)).await?;
+            live.release_gather(call_id, &gather_id).await?;
             Err(match e {
                 // Telnyx knows better: the call is not answered, or gone.
                 CommandError::NotAnswered(_) | CommandError::CallGone(_) => GatherError::NotActive,
@@ -195,6 +195,14 @@ pub async fn gather_call(
     }
 }
 
+/// What a `call.gather.ended` says.
+pub(super) struct GatherEnded<'a> {
+    pub digits: &'a str,
+    pub status: &'a GatherStatus,
+    /// When it happened, as `ingest` bounds it.
+    pub occurred_at: UnixTime,
+}
+
 /// `call.gather.ended` of one of our gathers: `call.gather.completed` queued, the slot
 /// freed. A gather callscope did not start (no tag of ours) is ignored.
 pub(super) async fn on_gather_ended(
@@ -202,8 +210,7 @@ pub(super) async fn on_gather_ended(
     live: &LiveStore,
     event: &TelnyxEvent,
     call_id: CallId,
-    digits: &str,
-    status: &GatherStatus,
+    ended: GatherEnded<'_>,
     now: UnixTime,
 ) -> Result<Ingested, PipelineError> {
     let tag = event
@@ -214,18 +221,23 @@ pub(super) async fn on_gather_ended(
     let Some(Tag::Gather(gather_id)) = tag else {
         return Ok(Ingested::Ignored);
     };
-    live.release_gather(call_id, Some(&gather_id)).await?;
+    live.release_gather(call_id, &gather_id).await?;
     let mut tx = pipeline::lock(store, call_id).await?;
-    let occurred_at = event.occurred_at.min(now);
     if !tx
-        .record_telnyx_event(&seen(event, call_id, occurred_at), now)
+        .record_telnyx_event(&seen(event, call_id, ended.occurred_at), now)
         .await?
     {
         return Ok(Ingested::Duplicate);
     }
-    let input = (*status == GatherStatus::Valid).then_some(digits);
+    let input = (*ended.status == GatherStatus::Valid).then_some(ended.digits);
     tx.enqueue(now, |call, agent, now| {
-        vec![events::for_gather(call, agent, input, status.as_str(), now)]
+        vec![events::for_gather(
+            call,
+            agent,
+            input,
+            ended.status.as_str(),
+            now,
+        )]
     })
     .await?;
     tx.commit().await?;

@@ -90,7 +90,12 @@ pub async fn ingest(
     };
     match &event.kind {
         TelnyxEventKind::GatherEnded { digits, status, .. } => {
-            gather::on_gather_ended(store, live, event, call_id, digits, status, now).await
+            let ended = gather::GatherEnded {
+                digits,
+                status,
+                occurred_at,
+            };
+            gather::on_gather_ended(store, live, event, call_id, ended, now).await
         }
         _ => original_leg::on_event(store, live, event, call_id, occurred_at, now).await,
     }
