@@ -177,6 +177,11 @@ pub(super) async fn on_call_hangup(
     at: UnixTime,
     now: UnixTime,
 ) -> Result<(), PipelineError> {
+    // Most calls were never transferred: no lock for them. None can start now (a transfer
+    // needs a call in progress, and this hangup comes after the call's end or ends it).
+    if !store.has_transfers(call_id).await? {
+        return Ok(());
+    }
     let mut tx = pipeline::lock(store, call_id).await?;
     let open: Vec<Transfer> = tx
         .transfers()

@@ -104,6 +104,16 @@ impl Store {
             .await?;
         id.map(decode::call_id).transpose()
     }
+
+    /// Whether a call was ever transferred (read without its lock).
+    pub async fn has_transfers(&self, call_id: CallId) -> StoreResult<bool> {
+        let found: Option<i64> =
+            sqlx::query_scalar("SELECT 1 FROM transfers WHERE call_id = $1 LIMIT 1")
+                .bind(call_id.get())
+                .fetch_optional(self.pool())
+                .await?;
+        Ok(found.is_some())
+    }
 }
 
 impl CallTx {
