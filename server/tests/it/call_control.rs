@@ -91,15 +91,6 @@ async fn world(db: &TestDb) -> W {
     world_with(db, fake, setup).await
 }
 
-async fn json_of(r: reqwest::Response) -> (StatusCode, Value) {
-    let status = r.status();
-    let text = r.text().await.unwrap();
-    (
-        status,
-        serde_json::from_str(&text).unwrap_or(Value::String(text)),
-    )
-}
-
 impl W {
     /// A call with the provider's handle `control`, answered through Telnyx at T0 + 2.
     async fn answered_call(&self, control: &str) -> String {
@@ -151,20 +142,21 @@ impl W {
             .send()
             .await
             .unwrap();
-        let (status, call) = json_of(r).await;
+        let (status, call) = common::status_and_json(r).await;
         assert_eq!(status, StatusCode::CREATED, "{call}");
         call["call_id"].as_str().unwrap().to_owned()
     }
 
     async fn call(&self, id: &str) -> Value {
         let (status, call) =
-            json_of(self.server.get(&format!("/v1/calls/{id}"), &self.key).await).await;
+            common::status_and_json(self.server.get(&format!("/v1/calls/{id}"), &self.key).await)
+                .await;
         assert_eq!(status, StatusCode::OK, "{call}");
         call
     }
 
     async fn status(&self, id: &str) -> (StatusCode, Value) {
-        json_of(
+        common::status_and_json(
             self.server
                 .get(&format!("/v1/calls/{id}/status"), &self.key)
                 .await,
@@ -175,7 +167,7 @@ impl W {
     async fn deliver(&self, body: &Value) -> (StatusCode, Value) {
         let url = self.server.url("/telnyx/webhooks");
         let bytes = serde_json::to_vec(body).unwrap();
-        json_of(self.fake.send_webhook(&url, &bytes, T0 + 60).await).await
+        common::status_and_json(self.fake.send_webhook(&url, &bytes, T0 + 60).await).await
     }
 
     async fn post(&self, path: &str, body: Value) -> (StatusCode, Value) {
@@ -188,7 +180,7 @@ impl W {
             .send()
             .await
             .unwrap();
-        json_of(r).await
+        common::status_and_json(r).await
     }
 
     async fn transfer(&self, id: &str, body: Value) -> (StatusCode, Value) {
@@ -618,7 +610,7 @@ both_backends!(transfers_refused_change_nothing, |db: TestDb| async move {
         .send()
         .await
         .unwrap();
-    assert_eq!(json_of(r).await.0, StatusCode::NOT_FOUND);
+    assert_eq!(common::status_and_json(r).await.0, StatusCode::NOT_FOUND);
 
     // Ringing, and without a control channel.
     let ringing = w.create(Some("v3:ringing")).await;
@@ -663,7 +655,7 @@ both_backends!(transfers_refused_change_nothing, |db: TestDb| async move {
         .await
         .unwrap();
     assert!(r.headers().contains_key("retry-after"));
-    let (status, err) = json_of(r).await;
+    let (status, err) = common::status_and_json(r).await;
     assert_eq!(
         (status, err),
         (

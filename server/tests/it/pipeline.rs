@@ -75,11 +75,11 @@ impl P {
         if let Some(body) = body {
             req = req.json(&body);
         }
-        json(req.send().await.unwrap()).await
+        common::status_and_json(req.send().await.unwrap()).await
     }
 
     async fn get(&self, path: &str) -> (StatusCode, Value) {
-        json(self.server.get(path, &self.key).await).await
+        common::status_and_json(self.server.get(path, &self.key).await).await
     }
 
     async fn create(&self) -> CallId {
@@ -96,15 +96,6 @@ impl P {
         assert_eq!(status, StatusCode::CREATED, "{call}");
         call["call_id"].as_str().unwrap().parse().unwrap()
     }
-}
-
-async fn json(r: reqwest::Response) -> (StatusCode, Value) {
-    let status = r.status();
-    let text = r.text().await.unwrap();
-    (
-        status,
-        serde_json::from_str(&text).unwrap_or(Value::String(text)),
-    )
 }
 
 fn batch_1() -> Value {
@@ -232,7 +223,7 @@ both_backends!(
             .send()
             .await
             .unwrap();
-        let (_, view) = json(public).await;
+        let (_, view) = common::status_and_json(public).await;
         assert_eq!(view["status"], "in-progress");
         assert_eq!(view["turns"].as_array().unwrap().len(), 5);
         assert_eq!(view["turns"][2]["llm_ttfb_ms"], 400);
@@ -633,7 +624,7 @@ backend_independent!(
             .send()
             .await
             .unwrap();
-        let (s, r) = json(r).await;
+        let (s, r) = common::status_and_json(r).await;
         assert_eq!(
             (s, r["error"].clone()),
             (
@@ -736,7 +727,8 @@ both_backends!(
                 .post(p.server.url("/pipeline/v1/calls"))
                 .bearer_auth(TOKEN)
                 .json(&body);
-            tasks.spawn(async move { json(request.send().await.unwrap()).await });
+            tasks
+                .spawn(async move { common::status_and_json(request.send().await.unwrap()).await });
         }
         let answers = tasks.join_all().await;
         let created = answers
@@ -814,7 +806,7 @@ both_backends!(
             .send()
             .await
             .unwrap();
-        let (_, view) = json(public).await;
+        let (_, view) = common::status_and_json(public).await;
         assert_eq!(view["turns"][0]["stt_ms"], 180);
         assert_eq!(view["turns"][1]["interrupted"], true);
         let tool = &view["turns"][1]["tool_calls"][0];

@@ -60,15 +60,6 @@ async fn world(db: &TestDb, api: bool) -> W {
     }
 }
 
-async fn json_of(r: reqwest::Response) -> (StatusCode, Value) {
-    let status = r.status();
-    let text = r.text().await.unwrap();
-    (
-        status,
-        serde_json::from_str(&text).unwrap_or(Value::String(text)),
-    )
-}
-
 impl W {
     async fn create(&self, control: Option<&str>) -> String {
         let mut body = json!({"agent_id": self.agent, "from_number": "+31612345678",
@@ -85,14 +76,15 @@ impl W {
             .send()
             .await
             .unwrap();
-        let (status, call) = json_of(r).await;
+        let (status, call) = common::status_and_json(r).await;
         assert_eq!(status, StatusCode::CREATED, "{call}");
         call["call_id"].as_str().unwrap().to_owned()
     }
 
     async fn call(&self, id: &str) -> Value {
         let (status, call) =
-            json_of(self.server.get(&format!("/v1/calls/{id}"), &self.key).await).await;
+            common::status_and_json(self.server.get(&format!("/v1/calls/{id}"), &self.key).await)
+                .await;
         assert_eq!(status, StatusCode::OK, "{call}");
         call
     }
@@ -100,7 +92,7 @@ impl W {
     async fn deliver(&self, body: &Value) -> (StatusCode, Value) {
         let url = self.server.url("/telnyx/webhooks");
         let bytes = serde_json::to_vec(body).unwrap();
-        json_of(self.fake.send_webhook(&url, &bytes, T0 + 60).await).await
+        common::status_and_json(self.fake.send_webhook(&url, &bytes, T0 + 60).await).await
     }
 
     async fn end(&self, id: &str) -> (StatusCode, Value) {
@@ -112,7 +104,7 @@ impl W {
             .send()
             .await
             .unwrap();
-        json_of(r).await
+        common::status_and_json(r).await
     }
 }
 
@@ -232,7 +224,7 @@ both_backends!(refused_deliveries_change_nothing, |db: TestDb| async move {
     };
     let ts = (T0 + 60).to_string();
     // Signed by someone else / over other bytes.
-    let (status, err) = json_of(
+    let (status, err) = common::status_and_json(
         post(ts.clone(), w.fake.signature(&ts, b"{}"), body.clone())
             .await
             .unwrap(),
@@ -247,7 +239,7 @@ both_backends!(refused_deliveries_change_nothing, |db: TestDb| async move {
     );
     // Stale: signed correctly, 301 s old.
     let stale = (T0 - 301).to_string();
-    let (status, _) = json_of(
+    let (status, _) = common::status_and_json(
         post(stale.clone(), w.fake.signature(&stale, &body), body.clone())
             .await
             .unwrap(),
@@ -255,7 +247,7 @@ both_backends!(refused_deliveries_change_nothing, |db: TestDb| async move {
     .await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
     // Missing headers.
-    let (status, err) = json_of(
+    let (status, err) = common::status_and_json(
         w.server
             .client
             .post(&url)
@@ -268,7 +260,7 @@ both_backends!(refused_deliveries_change_nothing, |db: TestDb| async move {
     assert_eq!(status, StatusCode::UNAUTHORIZED, "{err}");
     // Signed garbage.
     for garbage in [&b"not json"[..], br#"{"data": {"id": "x"}}"#] {
-        let (status, err) = json_of(
+        let (status, err) = common::status_and_json(
             post(ts.clone(), w.fake.signature(&ts, garbage), garbage.to_vec())
                 .await
                 .unwrap(),
@@ -359,7 +351,7 @@ backend_independent!(webhooks_need_the_public_key, |db: TestDb| async move {
         .send()
         .await
         .unwrap();
-    let (status, err) = json_of(r).await;
+    let (status, err) = common::status_and_json(r).await;
     assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
     assert_eq!(
         err["error"],
