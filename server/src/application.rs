@@ -15,10 +15,11 @@ use anyhow::Context;
 use tokio::net::TcpListener;
 
 use crate::app::{AppState, router};
+use crate::changes;
 use crate::clock::{SharedClock, SystemClock};
 use crate::config::Config;
-use crate::debug_link::DebugLinks;
 use crate::debug_link::recorder::{ViewRecorder, ViewWriter};
+use crate::debug_link::{DebugLinks, LiveViews};
 use crate::http_server::{self, ConnectionLimits};
 use crate::live::LiveStore;
 use crate::storage::Store;
@@ -94,7 +95,12 @@ impl ApplicationBuilder {
             tracing::warn!(dist = %config.dist.display(), "viewer not built: no index.html in the dist directory");
         }
         let (recorder, views) = ViewRecorder::new(store.clone(), config.view_flush_every);
-        let debug = DebugLinks::new(config.debug_miss_limit, &live, recorder);
+        let streams = LiveViews::new(store.clone(), config.live_streams);
+        // With Redis, changes reach the live streams of every instance.
+        if let LiveStore::Redis { client, prefix, .. } = &live {
+            changes::redis_bridge::start(store.changes().clone(), client.clone(), prefix);
+        }
+        let debug = DebugLinks::new(config.debug_miss_limit, &live, recorder, streams);
         let listener = TcpListener::bind(config.bind)
             .await
             .with_context(|| format!("binding {}", config.bind))?;
@@ -166,6 +172,12 @@ impl Application {
         let limits = ConnectionLimits {
             header_read_timeout: config.header_read_timeout,
             max_connections: config.max_connections,
+        };
+        // Open live streams end when shutdown begins, so their connections can drain.
+        let streams = state.debug.streams.clone();
+        let shutdown = async move {
+            shutdown.await;
+            streams.close_all();
         };
         let served =
             http_server::serve(self.listener, router(state.clone()), limits, shutdown).await;

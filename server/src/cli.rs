@@ -93,6 +93,16 @@ pub struct ServeArgs {
     #[arg(long, env = "CALLSCOPE_DEBUG_MISS_LIMIT", default_value_t = crate::config::DEFAULT_DEBUG_MISS_LIMIT)]
     pub debug_miss_limit: u32,
 
+    /// Most live debug streams (`/api/v1/call-debug/:token/events`) open on this instance.
+    #[arg(long, env = "CALLSCOPE_LIVE_STREAMS_MAX", value_name = "N", default_value_t = 2_000,
+          value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    pub live_streams_max: u32,
+
+    /// Most live debug streams one client may hold open on this instance.
+    #[arg(long, env = "CALLSCOPE_LIVE_STREAMS_PER_CLIENT", value_name = "N", default_value_t = 10,
+          value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    pub live_streams_per_client: u32,
+
     /// Proxies (IP addresses or CIDR ranges, comma-separated) whose `X-Forwarded-For` names
     /// the client, for per-client limits; empty: the TCP peer is the client.
     #[arg(long, env = "CALLSCOPE_TRUSTED_PROXIES", value_name = "LIST", default_value = "",

@@ -46,6 +46,8 @@ pub struct Config {
     pub redis_prefix: String,
     /// Misses per minute one client may make on the public debug endpoint (0: no limit).
     pub debug_miss_limit: u32,
+    /// Caps on open live debug streams, per instance and per client.
+    pub live_streams: crate::debug_link::StreamLimits,
     /// Proxies whose `X-Forwarded-For` names the client (none by default).
     pub trusted_proxies: TrustedProxies,
     /// The root secret every other key is derived from.
@@ -84,6 +86,7 @@ impl Config {
             redis_url: None,
             redis_prefix: "callscope:".to_owned(),
             debug_miss_limit: DEFAULT_DEBUG_MISS_LIMIT,
+            live_streams: Default::default(),
             trusted_proxies: TrustedProxies::default(),
             server_key,
             webhooks: DispatchConfig::default(),
@@ -123,6 +126,10 @@ impl Config {
             redis_url: args.redis_url,
             redis_prefix: args.redis_prefix,
             debug_miss_limit: args.debug_miss_limit,
+            live_streams: crate::debug_link::StreamLimits {
+                per_instance: args.live_streams_max as usize,
+                per_client: args.live_streams_per_client as usize,
+            },
             trusted_proxies: args.trusted_proxies,
             webhooks,
             recordings,

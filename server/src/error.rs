@@ -102,6 +102,9 @@ impl From<StoreError> for ApiError {
     }
 }
 
+/// Seconds a client refused a live stream waits before trying again.
+const STREAM_RETRY_AFTER: u64 = 10;
+
 impl From<DebugLinkError> for ApiError {
     fn from(err: DebugLinkError) -> Self {
         match err {
@@ -111,6 +114,10 @@ impl From<DebugLinkError> for ApiError {
             DebugLinkError::TooManyMisses { retry_after } => {
                 ApiError::new(StatusCode::TOO_MANY_REQUESTS, messages::TOO_MANY_REQUESTS)
                     .with_retry_after(retry_after)
+            }
+            DebugLinkError::TooManyStreams => {
+                ApiError::new(StatusCode::TOO_MANY_REQUESTS, messages::TOO_MANY_STREAMS)
+                    .with_retry_after(STREAM_RETRY_AFTER)
             }
             DebugLinkError::Unsealable | DebugLinkError::Crypto(_) => {
                 ApiError::internal().caused_by(err)

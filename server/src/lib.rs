@@ -7,6 +7,7 @@ pub mod application;
 pub mod auth;
 pub mod call_control;
 pub mod calls;
+pub mod changes;
 pub mod cli;
 pub mod client_ip;
 pub mod clock;

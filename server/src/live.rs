@@ -58,6 +58,8 @@ pub enum LiveStore {
     Redis {
         conn: redis::aio::ConnectionManager,
         prefix: Arc<str>,
+        /// For connections of their own (the change announcements' subscription).
+        client: redis::Client,
     },
 }
 
@@ -69,10 +71,11 @@ impl LiveStore {
     /// Connects to Redis; keys are namespaced by `prefix` (tests use their own).
     pub async fn redis(url: &str, prefix: &str) -> Result<Self, LiveError> {
         let client = redis::Client::open(url)?;
-        let conn = redis::aio::ConnectionManager::new(client).await?;
+        let conn = redis::aio::ConnectionManager::new(client.clone()).await?;
         Ok(LiveStore::Redis {
             conn,
             prefix: Arc::from(prefix),
+            client,
         })
     }
 
@@ -105,7 +108,7 @@ impl LiveStore {
                     .insert(call_id.get(), call.clone());
                 Ok(())
             }
-            LiveStore::Redis { conn, prefix } => {
+            LiveStore::Redis { conn, prefix, .. } => {
                 let mut conn = conn.clone();
                 let value = serde_json::to_string(call)?;
                 let _: () = conn
@@ -125,7 +128,7 @@ impl LiveStore {
                 .calls
                 .get(&call_id.get())
                 .cloned()),
-            LiveStore::Redis { conn, prefix } => {
+            LiveStore::Redis { conn, prefix, .. } => {
                 let mut conn = conn.clone();
                 let value: Option<String> = conn.get(Self::key(prefix, call_id)).await?;
                 Ok(value.map(|v| serde_json::from_str(&v)).transpose()?)
@@ -142,7 +145,7 @@ impl LiveStore {
                 map.gathers.remove(&call_id.get());
                 Ok(())
             }
-            LiveStore::Redis { conn, prefix } => {
+            LiveStore::Redis { conn, prefix, .. } => {
                 let mut conn = conn.clone();
                 let keys = [
                     Self::key(prefix, call_id),
@@ -176,7 +179,7 @@ impl LiveStore {
                     }
                 }
             }
-            LiveStore::Redis { conn, prefix } => {
+            LiveStore::Redis { conn, prefix, .. } => {
                 let mut conn = conn.clone();
                 let set: Option<String> = redis::cmd("SET")
                     .arg(Self::gather_key(prefix, call_id))
@@ -206,7 +209,7 @@ impl LiveStore {
                 }
                 Ok(())
             }
-            LiveStore::Redis { conn, prefix } => {
+            LiveStore::Redis { conn, prefix, .. } => {
                 let mut conn = conn.clone();
                 let _: i64 = redis::cmd("EVAL")
                     .arg(RELEASE_IF_OWNED)

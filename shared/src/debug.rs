@@ -95,6 +95,28 @@ pub struct PublicWebhookDelivery {
     pub created_at: Timestamp,
 }
 
+/// A moment of call control in the public view: a gather, a transfer, an end asked for
+/// through the API. `detail` is already masked (a prompt, the digits entered, a masked
+/// destination, a failure reason).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PublicCallEvent {
+    /// One of `CALL_EVENTS`.
+    pub event: String,
+    pub at: Timestamp,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
+}
+
+/// The names a `PublicCallEvent` may carry.
+pub mod call_events {
+    pub const GATHER_STARTED: &str = "call.gather.started";
+    pub const GATHER_COMPLETED: &str = "call.gather.completed";
+    pub const TRANSFER_INITIATED: &str = "transfer.initiated";
+    pub const TRANSFER_COMPLETED: &str = "transfer.completed";
+    pub const TRANSFER_FAILED: &str = "transfer.failed";
+    pub const END_REQUESTED: &str = "call.end.requested";
+}
+
 /// `GET /api/v1/call-debug/:token`: the spec's fields, then the viewer's additive ones.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PublicDebugView {
@@ -115,4 +137,50 @@ pub struct PublicDebugView {
     pub latency: LatencySummary,
     #[serde(default)]
     pub webhooks: Vec<PublicWebhookDelivery>,
+    /// Call control as it happened (gathers, transfers, an end asked for), oldest first.
+    #[serde(default)]
+    pub events: Vec<PublicCallEvent>,
+}
+
+impl PublicDebugView {
+    /// The part of the view that is replaced, not appended to, as the call goes on.
+    pub fn call_state(&self) -> PublicCallState {
+        PublicCallState {
+            status: self.status,
+            duration_seconds: self.duration_seconds,
+            ended_at: self.ended_at,
+            ended_reason: self.ended_reason,
+            disposition: self.disposition,
+            latency: self.latency.clone(),
+            events: self.events.clone(),
+        }
+    }
+
+    /// Applies a `call` event of the live stream.
+    pub fn set_call_state(&mut self, state: PublicCallState) {
+        self.status = state.status;
+        self.duration_seconds = state.duration_seconds;
+        self.ended_at = state.ended_at;
+        self.ended_reason = state.ended_reason;
+        self.disposition = state.disposition;
+        self.latency = state.latency;
+        self.events = state.events;
+    }
+}
+
+/// The replaceable part of a `PublicDebugView`: the data of a live stream's `call` event.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PublicCallState {
+    pub status: CallStatus,
+    pub duration_seconds: i64,
+    #[serde(default)]
+    pub ended_at: Option<Timestamp>,
+    #[serde(default)]
+    pub ended_reason: Option<EndedReason>,
+    #[serde(default)]
+    pub disposition: Option<Disposition>,
+    #[serde(default)]
+    pub latency: LatencySummary,
+    #[serde(default)]
+    pub events: Vec<PublicCallEvent>,
 }

@@ -10,6 +10,7 @@ pub mod fixed;
 pub mod ids;
 pub mod latency;
 pub mod link;
+pub mod live_view;
 pub mod mask;
 pub mod phone;
 pub mod stats;
@@ -22,8 +23,8 @@ pub use call::{
     TranscriptEntry,
 };
 pub use debug::{
-    DebugLink, LatencySummary, MetricStats, PublicDebugView, PublicToolCall, PublicTurn,
-    PublicWebhookDelivery, SlowestTurn,
+    DebugLink, LatencySummary, MetricStats, PublicCallEvent, PublicCallState, PublicDebugView,
+    PublicToolCall, PublicTurn, PublicWebhookDelivery, SlowestTurn, call_events,
 };
 pub use endpoint::{
     EndpointDeliveries, NewWebhookEndpoint, WEBHOOK_EVENTS, WebhookEndpoint, WebhookEndpointList,

@@ -1,12 +1,12 @@
 //! `POST /v1/calls/:callId/end`.
 
-use callscope_shared::{CallId, EndedReason};
+use callscope_shared::{CallId, EndedReason, call_events};
 
 use crate::clock::UnixTime;
 use crate::ids::AccountId;
 use crate::live::LiveStore;
 use crate::pipeline::{self, EndCall, PipelineError};
-use crate::storage::Store;
+use crate::storage::{ControlEvent, Store};
 use crate::telnyx::{CommandError, Hangup, TelnyxClient};
 
 /// Why `end_call` did not end the call.
@@ -48,7 +48,10 @@ pub async fn end_call(
         // Marked before the command: Telnyx's `call.hangup` may arrive before its answer.
         pipeline::mark_end_requested(live, call_id, true).await?;
         match client.hangup(control_id, &Hangup::default()).await {
-            Ok(_) => return Ok(Ended::HangupSent),
+            Ok(_) => {
+                requested(store, call_id, now).await;
+                return Ok(Ended::HangupSent);
+            }
             Err(CommandError::CallGone(_)) => {}
             Err(e) => {
                 pipeline::mark_end_requested(live, call_id, false).await?;
@@ -56,6 +59,7 @@ pub async fn end_call(
             }
         }
     }
+    requested(store, call_id, now).await;
     let end = EndCall {
         ended_reason: EndedReason::Api,
         status: None,
@@ -69,4 +73,12 @@ pub async fn end_call(
         return Err(PipelineError::NotInProgress.into());
     }
     Ok(Ended::Directly)
+}
+
+/// Shows the end asked for in the public view; the end goes on whether or not this is written.
+async fn requested(store: &Store, call_id: CallId, now: UnixTime) {
+    let event = ControlEvent::new(call_events::END_REQUESTED, now, None);
+    if let Err(err) = store.add_control_event(call_id, &event).await {
+        tracing::warn!(%call_id, error = %err, "recording an end asked for failed");
+    }
 }

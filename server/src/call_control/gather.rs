@@ -14,7 +14,7 @@
 
 use std::time::Duration;
 
-use callscope_shared::{CallId, CallStatus};
+use callscope_shared::{CallId, CallStatus, call_events};
 use serde_json::{Map, Value};
 
 use super::tags::Tag;
@@ -23,7 +23,7 @@ use crate::clock::UnixTime;
 use crate::ids::AccountId;
 use crate::live::{LiveError, LiveStore};
 use crate::pipeline::{self, PipelineError};
-use crate::storage::Store;
+use crate::storage::{ControlEvent, Store};
 use crate::telnyx::{
     CommandError, GatherStatus, GatherUsingSpeak, TelnyxClient, TelnyxEvent, TtsVoice, Voice,
 };
@@ -157,6 +157,7 @@ pub async fn gather_call(
     account: AccountId,
     call_id: CallId,
     request: &GatherRequest,
+    now: UnixTime,
 ) -> Result<CallId, GatherError> {
     let state = pipeline::owned_state(store, account, call_id).await?;
     if state.status != CallStatus::InProgress {
@@ -183,7 +184,18 @@ pub async fn gather_call(
         )
     };
     match client.gather_using_speak(control_id, &command).await {
-        Ok(_) => Ok(call_id),
+        Ok(_) => {
+            let started = ControlEvent::new(
+                call_events::GATHER_STARTED,
+                now,
+                Some(request.prompt.clone()),
+            );
+            // What the view shows of it; the gather runs whether or not this is written.
+            if let Err(err) = store.add_control_event(call_id, &started).await {
+                tracing::warn!(%call_id, error = %err, "recording a started gather failed");
+            }
+            Ok(call_id)
+        }
         Err(e) => {
             live.release_gather(call_id, &gather_id).await?;
             Err(match e {
@@ -230,6 +242,13 @@ pub(super) async fn on_gather_ended(
         return Ok(Ingested::Duplicate);
     }
     let input = (*ended.status == GatherStatus::Valid).then_some(ended.digits);
+    let detail = input.unwrap_or(ended.status.as_str()).to_owned();
+    tx.add_control_event(&ControlEvent::new(
+        call_events::GATHER_COMPLETED,
+        ended.occurred_at,
+        Some(detail),
+    ))
+    .await?;
     tx.enqueue(now, |call, agent, now| {
         vec![events::for_gather(
             call,

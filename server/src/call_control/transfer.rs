@@ -20,7 +20,7 @@
 //! record does not depend on the order events arrive in. `transfer.*` events are queued in
 //! the transaction that records the Telnyx event, so each is queued once.
 
-use callscope_shared::{CallId, CallStatus, E164, EndedReason};
+use callscope_shared::{CallId, CallStatus, E164, EndedReason, call_events};
 
 use super::tags::Tag;
 use super::{Ingested, seen};
@@ -29,7 +29,7 @@ use crate::demo::costs::{TRANSFER_RATE, charge, minutes};
 use crate::ids::AccountId;
 use crate::live::LiveStore;
 use crate::pipeline::{self, EndCall, PipelineError};
-use crate::storage::{CallTx, Store, Transfer, TransferState};
+use crate::storage::{CallTx, ControlEvent, Store, Transfer, TransferState};
 use crate::telnyx::{
     CallOutcome, CommandError, HangupCause, TelnyxClient, TelnyxEvent, TelnyxEventKind,
 };
@@ -295,6 +295,21 @@ async fn queue(
 ) -> Result<(), PipelineError> {
     if outcomes.is_empty() {
         return Ok(());
+    }
+    for outcome in &outcomes {
+        let (event, at, detail) = match outcome {
+            TransferOutcome::Initiated => (
+                call_events::TRANSFER_INITIATED,
+                transfer.requested_at,
+                &transfer.destination,
+            ),
+            TransferOutcome::Completed(at) => {
+                (call_events::TRANSFER_COMPLETED, *at, &transfer.destination)
+            }
+            TransferOutcome::Failed(reason) => (call_events::TRANSFER_FAILED, now, reason),
+        };
+        tx.add_control_event(&ControlEvent::new(event, at, Some(detail.clone())))
+            .await?;
     }
     let destination = transfer.destination.clone();
     tx.enqueue(now, |call, agent, now| {

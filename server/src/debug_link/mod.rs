@@ -12,6 +12,7 @@
 pub mod limiter;
 pub mod recorder;
 pub mod shared_misses;
+pub mod stream;
 pub mod token;
 pub mod view;
 
@@ -20,6 +21,7 @@ use callscope_shared::{CallId, DebugLink, PublicDebugView};
 pub use limiter::MissLimiter;
 pub use recorder::ViewRecorder;
 pub use shared_misses::SharedMisses;
+pub use stream::{LiveViews, StreamLimits};
 pub use token::DebugToken;
 
 use crate::client_ip::ClientKey;
@@ -44,6 +46,9 @@ pub enum DebugLinkError {
     /// The client used up its misses; it may try again after `retry_after` seconds.
     #[error("too many misses from this client")]
     TooManyMisses { retry_after: u64 },
+    /// The instance, or this client, has as many live streams open as allowed.
+    #[error("too many live streams open")]
+    TooManyStreams,
     /// The link just written cannot be opened under this server's key.
     #[error("a debug link just issued cannot be decrypted with this server's key")]
     Unsealable,
@@ -147,35 +152,108 @@ pub async fn open(store: &Store, token_text: &str, now: UnixTime) -> Result<Open
     let Some(target) = store.find_debug_link(&token.hash()).await? else {
         return Ok(Opened::Missing);
     };
-    if target.expires_at.is_some_and(|at| at <= now) {
+    if target.is_expired(now) {
         return Ok(Opened::Missing);
     }
     let Some(call) = store.get_call_for_link(target.call_id).await? else {
         return Ok(Opened::Missing);
     };
     let deliveries = store.call_deliveries(target.call_id).await?;
+    let events = store.control_events(target.call_id).await?;
     Ok(Opened::Found {
         link_id: target.link_id,
-        view: Box::new(view::public_view(&call, &deliveries)),
+        view: Box::new(view::public_view(&call, &deliveries, &events)),
     })
 }
 
-/// The public endpoint's helpers: miss limiting and view counting.
+/// The public endpoint's helpers: miss limiting, view counting and live streams.
 pub struct DebugLinks {
     pub limiter: MissLimiter,
     pub recorder: ViewRecorder,
+    pub streams: LiveViews,
+}
+
+/// What opening a live stream gives.
+pub enum StreamOpened {
+    /// The events to send, as they come.
+    Streaming(
+        tokio::sync::mpsc::Receiver<Result<axum::response::sse::Event, std::convert::Infallible>>,
+    ),
+    /// The call has ended and the client has everything (or asked without a cursor): the
+    /// JSON view is final, there is nothing to stream.
+    Final,
 }
 
 impl DebugLinks {
     /// `miss_limit` misses a minute per client (0: no limit). With live state in Redis,
     /// miss counts are shared through the same Redis, under the same key prefix, so every
     /// instance sees them.
-    pub fn new(miss_limit: u32, live: &LiveStore, recorder: ViewRecorder) -> Self {
+    pub fn new(
+        miss_limit: u32,
+        live: &LiveStore,
+        recorder: ViewRecorder,
+        streams: LiveViews,
+    ) -> Self {
         let mut limiter = MissLimiter::new(miss_limit, std::time::Duration::from_secs(60));
-        if let LiveStore::Redis { conn, prefix } = live {
+        if let LiveStore::Redis { conn, prefix, .. } = live {
             limiter = limiter.shared_through(SharedMisses::new(conn.clone(), prefix.clone()));
         }
-        Self { limiter, recorder }
+        Self {
+            limiter,
+            recorder,
+            streams,
+        }
+    }
+
+    /// Counts a miss of `client`: the link error, or the limiter's refusal once over.
+    async fn miss(&self, client: ClientKey) -> DebugLinkError {
+        match self.limiter.count_miss(client).await {
+            Ok(()) => DebugLinkError::LinkNotFound,
+            Err(retry_after) => DebugLinkError::TooManyMisses { retry_after },
+        }
+    }
+
+    /// A presented token's live stream, for `client`, resuming after `last_event_id` (see
+    /// `stream`). Misses count as for the JSON view; opening a stream is not a view (the
+    /// viewer reads the JSON first, which counted it).
+    pub async fn open_stream(
+        &self,
+        store: &Store,
+        client: ClientKey,
+        token: &str,
+        last_event_id: Option<&str>,
+        clock: crate::clock::SharedClock,
+    ) -> Result<StreamOpened, DebugLinkError> {
+        if let Err(retry_after) = self.limiter.check(client).await {
+            return Err(DebugLinkError::TooManyMisses { retry_after });
+        }
+        let now = clock.now();
+        let Some(token) = DebugToken::parse(token) else {
+            return Err(self.miss(client).await);
+        };
+        let target = match store.find_debug_link(&token.hash()).await? {
+            Some(t) if !t.is_expired(now) => t,
+            _ => return Err(self.miss(client).await),
+        };
+        let slot = self
+            .streams
+            .reserve(client)
+            .map_err(|_| DebugLinkError::TooManyStreams)?;
+        let Some(snapshots) = self.streams.follow(target.call_id, target.link_id).await? else {
+            return Err(self.miss(client).await);
+        };
+        let from = last_event_id.and_then(stream::Cursor::parse);
+        let snapshot = snapshots.borrow().clone();
+        if !snapshot.view.status.is_live() && (from.is_none() || from == Some(snapshot.cursor())) {
+            return Ok(StreamOpened::Final);
+        }
+        Ok(StreamOpened::Streaming(self.streams.stream(
+            slot,
+            target.link_id,
+            snapshots,
+            from,
+            clock,
+        )))
     }
 
     /// A presented token's masked view, for `client`: refused outright while the client
@@ -197,10 +275,7 @@ impl DebugLinks {
                 Ok(view)
             }
             // The miss's own count decides: it may have raced others past the check above.
-            Opened::Missing => match self.limiter.count_miss(client).await {
-                Ok(()) => Err(DebugLinkError::LinkNotFound),
-                Err(retry_after) => Err(DebugLinkError::TooManyMisses { retry_after }),
-            },
+            Opened::Missing => Err(self.miss(client).await),
         }
     }
 }

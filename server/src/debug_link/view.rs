@@ -5,13 +5,20 @@ use callscope_shared::latency;
 use callscope_shared::mask::{mask_phone, mask_text};
 use callscope_shared::stats::percentile;
 use callscope_shared::{
-    Call, LatencySummary, LatencyTurn, MetricStats, PublicDebugView, PublicToolCall, PublicTurn,
-    PublicWebhookDelivery, Role, WebhookDelivery,
+    Call, LatencySummary, LatencyTurn, MetricStats, PublicCallEvent, PublicDebugView,
+    PublicToolCall, PublicTurn, PublicWebhookDelivery, Role, WebhookDelivery,
 };
 use serde_json::Value;
 
-/// Builds the view of `call` (loaded with transcript and latency) and its deliveries.
-pub fn public_view(call: &Call, deliveries: &[WebhookDelivery]) -> PublicDebugView {
+use crate::storage::ControlEvent;
+
+/// Builds the view of `call` (loaded with transcript and latency), its deliveries and its
+/// call-control events. The JSON view and every event of the live stream come from here.
+pub fn public_view(
+    call: &Call,
+    deliveries: &[WebhookDelivery],
+    events: &[ControlEvent],
+) -> PublicDebugView {
     let transcript = call.transcript.as_deref().unwrap_or_default();
     let latency = call
         .latency_data
@@ -32,7 +39,17 @@ pub fn public_view(call: &Call, deliveries: &[WebhookDelivery]) -> PublicDebugVi
         ended_reason: call.ended_reason,
         disposition: call.disposition,
         webhooks: deliveries.iter().map(public_delivery).collect(),
+        events: events.iter().filter_map(public_event).collect(),
     }
+}
+
+/// A call-control event with its detail masked; `None` for an instant out of range.
+fn public_event(e: &ControlEvent) -> Option<PublicCallEvent> {
+    Some(PublicCallEvent {
+        event: e.event.clone(),
+        at: e.at.timestamp()?,
+        detail: e.detail.as_deref().map(mask_text),
+    })
 }
 
 /// Pairs the n-th assistant entry with latency turn n (turns count assistant replies from 1).
@@ -205,7 +222,7 @@ mod tests {
                 l(3, 400, 500, 100),
             ],
         });
-        let view = public_view(&call, &[]);
+        let view = public_view(&call, &[], &[]);
         assert_eq!(
             view.latency.slowest_turn,
             Some(SlowestTurn {
@@ -337,7 +354,7 @@ mod tests {
                         format!("{filler} {} {filler}", spellings(number)[*i])
                     })
                     .collect();
-                let view = public_view(&call(&format!("+{from}"), &format!("+{to}"), texts), &[]);
+                let view = public_view(&call(&format!("+{from}"), &format!("+{to}"), texts), &[], &[]);
                 let json = serde_json::to_string(&view).unwrap();
                 let digits_only = collapsed(&json);
                 for number in [&from, &to] {
@@ -371,7 +388,7 @@ mod tests {
                         result: Some(format!("{{\"sent_to\":\"{email}\",\"sms\":\"{number}\"}}")),
                     });
                 }
-                let json = serde_json::to_string(&public_view(&call, &[])).unwrap();
+                let json = serde_json::to_string(&public_view(&call, &[], &[])).unwrap();
                 prop_assert!(!json.contains(&format!("{local}@")), "{} survives in {}", email, json);
                 prop_assert!(!json.contains(&format!("@{domain}")), "{} survives in {}", email, json);
                 prop_assert!(json.contains(&format!("{}***@", &local[..1])), "{}", json);

@@ -270,7 +270,7 @@ async fn the_generator_fills_a_real_database() {
         .filter(|(_, e)| e.role == Role::Assistant)
         .map(|(i, _)| i)
         .collect();
-    let view = crate::debug_link::view::public_view(&call, &[]);
+    let view = crate::debug_link::view::public_view(&call, &[], &[]);
     assert_eq!(
         view.latency.slowest_turn,
         Some(SlowestTurn {

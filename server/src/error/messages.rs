@@ -21,6 +21,7 @@ pub const ACCOUNT_SUSPENDED: &str = "Account suspended";
 // Debug links.
 pub const DEBUG_LINK_NOT_FOUND: &str = "Debug link not found";
 pub const TOO_MANY_REQUESTS: &str = "Too many requests";
+pub const TOO_MANY_STREAMS: &str = "Too many live streams open";
 pub const VIEWER_NOT_BUILT: &str = "Viewer not built";
 
 // Recordings.

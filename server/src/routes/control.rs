@@ -95,6 +95,7 @@ pub async fn gather(
         auth.account_id,
         call_id,
         &request,
+        state.clock.now(),
     )
     .await?;
     Ok((

@@ -1,13 +1,16 @@
 //! Debug-link routes: the owner's issue/revoke, and the public, key-less view.
 
 use std::net::SocketAddr;
+use std::time::Duration;
 
 use axum::Json;
 use axum::extract::{ConnectInfo, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::middleware::Next;
+use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use callscope_shared::DebugLink;
+use futures_util::{StreamExt, stream};
 use serde_json::json;
 
 use super::NoStore;
@@ -17,7 +20,7 @@ use crate::app::AppState;
 use crate::auth::Auth;
 use crate::client_ip::{ClientKey, client_ip};
 use crate::csp::VIEWER_CSP;
-use crate::debug_link::{self, MAX_EXPIRES_IN, MIN_EXPIRES_IN};
+use crate::debug_link::{self, MAX_EXPIRES_IN, MIN_EXPIRES_IN, StreamOpened};
 use crate::error::{ApiError, messages};
 use crate::extract::PathParam;
 
@@ -87,6 +90,56 @@ pub async fn public(
         .await
     {
         Ok(view) => Json(view).into_response(),
+        Err(err) => ApiError::from(err).into_response(),
+    }
+}
+
+/// How often an idle live stream sends a comment, so proxies keep the connection.
+const HEARTBEAT: Duration = Duration::from_secs(15);
+/// How long a browser waits before reconnecting a dropped stream.
+const RECONNECT_AFTER: Duration = Duration::from_secs(2);
+
+/// `GET /api/v1/call-debug/:token/events`: the call as it goes on, as Server-Sent Events
+/// (`debug_link::stream`); 204 when the call has ended and the client has it all.
+pub async fn events(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    PathParam(token): PathParam,
+) -> Response {
+    let client = ClientKey::from(client_ip(
+        peer.ip(),
+        &headers,
+        &state.config.trusted_proxies,
+    ));
+    let last_event_id = headers.get("last-event-id").and_then(|v| v.to_str().ok());
+    let opened = state
+        .debug
+        .open_stream(
+            &state.store,
+            client,
+            &token,
+            last_event_id,
+            state.clock.clone(),
+        )
+        .await;
+    match opened {
+        Ok(StreamOpened::Streaming(events)) => {
+            let first = Event::default().retry(RECONNECT_AFTER);
+            let events = stream::once(async { Ok(first) })
+                .chain(stream::unfold(events, |mut events| async move {
+                    events.recv().await.map(|e| (e, events))
+                }));
+            let mut response = Sse::new(events)
+                .keep_alive(KeepAlive::new().interval(HEARTBEAT).text("heartbeat"))
+                .into_response();
+            // Proxies that buffer responses (nginx) pass this one on as it comes.
+            response
+                .headers_mut()
+                .insert("x-accel-buffering", HeaderValue::from_static("no"));
+            response
+        }
+        Ok(StreamOpened::Final) => StatusCode::NO_CONTENT.into_response(),
         Err(err) => ApiError::from(err).into_response(),
     }
 }

@@ -44,6 +44,10 @@ pub fn api() -> Router<AppState> {
             &callscope_shared::link::debug_path("{token}"),
             get(debug::public),
         )
+        .route(
+            &format!("{}/events", callscope_shared::link::debug_path("{token}")),
+            get(debug::events),
+        )
         .route_layer(middleware::from_fn(debug::public_headers));
     Routes::default()
         .route("/healthz", get(health::healthz), NONE)

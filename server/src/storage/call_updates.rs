@@ -447,7 +447,8 @@ impl CallTx {
         .bind(entries.len() as i64)
         .bind(tool_calls)
         .bind(serde_json::to_string(&tools).unwrap_or_else(|_| "[]".into()))
-        .bind(!entries.is_empty())
+        // A live call's log exists from its start (`NewCall::has_debug_log`).
+        .bind(!entries.is_empty() || self.state.status.is_live())
         .bind(call_id)
         .execute(&mut *self.tx)
         .await?;
@@ -543,6 +544,7 @@ impl CallTx {
     /// Makes the change.
     pub async fn commit(self) -> StoreResult<()> {
         self.tx.commit().await?;
+        self.store.changes().notify(self.state.call_id);
         if self.queued > 0 {
             self.store.wake_dispatcher();
         }

@@ -118,6 +118,12 @@ impl NewCall {
         names
     }
 
+    /// Whether the call has a debug log (a link can be issued for it): it has a transcript,
+    /// or it starts live, reported by the pipeline, so its link follows it from the start.
+    pub fn has_debug_log(&self) -> bool {
+        !self.transcript.is_empty() || self.status.is_live()
+    }
+
     pub fn tool_call_count(&self) -> usize {
         self.transcript.iter().map(|e| e.tool_calls.len()).sum()
     }
@@ -239,7 +245,7 @@ fn call_insert(c: &NewCall) -> StoreResult<Sql<'_>> {
             .bind(c.metadata.to_string())?
             .bind(c.extracted_data.to_string())?
             .bind(c.ws_unavailable)?
-            .bind(!c.transcript.is_empty())?
+            .bind(c.has_debug_log())?
             .bind(c.call_control_id.as_deref())?
             .bind(c.started_at)?
             .bind(c.ended_at)?;

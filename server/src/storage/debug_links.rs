@@ -27,6 +27,13 @@ pub struct LinkTarget {
     pub expires_at: Option<UnixTime>,
 }
 
+impl LinkTarget {
+    /// Whether the link has expired at `now` (it then opens nothing, like an unknown one).
+    pub fn is_expired(&self, now: UnixTime) -> bool {
+        self.expires_at.is_some_and(|at| at <= now)
+    }
+}
+
 /// Whether an account's call can have a debug link.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum DebugLogState {
@@ -150,7 +157,12 @@ impl Store {
         .bind(call_id.get())
         .execute(self.pool())
         .await?;
-        Ok(done.rows_affected() > 0)
+        let revoked = done.rows_affected() > 0;
+        if revoked {
+            // Its open live streams close at once (on every instance).
+            self.changes().notify(call_id);
+        }
+        Ok(revoked)
     }
 
     /// The unrevoked link with this token hash, while its call's account is active: a
@@ -163,6 +175,22 @@ impl Store {
              WHERE l.token_hash = $1 AND l.revoked_at IS NULL AND a.status = $2",
         )
         .bind(token_hash.to_vec())
+        .bind(AccountStatus::Active.as_str())
+        .fetch_optional(self.pool())
+        .await?;
+        row.map(LinkTarget::try_from).transpose()
+    }
+
+    /// The call's unrevoked link while its account is active (what a live stream checks
+    /// its own link against: revoked, replaced or suspended, the stream closes).
+    pub async fn open_link_of_call(&self, call_id: CallId) -> StoreResult<Option<LinkTarget>> {
+        let row: Option<TargetRow> = sqlx::query_as(
+            "SELECT l.id, l.call_id, l.expires_at FROM debug_links l
+             JOIN calls c ON c.id = l.call_id
+             JOIN accounts a ON a.id = c.account_id
+             WHERE l.call_id = $1 AND l.revoked_at IS NULL AND a.status = $2",
+        )
+        .bind(call_id.get())
         .bind(AccountStatus::Active.as_str())
         .fetch_optional(self.pool())
         .await?;

@@ -6,7 +6,8 @@
 //! API keys), `agents`, `calls` (storing a call), `call_detail` (reading one), `call_updates` (changing a live call, turn by turn), `listing`
 //! (pages of calls), `daily_stats` (roll-ups and summaries), `debug_links`, `endpoints`,
 //! `outbox` (webhook events and jobs), `deliveries`, `telnyx_events` (provider webhooks
-//! applied) and `transfers`.
+//! applied), `transfers` and `control_events` (what the public view shows of call control).
+//! Every committed change of a call is announced on `changes()`.
 //!
 //! Rows are read by column name into `#[derive(FromRow)]` structs and converted once into
 //! their domain types (`TryFrom`, `decode.rs`): a stored value out of range is
@@ -23,6 +24,7 @@ mod agents;
 mod call_detail;
 mod call_updates;
 mod calls;
+mod control_events;
 mod daily_stats;
 mod debug_links;
 mod decode;
@@ -40,11 +42,14 @@ use std::sync::Arc;
 
 use sqlx::AnyPool;
 
+use crate::changes::CallChanges;
+
 pub use accounts::{AccountStatus, KeyOwner, KeyRecord};
 pub use agents::{AgentRecord, NewAgent};
 pub use call_detail::RecordingState;
 pub use call_updates::{CallState, CallTx, EntryLatency, SeqEntry};
 pub use calls::{CallEvents, NewCall, NewLatencyTurn, NewTranscriptEntry};
+pub use control_events::ControlEvent;
 pub use daily_stats::{DAY, Totals};
 pub use debug_links::{DebugLogState, LinkRecord, LinkTarget};
 pub use deliveries::NewDelivery;
@@ -98,6 +103,8 @@ pub struct Store {
     backend: Backend,
     /// Signals this process's webhook dispatcher that jobs were queued.
     outbox_wake: Arc<tokio::sync::Notify>,
+    /// Announces each committed change of a call (to the live debug streams).
+    changes: CallChanges,
 }
 
 impl Store {
@@ -121,6 +128,7 @@ impl Store {
             pool,
             backend,
             outbox_wake: Arc::default(),
+            changes: CallChanges::default(),
         })
     }
 
@@ -140,6 +148,11 @@ impl Store {
 
     pub fn backend(&self) -> Backend {
         self.backend
+    }
+
+    /// Where this store announces committed changes of calls.
+    pub fn changes(&self) -> &CallChanges {
+        &self.changes
     }
 
     pub(crate) fn pool(&self) -> &AnyPool {

@@ -414,6 +414,9 @@ impl Store {
             super::endpoints::disable(&mut tx, job.endpoint_id, reason, outcome.at).await?;
         }
         tx.commit().await?;
+        if let Some(call_id) = job.call_id {
+            self.changes().notify(call_id);
+        }
         Ok(id)
     }
 

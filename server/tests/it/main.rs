@@ -13,6 +13,7 @@ mod cli;
 mod debug_links;
 mod edge;
 mod fake_telnyx;
+mod live_view;
 mod miss_limiter;
 mod pipeline;
 mod recordings;
