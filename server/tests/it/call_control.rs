@@ -271,6 +271,18 @@ fn transfer_record(call: &Value) -> Value {
     ])
 }
 
+/// The call's control events as the public view lists them, oldest first: `event: detail`.
+async fn control_events(db: &TestDb, id: &str) -> Vec<String> {
+    let call_id: CallId = id.parse().unwrap();
+    db.store
+        .control_events(call_id)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| format!("{}: {}", e.event, e.detail.unwrap_or_default()))
+        .collect()
+}
+
 both_backends!(
     a_transfer_completes_and_ends_the_ais_part,
     |db: TestDb| async move {
@@ -368,6 +380,13 @@ both_backends!(
         assert_eq!(bodies[1]["agent_id"], w.agent.as_str());
         assert_eq!(bodies[2]["answered_at"], "2026-01-15T10:00:40Z");
         assert_eq!(bodies[3]["ended_reason"], "transfer");
+        assert_eq!(
+            control_events(&db, &id).await,
+            [
+                format!("transfer.initiated: {DESTINATION}"),
+                format!("transfer.completed: {DESTINATION}"),
+            ]
+        );
 
         // Bridged after: nothing changes. The caller hangs up at T0 + 100: the transferred
         // conversation lasted 60 s (1.00 minute at 0.12).
@@ -736,6 +755,14 @@ both_backends!(a_gather_round_trip, |db: TestDb| async move {
     }
     let (names, bodies) = w.events(&id).await;
     assert_eq!(names, ["call.started", "call.gather.completed"]);
+    // What the public view shows: the prompt, then the digits, once despite the repeat.
+    assert_eq!(
+        control_events(&db, &id).await,
+        [
+            "call.gather.started: Please enter your 8-digit account number followed by the hash key.",
+            "call.gather.completed: 12345678",
+        ]
+    );
     let completed = &bodies[1];
     for (field, want) in [
         ("call_id", json!(id)),
