@@ -154,6 +154,12 @@ pub struct ServeArgs {
     #[command(flatten)]
     pub key: KeyArgs,
 
+    /// Who controls live calls (end, transfer, gather): `telnyx` (needs a Telnyx API key)
+    /// or `simulated` (built in, no account). Default: telnyx when a Telnyx API key is set,
+    /// else simulated.
+    #[arg(long, env = "CALLSCOPE_TELEPHONY", value_enum, value_name = "PROVIDER")]
+    pub telephony: Option<crate::telephony::TelephonyKind>,
+
     #[command(flatten)]
     pub telnyx: crate::telnyx::TelnyxArgs,
 }

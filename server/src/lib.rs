@@ -30,5 +30,6 @@ pub mod routes;
 pub mod secrets;
 pub mod serve;
 pub mod storage;
+pub mod telephony;
 pub mod telnyx;
 pub mod webhooks;
