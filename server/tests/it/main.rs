@@ -16,6 +16,7 @@ mod fake_telnyx;
 mod miss_limiter;
 mod pipeline;
 mod recordings;
+mod simulate;
 mod simulated;
 mod static_assets;
 mod storage;
