@@ -256,10 +256,10 @@ impl Player {
         // The final record; a call ended elsewhere keeps its own end.
         let ended = self.end(&id, reason).await;
         lock(&self.live).remove(&id);
-        if let Err(e) = played {
-            return Err(e);
-        }
-        let call = ended?;
+        let call = match (played, ended) {
+            (Err(e), _) | (_, Err(e)) => return Err(e),
+            (Ok(_), Ok(call)) => call,
+        };
         self.say(&format!(
             "{id} ended {}",
             call["ended_reason"].as_str().unwrap_or("?")
