@@ -27,7 +27,7 @@ use crate::request_limits;
 use crate::routes;
 use crate::secrets::Keys;
 use crate::storage::Store;
-use crate::telnyx::TelnyxClient;
+use crate::telephony::Telephony;
 
 /// Largest request body the API accepts.
 pub const BODY_LIMIT: usize = 256 * 1024;
@@ -43,8 +43,9 @@ pub struct AppState {
     /// Where "now" comes from, for handlers and jobs alike.
     pub clock: SharedClock,
     pub debug: Arc<DebugLinks>,
-    /// Telnyx Call Control, when an API key is configured (`None`: no live-call control).
-    pub telnyx: Option<TelnyxClient>,
+    /// The provider live calls are controlled through: Telnyx (when its API key is
+    /// configured) or the simulator; `None`: no live-call control.
+    pub telephony: Option<Telephony>,
 }
 
 impl AppState {
@@ -63,7 +64,7 @@ impl AppState {
             live,
             clock,
             debug: Arc::new(debug),
-            telnyx: None,
+            telephony: None,
         }
     }
 }

@@ -23,6 +23,7 @@ use crate::debug_link::{DebugLinks, LiveViews};
 use crate::http_server::{self, ConnectionLimits};
 use crate::live::LiveStore;
 use crate::storage::Store;
+use crate::telephony::{SimulatedProvider, Telephony, TelephonyConfig};
 use crate::telnyx::TelnyxClient;
 use crate::webhooks::Dispatcher;
 
@@ -104,18 +105,29 @@ impl ApplicationBuilder {
         let listener = TcpListener::bind(config.bind)
             .await
             .with_context(|| format!("binding {}", config.bind))?;
-        let telnyx = match &config.telnyx.api_key {
-            Some(key) => Some(
+        let telephony = match (config.telephony, &config.telnyx.api_key) {
+            (TelephonyConfig::Telnyx, Some(key)) => Some(Telephony::Telnyx(
                 TelnyxClient::new(key.clone(), config.telnyx.api_url.clone())
                     .context("setting up the Telnyx client")?,
-            ),
-            None => None,
+            )),
+            (TelephonyConfig::Telnyx, None) => None,
+            (TelephonyConfig::Simulated(timings), _) => {
+                tracing::info!(
+                    "telephony: simulated (live calls are controlled by the built-in simulator)"
+                );
+                Some(Telephony::Simulated(SimulatedProvider::new(
+                    store.clone(),
+                    live.clone(),
+                    clock.clone(),
+                    timings,
+                )))
+            }
         };
         if config.telnyx.public_key.is_none() {
             tracing::info!("Telnyx webhooks not configured: POST /telnyx/webhooks accepts nothing");
         }
         let mut state = AppState::new(Arc::new(config), store, live, clock, debug);
-        state.telnyx = telnyx;
+        state.telephony = telephony;
         Ok(Application {
             state,
             listener,
@@ -181,6 +193,10 @@ impl Application {
         };
         let served =
             http_server::serve(self.listener, router(state.clone()), limits, shutdown).await;
+        // The simulator's pending events stop before the pool closes.
+        if let Some(telephony) = &state.telephony {
+            telephony.shutdown().await;
+        }
         // Views counted in memory are written before the pool closes.
         state.debug.recorder.shutdown().await;
         let _ = views.await;

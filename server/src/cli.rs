@@ -67,6 +67,9 @@ pub enum Command {
     },
     /// Fill the "Demo" account with realistic, reproducible calls.
     Demo(DemoArgs),
+    /// Play a voice pipeline against a running server: live calls that ring, are
+    /// answered, talk (the demo's conversations, in real time) and hang up.
+    Simulate(SimulateArgs),
 }
 
 #[derive(Debug, Args)]
@@ -163,6 +166,12 @@ pub struct ServeArgs {
 
     #[command(flatten)]
     pub key: KeyArgs,
+
+    /// Who controls live calls (end, transfer, gather): `telnyx` (needs a Telnyx API key)
+    /// or `simulated` (built in, no account). Default: telnyx when a Telnyx API key is set,
+    /// else simulated.
+    #[arg(long, env = "CALLSCOPE_TELEPHONY", value_enum, value_name = "PROVIDER")]
+    pub telephony: Option<crate::telephony::TelephonyKind>,
 
     #[command(flatten)]
     pub telnyx: crate::telnyx::TelnyxArgs,
@@ -292,6 +301,60 @@ pub struct DemoArgs {
 
     #[command(flatten)]
     pub key: KeyArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct SimulateArgs {
+    /// Calls at once.
+    #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..=1000))]
+    pub calls: u32,
+
+    /// Base URL of the running server.
+    #[arg(
+        long,
+        env = "CALLSCOPE_PUBLIC_URL",
+        default_value = "http://127.0.0.1:8080"
+    )]
+    pub base_url: String,
+
+    /// The server's pipeline token (the first one, when several are given comma-separated).
+    #[arg(
+        long,
+        env = "CALLSCOPE_PIPELINE_TOKEN",
+        hide_env_values = true,
+        value_name = "TOKEN"
+    )]
+    pub pipeline_token: String,
+
+    /// An agent to call (`agent_…` or numeric); repeat for several. Default: the Demo
+    /// account's agents, read from the database.
+    #[arg(long = "agent", value_name = "AGENT_ID")]
+    pub agents: Vec<String>,
+
+    /// Keep `--calls` calls live until SIGINT/SIGTERM, starting a new one as each ends
+    /// (then the calls still live hang up).
+    #[arg(long)]
+    pub forever: bool,
+
+    /// Play this many times faster than real time.
+    #[arg(long, default_value_t = 1.0, value_parser = parse_speed)]
+    pub speed: f64,
+
+    /// Seconds the first call is on hold after its opening exchange (so it stays live
+    /// for a while; divided by `--speed` like all call time).
+    #[arg(long, default_value_t = 0, value_name = "SECS")]
+    pub hold: u64,
+
+    /// Seed of the conversations (default: random).
+    #[arg(long)]
+    pub seed: Option<u64>,
+}
+
+fn parse_speed(text: &str) -> Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(x) if x.is_finite() && (0.01..=100_000.0).contains(&x) => Ok(x),
+        _ => Err("must be a number from 0.01 to 100000".to_owned()),
+    }
 }
 
 fn parse_max_connections(text: &str) -> Result<usize, String> {

@@ -71,6 +71,10 @@ pub struct Config {
     pub telnyx: crate::telnyx::TelnyxSettings,
     /// Tokens the pipeline API accepts (`--pipeline-token`); empty: the API is off.
     pub pipeline_tokens: crate::pipeline_auth::PipelineTokens,
+    /// Which provider controls live calls (`--telephony`). `Config::new` keeps Telnyx (so
+    /// no control without its API key); the command line defaults to the simulator when
+    /// no Telnyx API key is set.
+    pub telephony: crate::telephony::TelephonyConfig,
 }
 
 impl Config {
@@ -97,6 +101,7 @@ impl Config {
             max_connections: DEFAULT_MAX_CONNECTIONS,
             telnyx: crate::telnyx::TelnyxSettings::default(),
             pipeline_tokens: Default::default(),
+            telephony: crate::telephony::TelephonyConfig::Telnyx,
         }
     }
 
@@ -119,6 +124,9 @@ impl Config {
             allow_private: args.webhook_allow_private,
             ..DispatchConfig::default()
         };
+        let telephony = args.telephony.unwrap_or_else(|| {
+            crate::telephony::TelephonyKind::default_for(args.telnyx.telnyx_api_key.is_some())
+        });
         Ok(Self {
             db_max_connections: db.db_max_connections,
             bind: args.bind,
@@ -136,6 +144,7 @@ impl Config {
             header_read_timeout: Duration::from_secs(args.header_read_timeout),
             max_connections: args.max_connections,
             telnyx: args.telnyx.into(),
+            telephony: crate::telephony::TelephonyConfig::from_kind(telephony),
             pipeline_tokens: args.pipeline_token.as_deref().unwrap_or("").parse()?,
             ..Self::new(db.database_url.clone(), server_key)
         })

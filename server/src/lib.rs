@@ -30,6 +30,8 @@ pub mod request_line;
 pub mod routes;
 pub mod secrets;
 pub mod serve;
+pub mod simulate;
 pub mod storage;
+pub mod telephony;
 pub mod telnyx;
 pub mod webhooks;

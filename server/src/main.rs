@@ -1,4 +1,5 @@
-//! `callscope`: serve, migrate, keys create/list/revoke, accounts suspend/reactivate, demo.
+//! `callscope`: serve, migrate, keys create/list/revoke, accounts suspend/reactivate, demo,
+//! simulate.
 
 use std::io::Write;
 
@@ -8,7 +9,7 @@ use callscope_server::cli::{AccountsCommand, AgentsCommand, Cli, Command, KeysCo
 use callscope_server::config::Config;
 use callscope_server::operator::{self, Revoked};
 use callscope_server::storage::{AccountStatus, Store};
-use callscope_server::{agents, clock, demo, serve};
+use callscope_server::{agents, clock, demo, serve, simulate};
 use clap::Parser;
 use tracing_subscriber::EnvFilter;
 
@@ -35,6 +36,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     let command = match cli.command {
         // The application connects, migrates and closes its own store.
         Command::Serve(args) => return serve::serve(Config::from_cli(&cli.db, args)?).await,
+        // An HTTP client of a running server (the database only to find the Demo agents).
+        Command::Simulate(args) => return simulate::run_cli(&cli.db, args).await,
         other => other,
     };
     let store = Store::connect(&cli.db.database_url, cli.db.db_max_connections)
@@ -45,7 +48,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Migrate => {
             tracing::info!("migrations applied");
         }
-        Command::Serve(_) => unreachable!("served above"),
+        Command::Serve(_) | Command::Simulate(_) => unreachable!("run above"),
         Command::Keys {
             command: KeysCommand::Create { account, test },
         } => {

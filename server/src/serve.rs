@@ -14,7 +14,8 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     app.run_until(shutdown_signal()).await
 }
 
-async fn shutdown_signal() {
+/// Completes on SIGINT or SIGTERM (also what stops `callscope simulate`).
+pub(crate) async fn shutdown_signal() {
     let ctrl_c = async {
         let _ = tokio::signal::ctrl_c().await;
     };

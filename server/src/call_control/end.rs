@@ -7,7 +7,8 @@ use crate::ids::AccountId;
 use crate::live::LiveStore;
 use crate::pipeline::{self, EndCall, PipelineError};
 use crate::storage::{ControlEvent, Store};
-use crate::telnyx::{CommandError, Hangup, TelnyxClient};
+use crate::telephony::Telephony;
+use crate::telnyx::{CommandError, Hangup};
 
 /// Why `end_call` did not end the call.
 #[derive(Debug, thiserror::Error)]
@@ -35,7 +36,7 @@ pub enum Ended {
 pub async fn end_call(
     store: &Store,
     live: &LiveStore,
-    telnyx: Option<&TelnyxClient>,
+    telnyx: Option<&Telephony>,
     account: AccountId,
     call_id: CallId,
     now: UnixTime,

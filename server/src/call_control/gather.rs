@@ -24,9 +24,8 @@ use crate::ids::AccountId;
 use crate::live::{LiveError, LiveStore};
 use crate::pipeline::{self, PipelineError};
 use crate::storage::{ControlEvent, Store};
-use crate::telnyx::{
-    CommandError, GatherStatus, GatherUsingSpeak, TelnyxClient, TelnyxEvent, TtsVoice, Voice,
-};
+use crate::telephony::Telephony;
+use crate::telnyx::{CommandError, GatherStatus, GatherUsingSpeak, TelnyxEvent, TtsVoice, Voice};
 use crate::webhooks::events;
 
 /// Longest prompt Telnyx speaks (its reference: 3,000 characters).
@@ -153,7 +152,7 @@ impl From<LiveError> for GatherError {
 pub async fn gather_call(
     store: &Store,
     live: &LiveStore,
-    telnyx: Option<&TelnyxClient>,
+    telnyx: Option<&Telephony>,
     account: AccountId,
     call_id: CallId,
     request: &GatherRequest,

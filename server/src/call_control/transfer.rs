@@ -30,9 +30,8 @@ use crate::ids::AccountId;
 use crate::live::LiveStore;
 use crate::pipeline::{self, EndCall, PipelineError};
 use crate::storage::{CallTx, ControlEvent, Store, Transfer, TransferState};
-use crate::telnyx::{
-    CallOutcome, CommandError, HangupCause, TelnyxClient, TelnyxEvent, TelnyxEventKind,
-};
+use crate::telephony::Telephony;
+use crate::telnyx::{CallOutcome, CommandError, HangupCause, TelnyxEvent, TelnyxEventKind};
 use crate::webhooks::events::{self, TransferOutcome};
 
 /// A transfer whose outcome has not arrived within this many seconds is no longer pending
@@ -63,7 +62,7 @@ impl From<crate::storage::StoreError> for TransferError {
 /// Transfers `account`'s in-progress call `call_id` to `destination` (see the module).
 pub async fn transfer_call(
     store: &Store,
-    telnyx: Option<&TelnyxClient>,
+    telnyx: Option<&Telephony>,
     account: AccountId,
     call_id: CallId,
     destination: &str,

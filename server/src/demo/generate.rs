@@ -1,14 +1,15 @@
 //! The pure part of the demo: seed + call count + window → agents and calls, no I/O.
 //!
-//! The first calls go through a coverage table, so every status, disposition and ended
-//! reason appears; the rest are sampled with realistic weights. Each call gets its own
+//! The first calls go through a coverage table, so every final status, disposition and ended
+//! reason appears; the rest are sampled with realistic weights. Every call has ended (live
+//! calls come from `callscope simulate`). Each call gets its own
 //! RNG seeded from the master stream, so a call's details never depend on another call's.
 //! Calls are returned in `started_at` order: inserted in that order, ids ascend with time.
 
 use callscope_shared::{AgentId, CallStatus as S, EndedReason as R, Money};
 use serde_json::{Value, json};
 
-use super::costs::{CostInputs, Costs, costs};
+use super::costs::{CostInputs, costs};
 use super::deliveries::{self, CallEvents, PlannedDelivery};
 use super::dialogues::{Domain, Speaker};
 use super::facts::Facts;
@@ -21,7 +22,8 @@ use crate::clock::UnixTime;
 use crate::ids::{AccountId, AgentRowId};
 use crate::storage::NewCall;
 
-/// Ended calls start before the final hour of the window, which belongs to live calls.
+/// Calls start before the final hour of the window, so each has ended by its end (and the
+/// simulator's live calls are the newest).
 const LIVE_HOUR: i64 = 3_600;
 /// The customer configured their webhook endpoint a few days into the window.
 const WEBHOOKS_FROM_DAY: i64 = 4;
@@ -139,7 +141,7 @@ impl Plan {
                 let agent = weighted(&mut rng, &agent_weights);
                 let seed = rng.next_u64();
                 Skeleton {
-                    started_at: start_time(seed, shape, window),
+                    started_at: start_time(seed, window),
                     seed,
                     agent,
                     shape,
@@ -183,16 +185,10 @@ pub fn plan_calls(seed: u64, calls: usize, window: Window) -> Vec<PlannedCall> {
     Plan::new(seed, calls, window).calls().collect()
 }
 
-/// When a call starts: live ones within the last minutes, the rest in office-hour-weighted
-/// time before the final hour.
-fn start_time(seed: u64, shape: Shape, window: Window) -> i64 {
+/// When a call starts: in office-hour-weighted time before the final hour.
+fn start_time(seed: u64, window: Window) -> i64 {
     let mut rng = DemoRng::seed_from_u64(seed);
-    let end = window.end;
-    match shape {
-        Shape::Live(S::Ringing) => end - between(&mut rng, 5, 90),
-        Shape::Live(_) => end - between(&mut rng, 30, 1_800),
-        _ => sample_start(&mut rng, window.start, end - LIVE_HOUR),
-    }
+    sample_start(&mut rng, window.start, window.end - LIVE_HOUR)
 }
 fn region_code(region: Region) -> &'static str {
     match region {
@@ -243,10 +239,9 @@ fn expand(rng: &mut DemoRng, sk: &Skeleton, agent: &PlannedAgent, window: Window
         Shape::Answered(reason) => talk::answered(rng, &who, &facts, reason, sk.long),
         Shape::Transferred => talk::transferred(rng, &who, &facts),
         Shape::Voicemail(reason) => talk::voicemail(rng, &who, &facts, reason),
-        Shape::Unanswered(status) | Shape::Live(status) => talk::silent(rng, status),
+        Shape::Unanswered(status) => talk::silent(rng, status),
     };
     let completed = shape.status() == S::Completed;
-    let live = matches!(shape, Shape::Live(_));
     let recorded = profile.recording_enabled && completed && talk.duration > 0 && chance(rng, 0.97);
     let conversational = matches!(shape, Shape::Answered(_) | Shape::Transferred);
     let discount_bp = if conversational && chance(rng, 0.08) {
@@ -254,18 +249,14 @@ fn expand(rng: &mut DemoRng, sk: &Skeleton, agent: &PlannedAgent, window: Window
     } else {
         0
     };
-    let c = if live {
-        Costs::default()
-    } else {
-        costs(CostInputs {
-            duration_seconds: talk.duration,
-            rate_per_minute: profile.rate_per_minute,
-            recorded,
-            transfer_duration_seconds: talk.transfer.map_or(0, |t| t.2),
-            discount_bp,
-            provider_bp: between(rng, 5_500, 9_000),
-        })
-    };
+    let c = costs(CostInputs {
+        duration_seconds: talk.duration,
+        rate_per_minute: profile.rate_per_minute,
+        recorded,
+        transfer_duration_seconds: talk.transfer.map_or(0, |t| t.2),
+        discount_bp,
+        provider_bp: between(rng, 5_500, 9_000),
+    });
     let (from_number, to_number) = if shape.outbound() {
         (profile.number.to_owned(), customer)
     } else {
@@ -290,8 +281,8 @@ fn expand(rng: &mut DemoRng, sk: &Skeleton, agent: &PlannedAgent, window: Window
     } else {
         (json!({}), json!({}))
     };
-    let ended_at = (!live).then_some(sk.started_at + talk.ring + talk.duration);
-    let call_control_id = (completed || shape == Shape::Live(S::InProgress)).then(|| {
+    let ended_at = sk.started_at + talk.ring + talk.duration;
+    let call_control_id = completed.then(|| {
         let mut bytes = [0u8; 16];
         rng.fill_bytes(&mut bytes);
         format!(
@@ -300,9 +291,7 @@ fn expand(rng: &mut DemoRng, sk: &Skeleton, agent: &PlannedAgent, window: Window
         )
     });
     let ws_unavailable = completed && chance(rng, 0.02);
-    let deliveries = if sk.started_at >= window.start + WEBHOOKS_FROM_DAY * 86_400
-        && shape != Shape::Live(S::Ringing)
-    {
+    let deliveries = if sk.started_at >= window.start + WEBHOOKS_FROM_DAY * 86_400 {
         let transfer = talk
             .transfer
             .filter(|_| chance(rng, 0.7))
@@ -312,7 +301,7 @@ fn expand(rng: &mut DemoRng, sk: &Skeleton, agent: &PlannedAgent, window: Window
             CallEvents {
                 started_at: sk.started_at,
                 transfer,
-                ended_at,
+                ended_at: Some(ended_at),
             },
         )
     } else {
@@ -349,7 +338,7 @@ fn expand(rng: &mut DemoRng, sk: &Skeleton, agent: &PlannedAgent, window: Window
         ws_unavailable,
         call_control_id,
         started_at: UnixTime(sk.started_at),
-        ended_at: ended_at.map(UnixTime),
+        ended_at: Some(UnixTime(ended_at)),
         transcript,
         latency,
     };

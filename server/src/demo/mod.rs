@@ -1,5 +1,7 @@
 //! `callscope demo`: fills the account "Demo" with realistic, reproducible calls (same
 //! seed and `--until` → same data), then prints a fresh API key and a call worth opening.
+//! Every call it writes has ended; `live` gives `callscope simulate` its live calls from
+//! the same scripts.
 //!
 //! `generate` plans everything without I/O; this module only writes the plan and reports.
 
@@ -9,6 +11,7 @@ mod dialogues;
 mod facts;
 mod generate;
 mod latency;
+pub mod live;
 mod phones;
 mod random;
 mod scripts;

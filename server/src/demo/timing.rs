@@ -12,7 +12,7 @@ use crate::storage::{NewLatencyTurn, NewTranscriptEntry};
 const MS_PER_WORD: i64 = 350;
 
 /// A conversation with times, in milliseconds from the start of the call.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct Timed {
     pub entries: Vec<NewTranscriptEntry>,
     pub latency: Vec<NewLatencyTurn>,

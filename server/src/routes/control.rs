@@ -30,7 +30,7 @@ pub async fn end(
     call_control::end_call(
         &state.store,
         &state.live,
-        state.telnyx.as_ref(),
+        state.telephony.as_ref(),
         auth.account_id,
         call_id,
         state.clock.now(),
@@ -59,7 +59,7 @@ pub async fn transfer(
     let call_id = parse_call_id(&call_id)?;
     let destination = call_control::transfer_call(
         &state.store,
-        state.telnyx.as_ref(),
+        state.telephony.as_ref(),
         auth.account_id,
         call_id,
         destination,
@@ -91,7 +91,7 @@ pub async fn gather(
     let call_id = call_control::gather_call(
         &state.store,
         &state.live,
-        state.telnyx.as_ref(),
+        state.telephony.as_ref(),
         auth.account_id,
         call_id,
         &request,

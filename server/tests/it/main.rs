@@ -17,6 +17,8 @@ mod live_view;
 mod miss_limiter;
 mod pipeline;
 mod recordings;
+mod simulate;
+mod simulated;
 mod static_assets;
 mod storage;
 mod telnyx;
