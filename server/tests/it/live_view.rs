@@ -610,3 +610,46 @@ async fn a_change_stored_by_one_instance_reaches_streams_on_another() {
     assert_eq!(on_b.expect("closed").await.data["reason"], "revoked");
     store_b.close().await;
 }
+
+/// Shutting down ends open streams, so connections drain and the server stops (a stream
+/// would otherwise hold its connection, and the shutdown, for as long as the call lasts).
+#[tokio::test]
+async fn shutdown_ends_open_streams() {
+    let db = TestDb::sqlite().await;
+    let w = world(
+        &db.store,
+        LiveStore::in_process(),
+        config_with(StreamLimits::default()),
+    )
+    .await;
+    let (_, link) = w.live_call().await;
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let app = Application::builder(config_with(StreamLimits::default()))
+        .store(db.store.clone())
+        .live(LiveStore::in_process())
+        .build()
+        .await
+        .unwrap();
+    let addr = app.local_addr().unwrap();
+    let serving = tokio::spawn(app.run_until(async {
+        let _ = stopped.await;
+    }));
+    let response = w
+        .server
+        .client
+        .get(format!("http://{addr}{link}/events"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let mut sse = Sse::new(response);
+    sse.expect("snapshot").await;
+
+    stop.send(()).unwrap();
+    assert!(sse.next().await.is_none(), "the stream ends on shutdown");
+    tokio::time::timeout(WAIT, serving)
+        .await
+        .expect("the server stops while a stream was open")
+        .unwrap()
+        .unwrap();
+}
