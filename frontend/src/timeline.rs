@@ -22,21 +22,23 @@ pub fn Timeline(call: Call, budget: RwSignal<u32>) -> impl IntoView {
             budget.set(v.clamp(1, 60_000));
         }
     };
-    // The lane spans the call, or its turns so far while it goes on.
+    // The lane spans the call, or its turns so far while it goes on. Its duration only
+    // changes at the end: the latency updates of a live call do not redraw the lane.
+    let duration = Memo::new(move |_| call.state(|v| v.duration_seconds));
     let end = move || {
-        call.state(|_| ());
+        let duration = duration.get();
         call.turns(|v| {
             let last = v
                 .turns
                 .iter()
                 .filter_map(|t| t.timestamp)
                 .fold(0.0, f64::max);
-            format::clock((v.duration_seconds as f64).max(last))
+            format::clock((duration as f64).max(last))
         })
     };
     let lane = move || {
-        call.state(|_| ());
-        call.turns(|v| markup::lane_svg(&chart::lane(&v.turns, v.duration_seconds), &v.turns))
+        let duration = duration.get();
+        call.turns(|v| markup::lane_svg(&chart::lane(&v.turns, duration), &v.turns))
     };
     view! {
         <section class="panel timeline" aria-labelledby="timeline-title">

@@ -148,15 +148,26 @@ const APPENDED: &str = "
         if (document.getElementById('turn-' + n)) { obs.disconnect(); painted(); }
     }).observe(list, { childList: true });";
 
-/// Main-thread task time (ms) so far, as Chromium counts it for the page.
-async fn task_ms(browser: &Browser) -> f64 {
+/// Chromium's main-thread accounting for the page: all tasks, then script, style
+/// recalculation and layout within them.
+const METRICS: [&str; 4] = [
+    "TaskDuration",
+    "ScriptDuration",
+    "RecalcStyleDuration",
+    "LayoutDuration",
+];
+
+/// [`METRICS`] so far, in ms.
+async fn main_thread_ms(browser: &Browser) -> [f64; 4] {
     let metrics = browser.cdp("Performance.getMetrics", json!({})).await;
-    metrics["metrics"]
-        .as_array()
-        .and_then(|m| m.iter().find(|m| m["name"] == "TaskDuration"))
-        .and_then(|m| m["value"].as_f64())
-        .expect("TaskDuration")
-        * 1000.0
+    let all = metrics["metrics"].as_array().expect("metrics");
+    METRICS.map(|name| {
+        all.iter()
+            .find(|m| m["name"] == name)
+            .and_then(|m| m["value"].as_f64())
+            .unwrap_or_else(|| panic!("{name}"))
+            * 1000.0
+    })
 }
 
 async fn measure_live(turns: u32, appends: u32) {
@@ -205,10 +216,10 @@ async fn measure_live(turns: u32, appends: u32) {
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    let mut main_thread = Vec::new();
+    let mut main_thread = vec![Vec::new(); METRICS.len()];
     let mut posted_to_painted = Vec::new();
     for seq in turns + 1..=turns + appends {
-        let before = task_ms(&browser).await;
+        let before = main_thread_ms(&browser).await;
         let start = std::time::Instant::now();
         let (appended, ()) = tokio::join!(
             browser.client.execute_async(APPENDED, vec![json!(seq)]),
@@ -216,13 +227,23 @@ async fn measure_live(turns: u32, appends: u32) {
         );
         appended.expect("the turn appears");
         posted_to_painted.push(start.elapsed().as_secs_f64() * 1000.0);
-        main_thread.push(task_ms(&browser).await - before);
+        // Let the `call` event that follows the turns (latency summary) be applied too.
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        let after = main_thread_ms(&browser).await;
+        for (i, times) in main_thread.iter_mut().enumerate() {
+            times.push(after[i] - before[i]);
+        }
         // Between appends, as a pipeline would (a turn every few seconds, here faster).
         tokio::time::sleep(Duration::from_millis(300)).await;
     }
     println!("\nlive {turns}-turn call, {appends} turns appended one at a time (ms):\n");
     println!("| per appended turn | p50 | p90 | max |\n|---|---|---|---|");
-    row("main-thread task time", main_thread);
+    for (name, times) in ["main-thread tasks", "script", "style", "layout"]
+        .iter()
+        .zip(main_thread)
+    {
+        row(name, times);
+    }
     row("POST /turns sent → turn painted", posted_to_painted);
     browser.close().await;
 }
