@@ -6,14 +6,17 @@ use callscope_shared::link::{DEBUG_PATH_PREFIX, TOKEN_LEN};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
+use crate::call_control::CallControl;
+use crate::call_data::Call;
 use crate::client::{self, LoadError, Loaded};
 use crate::header::Header;
 use crate::latency::DEFAULT_BUDGET_MS;
 use crate::latency_summary::LatencySummary;
+use crate::live::{self, Link};
 use crate::timeline::Timeline;
 use crate::transcript::Transcript;
 use crate::webhooks::Webhooks;
-use crate::{dom, route};
+use crate::{dom, follow, route};
 
 /// Where loading the call is.
 #[derive(Debug, Clone)]
@@ -54,6 +57,7 @@ pub fn App(path: String) -> impl IntoView {
 fn CallPage(path: String) -> impl IntoView {
     let state = RwSignal::new(LoadState::Loading);
     let path: Arc<str> = path.into();
+    let page = path.clone();
     let load = move || {
         state.set(LoadState::Loading);
         let path = path.clone();
@@ -67,9 +71,10 @@ fn CallPage(path: String) -> impl IntoView {
     };
     load();
     let retry = Callback::new(move |()| load());
+    let path = page;
     move || match state.get() {
         LoadState::Loading => skeleton().into_any(),
-        LoadState::Ready(loaded) => view! { <CallView loaded /> }.into_any(),
+        LoadState::Ready(loaded) => view! { <CallView loaded path=path.clone() /> }.into_any(),
         LoadState::Failed(e) => failure(e, retry).into_any(),
     }
 }
@@ -143,25 +148,63 @@ fn failure(error: LoadError, retry: Callback<()>) -> impl IntoView {
     }
 }
 
-/// The loaded call, every part of it.
+/// The loaded call, every part of it; followed live while it goes on.
 #[component]
-fn CallView(loaded: Loaded) -> impl IntoView {
+fn CallView(loaded: Loaded, path: Arc<str>) -> impl IntoView {
     let budget = RwSignal::new(DEFAULT_BUDGET_MS);
     let target = RwSignal::new(route::turn_from_hash(&dom::location_hash()));
     let handle = window_event_listener(leptos::ev::hashchange, move |_| {
         target.set(route::turn_from_hash(&dom::location_hash()));
     });
     on_cleanup(move || handle.remove());
-    let view = loaded.view;
-    let call_id = view.call_id.to_string();
+    let call = Call::new(Arc::unwrap_or_clone(loaded.view), Some(loaded.raw));
+    let link = RwSignal::new(call.peek(Link::for_loaded));
+    let duration = running_duration(call, link);
+    follow::follow(&path, call, link);
+    let call_id = call.peek(|v| v.call_id.to_string());
     dom::mark_painted();
     view! {
-        <article class="call" data-call-id=call_id>
-            <Header view=view.clone() raw=loaded.raw />
-            <LatencySummary view=view.clone() budget />
-            <Timeline view=view.clone() budget />
-            <Transcript view=view.clone() budget target />
-            <Webhooks view />
+        <article class="call" data-call-id=call_id data-link=move || link.get().class()>
+            <Header call link duration />
+            <LatencySummary call budget />
+            <Timeline call budget />
+            <Transcript call budget target />
+            <CallControl call />
+            <Webhooks call />
         </article>
     }
+}
+
+/// The call's duration: counted up on the viewer's clock once a second while the call is
+/// followed live, else the server's.
+fn running_duration(call: Call, link: RwSignal<Link>) -> Signal<i64> {
+    let now = RwSignal::new(dom::now_unix());
+    if link.get_untracked().following() {
+        let tick = StoredValue::new(None::<IntervalHandle>);
+        let handle = set_interval_with_handle(
+            move || {
+                if link.get_untracked().following() {
+                    now.set(dom::now_unix());
+                } else if let Some(h) = tick.get_value() {
+                    h.clear();
+                    tick.set_value(None);
+                }
+            },
+            std::time::Duration::from_secs(1),
+        );
+        tick.set_value(handle.ok());
+        on_cleanup(move || {
+            if let Some(h) = tick.try_get_value().flatten() {
+                h.clear();
+            }
+        });
+    }
+    Signal::derive(move || {
+        if link.get().following() {
+            let now = now.get();
+            call.state(|v| live::running_seconds(v, now))
+        } else {
+            call.state(|v| v.duration_seconds)
+        }
+    })
 }

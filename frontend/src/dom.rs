@@ -130,3 +130,40 @@ pub fn download(name: &str, text: &str, mime: &str) -> Result<(), JsValue> {
     );
     Ok(())
 }
+
+/// The viewer's clock, in seconds since the Unix epoch.
+pub fn now_unix() -> f64 {
+    js_sys::Date::now() / 1000.0
+}
+
+/// How close (px) to the viewport's bottom the end of a list counts as "at the end".
+const AT_END_SLACK: f64 = 48.0;
+
+/// Whether the end of the element `selector` finds is on screen (or above it): the reader
+/// is at the end of it. False when there is no such element.
+pub fn end_in_view(selector: &str) -> bool {
+    let Ok(Some(el)) = document().query_selector(selector) else {
+        return false;
+    };
+    let height = window()
+        .inner_height()
+        .ok()
+        .and_then(|h| h.as_f64())
+        .unwrap_or(0.0);
+    el.get_bounding_client_rect().bottom() <= height + AT_END_SLACK
+}
+
+/// Scrolls so the last child of the element `selector` finds is on screen (as little as
+/// needed), on the next frame, once it is laid out.
+pub fn reveal_last_child(selector: &'static str) {
+    request_animation_frame(move || {
+        if let Ok(Some(el)) = document().query_selector(selector)
+            && let Some(last) = el.last_element_child()
+        {
+            let options = web_sys::ScrollIntoViewOptions::new();
+            options.set_block(web_sys::ScrollLogicalPosition::Nearest);
+            options.set_behavior(web_sys::ScrollBehavior::Instant);
+            last.scroll_into_view_with_scroll_into_view_options(&options);
+        }
+    });
+}

@@ -64,14 +64,33 @@ impl Index {
         }
     }
 
+    /// Adds the text of the next turn (a live call's new turn).
+    pub fn push(&mut self, text: &str) {
+        self.turns.push(text.chars().map(fold).collect());
+    }
+
+    /// How many turns are indexed.
+    pub fn len(&self) -> usize {
+        self.turns.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.turns.is_empty()
+    }
+
     /// Every match of `query` (case-insensitive); an empty query finds nothing.
     pub fn find(&self, query: &str) -> Found {
+        self.find_from(query, 0)
+    }
+
+    /// Every match of `query` in turns `first` and after (the ones a live call added).
+    pub fn find_from(&self, query: &str, first: usize) -> Found {
         let needle = normalize(query);
         let mut found = Found::default();
         if needle.is_empty() {
             return found;
         }
-        for (turn, hay) in self.turns.iter().enumerate() {
+        for (turn, hay) in self.turns.iter().enumerate().skip(first) {
             let r = ranges(hay, &needle);
             if !r.is_empty() {
                 found.count += r.len();
@@ -121,19 +140,37 @@ pub fn pieces(text: &str, ranges: &[(usize, usize)]) -> Vec<Piece> {
 
 /// `3 matches in 2 turns`, `No matches`.
 pub fn summary(found: &Found) -> String {
-    if found.count == 0 {
+    summary_of(found.count, found.hits.len())
+}
+
+/// [`summary`] from the counts: `matches` over `turns` turns.
+pub fn summary_of(matches: usize, turns: usize) -> String {
+    if matches == 0 {
         return "No matches".to_owned();
     }
     format!(
         "{} in {}",
-        crate::format::plural(found.count, "match", "matches"),
-        crate::format::plural(found.hits.len(), "turn", "turns")
+        crate::format::plural(matches, "match", "matches"),
+        crate::format::plural(turns, "turn", "turns")
     )
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn turns_added_later_are_searched_from_where_they_start() {
+        let mut index = Index::new(["A claim", "nothing"]);
+        index.push("Another CLAIM, claim");
+        assert_eq!(index.len(), 3);
+        let later = index.find_from("claim", 2);
+        assert_eq!(later.count, 2);
+        assert_eq!(later.hits.len(), 1);
+        assert_eq!(later.hits[0].turn, 2);
+        assert_eq!(index.find("claim").count, 3);
+        assert_eq!(summary_of(3, 2), "3 matches in 2 turns");
+    }
 
     fn index() -> Index {
         Index::new([

@@ -1,33 +1,45 @@
 //! The latency timeline: a bar per assistant turn split into its phases, with a budget
 //! line; below it, every turn on the call's clock.
 
-use std::sync::Arc;
-
-use callscope_shared::PublicDebugView;
 use leptos::prelude::*;
 
+use crate::call_data::Call;
 use crate::latency;
 use crate::{chart, format, markup};
 
 #[component]
-pub fn Timeline(view: Arc<PublicDebugView>, budget: RwSignal<u32>) -> impl IntoView {
-    let for_chart = view.clone();
+pub fn Timeline(call: Call, budget: RwSignal<u32>) -> impl IntoView {
     let chart = move || {
         let budget = budget.get();
-        markup::bars_svg(&chart::bars(&for_chart.turns, budget), budget)
+        call.turns(|v| markup::bars_svg(&chart::bars(&v.turns, budget), budget))
     };
-    let for_text = view.clone();
-    let summary = move || latency::timeline_summary(&for_text.turns, budget.get());
+    let summary = move || {
+        let budget = budget.get();
+        call.turns(|v| latency::timeline_summary(&v.turns, budget))
+    };
     let on_budget = move |ev| {
         if let Ok(v) = event_target_value(&ev).trim().parse::<u32>() {
             budget.set(v.clamp(1, 60_000));
         }
     };
-    let end = format::clock(view.duration_seconds as f64);
-    let lane = markup::lane_svg(
-        &chart::lane(&view.turns, view.duration_seconds),
-        &view.turns,
-    );
+    // The lane spans the call, or its turns so far while it goes on. Its duration only
+    // changes at the end: the latency updates of a live call do not redraw the lane.
+    let duration = Memo::new(move |_| call.state(|v| v.duration_seconds));
+    let end = move || {
+        let duration = duration.get();
+        call.turns(|v| {
+            let last = v
+                .turns
+                .iter()
+                .filter_map(|t| t.timestamp)
+                .fold(0.0, f64::max);
+            format::clock((duration as f64).max(last))
+        })
+    };
+    let lane = move || {
+        let duration = duration.get();
+        call.turns(|v| markup::lane_svg(&chart::lane(&v.turns, duration), &v.turns))
+    };
     view! {
         <section class="panel timeline" aria-labelledby="timeline-title">
             <div class="section-head">

@@ -5,10 +5,11 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use callscope_shared::{PublicDebugView, PublicTurn, Role};
+use callscope_shared::{PublicTurn, Role};
 use leptos::html;
 use leptos::prelude::*;
 
+use crate::call_data::Call;
 use crate::latency::{Grade, Phases};
 use crate::search::{self, Index};
 use crate::{dom, format, route};
@@ -172,30 +173,61 @@ fn row(
     }
 }
 
+/// A row of the list: a turn index and its match ranges.
+type Row = (usize, Vec<(usize, usize)>);
+
+/// Words for turns just added, for the polite live region.
+pub fn added_words(rows: &[Row], roles: &[Role]) -> String {
+    let role = |r: &Role| match r {
+        Role::Assistant => "assistant",
+        Role::User => "caller",
+    };
+    match (rows, roles) {
+        ([(i, _)], [r]) => format!("New turn #{} from the {}", i + 1, role(r)),
+        ([(first, _), .., (last, _)], _) => {
+            format!("{} new turns, #{} to #{}", rows.len(), first + 1, last + 1)
+        }
+        _ => String::new(),
+    }
+}
+
 #[component]
 pub fn Transcript(
-    view: Arc<PublicDebugView>,
+    call: Call,
     budget: RwSignal<u32>,
     /// The turn a link points at (0-based); the transcript scrolls to and highlights it.
     target: RwSignal<Option<usize>>,
 ) -> impl IntoView {
-    let total_turns = view.turns.len();
-    let index = StoredValue::new(Index::new(view.turns.iter().map(|t| t.content.as_str())));
+    // Turns the list knows of; a live call adds more (see the effect below).
+    let known = StoredValue::new(call.peek(|v| v.turns.len()));
+    let epoch = StoredValue::new(call.epoch());
+    let index =
+        StoredValue::new(call.peek(|v| Index::new(v.turns.iter().map(|t| t.content.as_str()))));
     let all = move || Rows {
-        items: (0..total_turns).map(|i| (i, Vec::new())).collect(),
+        items: (0..known.get_value()).map(|i| (i, Vec::new())).collect(),
     };
     let rows = RwSignal::new(Arc::new(all()));
+    // Rows a live call added since `rows` was set, shown after them.
+    let tail = RwSignal::new(Vec::<Row>::new());
     let limit = RwSignal::new(CHUNK);
     let status = RwSignal::new(String::new());
     let filtered = RwSignal::new(false);
+    // The current query and its counts (matches, turns), kept up to date as turns come.
+    let query = StoredValue::new(String::new());
+    let counts = StoredValue::new((0usize, 0usize));
+    // New rows below the reader, and the first of them.
+    let unseen = RwSignal::new(0usize);
+    let first_unseen = StoredValue::new(None::<usize>);
+    let announce = RwSignal::new(String::new());
     let pending = StoredValue::new(None::<leptos::prelude::TimeoutHandle>);
     let input: NodeRef<html::Input> = NodeRef::new();
 
-    let apply = move |query: String| {
-        let found = index.with_value(|i| i.find(&query));
-        let searching = !search::normalize(&query).is_empty();
+    let apply = move |q: String| {
+        let found = index.with_value(|i| i.find(&q));
+        let searching = !search::normalize(&q).is_empty();
         let next = if searching {
             status.set(search::summary(&found));
+            counts.set_value((found.count, found.hits.len()));
             Rows {
                 items: found.hits.into_iter().map(|h| (h.turn, h.ranges)).collect(),
             }
@@ -203,10 +235,14 @@ pub fn Transcript(
             status.set(String::new());
             all()
         };
+        query.set_value(q);
         filtered.set(searching);
+        unseen.set(0);
+        first_unseen.set_value(None);
         // Out of the layout before any signal below touches the old list (see `list`).
         dom::hide_before_removal("ol.turns");
         limit.set(CHUNK);
+        tail.set(Vec::new());
         rows.set(Arc::new(next));
     };
     let clear = move || {
@@ -214,6 +250,75 @@ pub fn Transcript(
             el.set_value("");
         }
         apply(String::new());
+    };
+
+    // A live call's new turns: appended below what is shown (matching the search, if one
+    // is typed), the reader's place kept; followed when the reader is at the end, else
+    // counted for "new turns ↓".
+    Effect::new(move |_| {
+        let len = call.turns(|v| v.turns.len());
+        if call.epoch() != epoch.get_value() {
+            // Replaced, not appended to: start over, keeping the search.
+            epoch.set_value(call.epoch());
+            index.set_value(call.peek(|v| Index::new(v.turns.iter().map(|t| t.content.as_str()))));
+            known.set_value(len);
+            apply(query.get_value());
+            return;
+        }
+        let from = known.get_value();
+        if len <= from {
+            return;
+        }
+        call.peek(|v| {
+            index.update_value(|i| v.turns[from..].iter().for_each(|t| i.push(&t.content)))
+        });
+        known.set_value(len);
+        let q = query.get_value();
+        let new_rows: Vec<Row> = if search::normalize(&q).is_empty() {
+            (from..len).map(|i| (i, Vec::new())).collect()
+        } else {
+            let more = index.with_value(|i| i.find_from(&q, from));
+            counts.update_value(|(m, t)| {
+                *m += more.count;
+                *t += more.hits.len();
+            });
+            let (m, t) = counts.get_value();
+            status.set(search::summary_of(m, t));
+            more.hits.into_iter().map(|h| (h.turn, h.ranges)).collect()
+        };
+        let Some(&(first, _)) = new_rows.first() else {
+            return;
+        };
+        let roles: Vec<Role> =
+            call.peek(|v| new_rows.iter().map(|(i, _)| v.turns[*i].role).collect());
+        announce.set(added_words(&new_rows, &roles));
+        // Measured before the new rows are in the DOM.
+        let at_end = dom::end_in_view("ol.turns");
+        let added = new_rows.len();
+        tail.update(|t| t.extend(new_rows));
+        if at_end {
+            dom::reveal_last_child("ol.turns");
+        } else {
+            unseen.update(|n| *n += added);
+            if first_unseen.get_value().is_none() {
+                first_unseen.set_value(Some(first));
+            }
+        }
+    });
+    // Reaching the end by scrolling clears "new turns ↓".
+    let scrolled = window_event_listener(leptos::ev::scroll, move |_| {
+        if unseen.get_untracked() > 0 && dom::end_in_view("ol.turns") {
+            unseen.set(0);
+            first_unseen.set_value(None);
+        }
+    });
+    on_cleanup(move || scrolled.remove());
+    let show_new = move |_| {
+        if let Some(turn) = first_unseen.get_value() {
+            dom::highlight(route::turn_anchor(turn), 60);
+        }
+        unseen.set(0);
+        first_unseen.set_value(None);
     };
 
     // A linked turn not rendered yet: shown once its chunk is.
@@ -241,11 +346,13 @@ pub fn Transcript(
         let Some(turn) = target.get() else {
             return;
         };
-        if turn >= total_turns {
+        if turn >= known.get_value() {
             return;
         }
+        let in_tail = tail.with_untracked(|t| t.iter().any(|(i, _)| *i == turn));
         let pos = match position(turn) {
             Some(pos) => pos,
+            None if in_tail => 0,
             None => {
                 clear();
                 turn
@@ -290,25 +397,35 @@ pub fn Transcript(
     });
     on_cleanup(move || slash.remove());
 
-    let turns = view.clone();
     let chunk_view = move |r: &Rows, c: usize| {
         let end = ((c + 1) * CHUNK).min(r.items.len());
-        r.items[c * CHUNK..end]
-            .iter()
-            .map(|(i, ranges)| row(*i, &turns.turns[*i], ranges, budget))
-            .collect_view()
+        call.peek(|v| {
+            r.items[c * CHUNK..end]
+                .iter()
+                .filter_map(|(i, ranges)| v.turns.get(*i).map(|t| row(*i, t, ranges, budget)))
+                .collect_view()
+        })
     };
     // Each set of rows (each query) gets a new list element, the old one hidden first (in
     // `apply`, before the signals change): Chromium then drops thousands of rows in ~20 ms,
     // where removing them while laid out took ~0.4 s. Within one list, chunks only ever get
-    // added.
+    // added, then a live call's new rows after them.
     let list = move || {
         let r = rows.get();
-        let chunk_view = chunk_view.clone();
         let total = r.items.len();
         let shown = move || limit.get().min(total);
         let complete = move || (shown() >= total).to_string();
         let chunks = move || (0..shown().div_ceil(CHUNK)).collect::<Vec<_>>();
+        let added = move || {
+            if shown() >= total {
+                tail.get()
+            } else {
+                Vec::new()
+            }
+        };
+        let added_row = move |(i, ranges): Row| {
+            call.peek(|v| v.turns.get(i).map(|t| row(i, t, &ranges, budget)))
+        };
         view! {
             <ol
                 class="turns"
@@ -319,6 +436,7 @@ pub fn Transcript(
                 aria-busy=move || if complete() == "true" { "false" } else { "true" }
             >
                 <For each=chunks key=|c| *c children=move |c| chunk_view(&r, c) />
+                <For each=added key=|(i, _)| *i children=added_row />
             </ol>
         }
     };
@@ -327,7 +445,9 @@ pub fn Transcript(
         <section class="panel transcript" aria-labelledby="transcript-title">
             <div class="section-head">
                 <h2 id="transcript-title">"Transcript"</h2>
-                <span class="count">{format::plural(total_turns, "turn", "turns")}</span>
+                <span class="count">
+                    {move || call.turns(|v| format::plural(v.turns.len(), "turn", "turns"))}
+                </span>
             </div>
             <div class="search" role="search">
                 <label for="transcript-search" class="sr-only">
@@ -353,8 +473,17 @@ pub fn Transcript(
                 </Show>
             </div>
             {list}
-            <Show when=move || filtered.get() && rows.with(|r| r.items.is_empty())>
+            <Show when=move || filtered.get() && rows.with(|r| r.items.is_empty()) && tail.with(Vec::is_empty)>
                 <p class="empty">"No turn matches this search."</p>
+            </Show>
+            <p class="sr-only new-turns-status" role="status" aria-live="polite">
+                {move || announce.get()}
+            </p>
+            <Show when=move || { unseen.get() > 0 }>
+                <button type="button" class="button new-turns" on:click=show_new>
+                    {move || format::plural(unseen.get(), "new turn", "new turns")}
+                    <span aria-hidden="true">" ↓"</span>
+                </button>
             </Show>
         </section>
     }

@@ -1,10 +1,8 @@
 //! Webhook delivery history: grouped by event, each retry chain drawn as one linked list.
 
-use std::sync::Arc;
-
-use callscope_shared::PublicDebugView;
 use leptos::prelude::*;
 
+use crate::call_data::Call;
 use crate::format;
 use crate::history::{self, Attempt, Chain};
 
@@ -64,32 +62,34 @@ fn chain_view(chain: Chain) -> impl IntoView {
 }
 
 #[component]
-pub fn Webhooks(view: Arc<PublicDebugView>) -> impl IntoView {
-    let groups = history::group(&view.webhooks, view.started_at);
-    let body = if groups.is_empty() {
-        view! { <p class="empty">"No webhook deliveries were recorded for this call."</p> }
-            .into_any()
-    } else {
-        groups
-            .into_iter()
-            .map(|g| {
-                let chains = g.chains.into_iter().map(chain_view).collect_view();
-                view! {
-                    <div class="event-group">
-                        <h3 class="event">{g.event}</h3>
-                        <ul class="chains">{chains}</ul>
-                    </div>
-                }
-            })
-            .collect_view()
-            .into_any()
+pub fn Webhooks(call: Call) -> impl IntoView {
+    let body = move || {
+        let groups = call.webhooks(|v| history::group(&v.webhooks, v.started_at));
+        if groups.is_empty() {
+            view! { <p class="empty">"No webhook deliveries were recorded for this call."</p> }
+                .into_any()
+        } else {
+            groups
+                .into_iter()
+                .map(|g| {
+                    let chains = g.chains.into_iter().map(chain_view).collect_view();
+                    view! {
+                        <div class="event-group">
+                            <h3 class="event">{g.event}</h3>
+                            <ul class="chains">{chains}</ul>
+                        </div>
+                    }
+                })
+                .collect_view()
+                .into_any()
+        }
     };
     view! {
         <section class="panel webhooks" aria-labelledby="webhooks-title">
             <div class="section-head">
                 <h2 id="webhooks-title">"Webhook deliveries"</h2>
                 <span class="count">
-                    {format::plural(view.webhooks.len(), "attempt", "attempts")}
+                    {move || call.webhooks(|v| format::plural(v.webhooks.len(), "attempt", "attempts"))}
                 </span>
             </div>
             {body}

@@ -6,9 +6,13 @@ use std::sync::Arc;
 
 use callscope_shared::PublicDebugView;
 use callscope_shared::link::DEBUG_PATH_PREFIX;
+use callscope_shared::live_view::TurnsAppended;
+use callscope_viewer::call_control::CallControl;
+use callscope_viewer::call_data::Call;
 use callscope_viewer::header::Header;
 use callscope_viewer::latency::{self, Grade, Phases};
 use callscope_viewer::latency_summary::LatencySummary;
+use callscope_viewer::live::{Closed, Link, LiveEvent};
 use callscope_viewer::timeline::Timeline;
 use callscope_viewer::transcript::Transcript;
 use callscope_viewer::webhooks::Webhooks;
@@ -77,13 +81,52 @@ fn count(root: &web_sys::HtmlElement, selector: &str) -> u32 {
 /// Lets effects and timers run.
 async fn settle() {
     for _ in 0..5 {
-        let promise = web_sys::js_sys::Promise::new(&mut |resolve, _| {
-            window()
-                .set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, 20)
-                .unwrap();
-        });
-        wasm_bindgen_futures::JsFuture::from(promise).await.unwrap();
+        sleep(20).await;
     }
+}
+
+async fn sleep(ms: i32) {
+    let promise = web_sys::js_sys::Promise::new(&mut |resolve, _| {
+        window()
+            .set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, ms)
+            .unwrap();
+    });
+    wasm_bindgen_futures::JsFuture::from(promise).await.unwrap();
+}
+
+fn text(root: &web_sys::HtmlElement, selector: &str) -> String {
+    root.query_selector(selector)
+        .unwrap()
+        .unwrap_or_else(|| panic!("{selector}"))
+        .text_content()
+        .unwrap_or_default()
+}
+
+/// Types `value` into the search box (replacing it) and waits out the debounce.
+async fn type_into(input: &web_sys::HtmlInputElement, value: &str) {
+    input.set_value(value);
+    let init = web_sys::EventInit::new();
+    init.set_bubbles(true);
+    let event = web_sys::Event::new_with_event_init_dict("input", &init).unwrap();
+    input.dispatch_event(&event).unwrap();
+    sleep(250).await;
+}
+
+/// The fixture as a call still in progress.
+fn live_fixture() -> callscope_shared::PublicDebugView {
+    let mut view = (*fixture()).clone();
+    view.status = callscope_shared::CallStatus::InProgress;
+    view.ended_at = None;
+    view.ended_reason = None;
+    view.disposition = None;
+    view
+}
+
+fn caller_turn(content: &str, at: f64) -> callscope_shared::PublicTurn {
+    serde_json::from_value(serde_json::json!({
+        "role": "user", "content": content, "timestamp": at
+    }))
+    .unwrap()
 }
 
 #[wasm_bindgen_test]
@@ -157,7 +200,7 @@ fn app_shows_a_skeleton_while_loading_a_debug_link() {
 async fn timeline_draws_one_bar_per_assistant_turn_and_marks_the_slow_one() {
     let view = fixture();
     let budget = RwSignal::new(800);
-    let root = mount(move || view! { <Timeline view budget /> }.into_any());
+    let root = mount(move || view! { <Timeline call=Call::fixed(&view) budget /> }.into_any());
     assert_eq!(count(&root, "svg.bars-chart g.bar"), 2);
     assert_eq!(count(&root, "svg.bars-chart g.bar.over"), 1);
     assert_eq!(count(&root, "svg.bars-chart line.budget"), 1);
@@ -178,9 +221,10 @@ fn the_summary_and_the_timeline_name_the_same_slowest_turn() {
     let view = fixture();
     let budget = RwSignal::new(800);
     let root = mount(move || {
+        let call = Call::fixed(&view);
         view! {
-            <LatencySummary view=view.clone() budget />
-            <Timeline view budget />
+            <LatencySummary call budget />
+            <Timeline call budget />
         }
         .into_any()
     });
@@ -207,7 +251,8 @@ async fn transcript_renders_every_turn_with_anchors_chips_and_tools() {
     let view = fixture();
     let budget = RwSignal::new(800);
     let target = RwSignal::new(None);
-    let root = mount(move || view! { <Transcript view budget target /> }.into_any());
+    let root =
+        mount(move || view! { <Transcript call=Call::fixed(&view) budget target /> }.into_any());
     settle().await;
     assert_eq!(count(&root, "li.turn"), 4);
     assert_eq!(count(&root, "li#turn-3.assistant .chip.total.over"), 1);
@@ -228,8 +273,12 @@ async fn transcript_renders_every_turn_with_anchors_chips_and_tools() {
 #[wasm_bindgen_test]
 async fn the_header_counts_interruptions() {
     let view = fixture();
-    let raw: Arc<str> = Arc::from("{}");
-    let root = mount(move || view! { <Header view raw /> }.into_any());
+    let root = mount(move || {
+        let call = Call::fixed(&view);
+        let link = RwSignal::new(Link::Final);
+        let duration = Signal::derive(|| 30);
+        view! { <Header call link duration /> }.into_any()
+    });
     settle().await;
     let counted = root
         .query_selector("dd.interruptions")
@@ -243,8 +292,129 @@ async fn the_header_counts_interruptions() {
 #[wasm_bindgen_test]
 fn webhooks_group_by_event_and_link_retries() {
     let view = fixture();
-    let root = mount(move || view! { <Webhooks view /> }.into_any());
+    let root = mount(move || view! { <Webhooks call=Call::fixed(&view) /> }.into_any());
     assert_eq!(count(&root, ".event-group"), 2);
     assert_eq!(count(&root, "li.attempt"), 3);
     assert_eq!(count(&root, "li.chain.retried li.attempt"), 2);
+}
+
+#[wasm_bindgen_test]
+async fn a_live_turn_is_appended_in_place_and_the_search_is_kept() {
+    let call = Call::new(live_fixture(), None);
+    let budget = RwSignal::new(800);
+    let target = RwSignal::new(None);
+    let root = mount(move || view! { <Transcript call budget target /> }.into_any());
+    settle().await;
+    assert_eq!(count(&root, "li.turn"), 4);
+
+    // Searching, then a matching and a non-matching turn arrive.
+    let input: web_sys::HtmlInputElement = root
+        .query_selector("#transcript-search")
+        .unwrap()
+        .unwrap()
+        .dyn_into()
+        .unwrap();
+    type_into(&input, "claim").await;
+    assert_eq!(count(&root, "li.turn"), 2);
+    assert_eq!(text(&root, ".search-status"), "2 matches in 2 turns");
+    let applied = call.apply(LiveEvent::Turns(TurnsAppended {
+        from: 4,
+        turns: vec![
+            caller_turn("Another claim", 12.0),
+            caller_turn("Thanks", 14.0),
+        ],
+    }));
+    assert_eq!(applied.turns_from, Some(4));
+    settle().await;
+    assert_eq!(input.value(), "claim", "the query stays");
+    assert_eq!(count(&root, "li.turn"), 3, "the matching new turn only");
+    assert_eq!(count(&root, "li#turn-5 mark"), 1);
+    assert_eq!(text(&root, ".search-status"), "3 matches in 3 turns");
+    assert_eq!(
+        text(&root, ".new-turns-status"),
+        "New turn #5 from the caller"
+    );
+    assert_eq!(text(&root, ".transcript .count"), "6 turns");
+
+    // Cleared: every turn.
+    type_into(&input, "").await;
+    assert_eq!(count(&root, "li.turn"), 6);
+
+    // Appends while not searching keep the rows already shown.
+    let kept: web_sys::Element = root.query_selector("li#turn-1").unwrap().unwrap();
+    call.apply(LiveEvent::Turns(TurnsAppended {
+        from: 6,
+        turns: vec![caller_turn("Bye", 16.0)],
+    }));
+    settle().await;
+    assert_eq!(count(&root, "li.turn"), 7);
+    assert!(kept.is_connected(), "the rows already shown stay in place");
+    let last = root
+        .query_selector("ol.turns > li.turn:last-child")
+        .unwrap()
+        .unwrap();
+    assert_eq!(last.id(), "turn-7");
+}
+
+#[wasm_bindgen_test]
+async fn the_live_badge_says_live_reconnecting_and_call_ended() {
+    let call = Call::new(live_fixture(), None);
+    let link = RwSignal::new(Link::Live);
+    let root = mount(move || {
+        let duration = Signal::derive(|| 75);
+        view! { <Header call link duration /> }.into_any()
+    });
+    settle().await;
+    assert_eq!(text(&root, ".live-status.live .live-label"), "Live");
+    assert_eq!(count(&root, ".live-badge[role='status']"), 1);
+    assert!(text(&root, ".live-clock").contains("1m 15s"));
+    assert_eq!(text(&root, ".badge .badge-value"), "In progress");
+    link.set(Link::Reconnecting);
+    settle().await;
+    assert_eq!(
+        text(&root, ".live-status.reconnecting .live-label"),
+        "Reconnecting…"
+    );
+
+    let mut state = fixture().call_state();
+    state.duration_seconds = 30;
+    call.apply(LiveEvent::Call(Box::new(state)));
+    link.set(Link::Ended);
+    settle().await;
+    assert_eq!(text(&root, ".live-status.ended .live-label"), "Call ended");
+    assert!(
+        text(&root, ".live-note").contains("completed, caller hangup) after 30s"),
+        "{}",
+        text(&root, ".live-note")
+    );
+    assert_eq!(count(&root, ".live-clock"), 0, "the clock stops");
+    assert_eq!(text(&root, ".badge .badge-value"), "Completed");
+
+    link.set(Link::Closed(Closed::Revoked));
+    settle().await;
+    assert!(text(&root, ".live-status.closed .live-note").contains("revoked"));
+}
+
+#[wasm_bindgen_test]
+async fn call_control_lists_gathers_and_transfers_when_there_are_some() {
+    let call = Call::new(live_fixture(), None);
+    let root = mount(move || view! { <CallControl call /> }.into_any());
+    settle().await;
+    assert_eq!(count(&root, "section.call-control"), 0);
+    let mut state = call.peek(|v| v.call_state());
+    state.events = serde_json::from_value(serde_json::json!([
+        {"event": "call.gather.started", "at": "2026-01-15T10:00:05Z", "detail": "Enter your PIN"},
+        {"event": "call.gather.completed", "at": "2026-01-15T10:00:12Z", "detail": "1234"},
+        {"event": "transfer.initiated", "at": "2026-01-15T10:00:20Z", "detail": "+318*****999"},
+        {"event": "transfer.failed", "at": "2026-01-15T10:00:40Z", "detail": "user_busy"}
+    ]))
+    .unwrap();
+    call.apply(LiveEvent::Call(Box::new(state)));
+    settle().await;
+    assert_eq!(count(&root, "section.call-control li.control-event"), 4);
+    assert_eq!(
+        text(&root, "li[data-event='call.gather.started']"),
+        "+00:05Gather startedPrompt: Enter your PIN"
+    );
+    assert!(text(&root, "li[data-event='transfer.failed']").contains("user_busy"));
 }

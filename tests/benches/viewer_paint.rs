@@ -5,10 +5,15 @@
 //! `dist/` and server binary. `BENCH_LOADS` (default 30) page loads per call size, cache
 //! disabled, after one warm-up load. For the 5,000-turn call it also reports the longest
 //! main-thread task while loading and how long a search takes to show its results.
+//! Then live mode: a 1,000-turn call in progress, fed one turn at a time through the
+//! pipeline API, and the main-thread time each appended turn costs the page (Chromium's
+//! own task accounting, `Performance.getMetrics`), `BENCH_APPENDS` (default 30) times.
+//! `BENCH_LIVE_ONLY=1` runs only that part.
 
 use std::time::Duration;
 
-use callscope_e2e::{Browser, Server, long_call};
+use callscope_e2e::live_call::{LiveCall, PIPELINE_TOKEN, turn};
+use callscope_e2e::{Browser, Options, Server, long_call};
 use serde_json::{Value, json};
 
 /// One page load's timings, in ms since navigation start (Performance API).
@@ -132,14 +137,133 @@ async fn measure(turns: usize, loads: usize) {
     browser.close().await;
 }
 
+/// Waits (in the page) until turn `arguments[0]` (from 1) is in the DOM, then for the
+/// frame after it, and answers true.
+const APPENDED: &str = "
+    const [n, done] = arguments;
+    const painted = () => requestAnimationFrame(() => requestAnimationFrame(() => done(true)));
+    if (document.getElementById('turn-' + n)) { painted(); return; }
+    const list = document.querySelector('ol.turns');
+    new MutationObserver((_, obs) => {
+        if (document.getElementById('turn-' + n)) { obs.disconnect(); painted(); }
+    }).observe(list, { childList: true });";
+
+/// Chromium's main-thread accounting for the page: all tasks, then script, style
+/// recalculation and layout within them.
+const METRICS: [&str; 4] = [
+    "TaskDuration",
+    "ScriptDuration",
+    "RecalcStyleDuration",
+    "LayoutDuration",
+];
+
+/// [`METRICS`] so far, in ms.
+async fn main_thread_ms(browser: &Browser) -> [f64; 4] {
+    let metrics = browser.cdp("Performance.getMetrics", json!({})).await;
+    let all = metrics["metrics"].as_array().expect("metrics");
+    METRICS.map(|name| {
+        all.iter()
+            .find(|m| m["name"] == name)
+            .and_then(|m| m["value"].as_f64())
+            .unwrap_or_else(|| panic!("{name}"))
+            * 1000.0
+    })
+}
+
+async fn measure_live(turns: u32, appends: u32) {
+    let (dir, demo) = Server::demo_dir(1);
+    let server = Server::start_in_with(
+        dir,
+        Options {
+            pipeline_token: Some(PIPELINE_TOKEN.into()),
+        },
+    );
+    let call = LiveCall::start(&server, &demo).await;
+    let line = |seq: u32| {
+        let role = if seq % 2 == 1 { "assistant" } else { "user" };
+        let llm = 220 + (seq * 37) % 600;
+        turn(
+            seq,
+            role,
+            &format!("Line {seq}: a question about order {seq}, and its answer."),
+            f64::from(seq) * 3.0,
+            llm,
+        )
+    };
+    for batch in (1..=turns).collect::<Vec<_>>().chunks(200) {
+        call.turns(Value::Array(batch.iter().map(|&s| line(s)).collect()))
+            .await;
+    }
+    let browser = Browser::start().await;
+    browser.cdp("Performance.enable", json!({})).await;
+    browser
+        .client
+        .goto(&call.link)
+        .await
+        .expect("open the link");
+    for _ in 0..600 {
+        let ready = browser
+            .client
+            .execute(
+                "return !!document.querySelector(\".live-status.live\") &&
+                        !!document.querySelector(\"ol.turns[data-complete='true']\")",
+                vec![],
+            )
+            .await
+            .unwrap();
+        if ready == Value::Bool(true) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let mut main_thread = vec![Vec::new(); METRICS.len()];
+    let mut posted_to_painted = Vec::new();
+    for seq in turns + 1..=turns + appends {
+        let before = main_thread_ms(&browser).await;
+        let start = std::time::Instant::now();
+        let (appended, ()) = tokio::join!(
+            browser.client.execute_async(APPENDED, vec![json!(seq)]),
+            call.turns(json!([line(seq)]))
+        );
+        appended.expect("the turn appears");
+        posted_to_painted.push(start.elapsed().as_secs_f64() * 1000.0);
+        // Let the `call` event that follows the turns (latency summary) be applied too.
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        let after = main_thread_ms(&browser).await;
+        for (i, times) in main_thread.iter_mut().enumerate() {
+            times.push(after[i] - before[i]);
+        }
+        // Between appends, as a pipeline would (a turn every few seconds, here faster).
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+    println!("\nlive {turns}-turn call, {appends} turns appended one at a time (ms):\n");
+    println!("| per appended turn | p50 | p90 | max |\n|---|---|---|---|");
+    for (name, times) in ["main-thread tasks", "script", "style", "layout"]
+        .iter()
+        .zip(main_thread)
+    {
+        row(name, times);
+    }
+    row("POST /turns sent → turn painted", posted_to_painted);
+    browser.close().await;
+}
+
 fn main() {
     let loads = std::env::var("BENCH_LOADS")
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(30);
+    let appends = std::env::var("BENCH_APPENDS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(30);
+    let live_only = std::env::var("BENCH_LIVE_ONLY").is_ok_and(|v| v == "1");
     let runtime = tokio::runtime::Runtime::new().expect("tokio runtime");
     runtime.block_on(async {
-        measure(40, loads).await;
-        measure(5000, loads.min(10)).await;
+        if !live_only {
+            measure(40, loads).await;
+            measure(5000, loads.min(10)).await;
+        }
+        measure_live(1000, appends).await;
     });
 }

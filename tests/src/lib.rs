@@ -7,12 +7,13 @@
 
 pub mod axe;
 pub mod browser;
+pub mod live_call;
 pub mod long_call;
 pub mod page;
 pub mod server;
 
 pub use browser::Browser;
-pub use server::{Demo, Server};
+pub use server::{Demo, Options, Server};
 
 /// The workspace root.
 pub fn workspace_root() -> std::path::PathBuf {

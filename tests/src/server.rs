@@ -35,11 +35,19 @@ pub struct Demo {
     pub json: serde_json::Value,
 }
 
+/// How to start a server beyond the defaults.
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    /// Turns the pipeline API on with this operator token (`CALLSCOPE_PIPELINE_TOKEN`).
+    pub pipeline_token: Option<String>,
+}
+
 /// A running server with its own scratch directory; killed and removed on drop.
 pub struct Server {
     pub base_url: String,
     pub dir: PathBuf,
-    child: Child,
+    options: Options,
+    child: Option<Child>,
 }
 
 impl Server {
@@ -99,15 +107,59 @@ impl Server {
 
     /// Starts the server on the database in `dir` (removed when the server is dropped).
     pub fn start_in(dir: PathBuf) -> Server {
+        Self::start_in_with(dir, Options::default())
+    }
+
+    /// [`Server::start_in`] with `options`.
+    pub fn start_in_with(dir: PathBuf, options: Options) -> Server {
+        let (child, base_url) = Self::spawn(&dir, &options, "127.0.0.1:0");
+        Server {
+            base_url,
+            dir,
+            options,
+            child: Some(child),
+        }
+    }
+
+    /// Stops the server process at once (SIGKILL, as a crash would), keeping its database:
+    /// clients see their connections drop and new ones refused, until [`Server::resume`].
+    pub fn stop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// Starts the server again, on the same database and address, after [`Server::stop`].
+    pub fn resume(&mut self) {
+        assert!(self.child.is_none(), "resume a stopped server only");
+        let bind = self
+            .base_url
+            .strip_prefix("http://")
+            .expect("an http base URL")
+            .to_owned();
+        let (child, base_url) = Self::spawn(&self.dir, &self.options, &bind);
+        assert_eq!(base_url, self.base_url, "the same address again");
+        self.child = Some(child);
+    }
+
+    /// Starts `callscope serve` on `bind`; the process and the base URL it printed.
+    fn spawn(dir: &Path, options: &Options, bind: &str) -> (Child, String) {
         let dist = std::env::var_os("CALLSCOPE_DIST")
             .map(PathBuf::from)
             .unwrap_or_else(|| crate::workspace_root().join("dist"));
-        let mut child = Command::new(binary())
-            .args(["serve", "--bind", "127.0.0.1:0"])
-            .env("DATABASE_URL", Self::database_url(&dir))
+        let mut command = Command::new(binary());
+        command
+            .args(["serve", "--bind", bind])
+            .env("DATABASE_URL", Self::database_url(dir))
             .env("CALLSCOPE_DIST", &dist)
             .env_remove("REDIS_URL")
             .env_remove("CALLSCOPE_LINK_KEY")
+            .env_remove("CALLSCOPE_PIPELINE_TOKEN");
+        if let Some(token) = &options.pipeline_token {
+            command.env("CALLSCOPE_PIPELINE_TOKEN", token);
+        }
+        let mut child = command
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()
@@ -123,11 +175,7 @@ impl Server {
             .strip_prefix("callscope listening on ")
             .unwrap_or_else(|| panic!("unexpected first line from callscope serve: {line:?}"))
             .to_owned();
-        Server {
-            base_url,
-            dir,
-            child,
-        }
+        (child, base_url)
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -137,8 +185,7 @@ impl Server {
 
 impl Drop for Server {
     fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        self.stop();
         let _ = std::fs::remove_dir_all(&self.dir);
     }
 }
