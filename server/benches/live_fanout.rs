@@ -10,7 +10,8 @@
 //! voice pipeline and the readers: it creates and answers one call through the pipeline
 //! API, issues its debug link, opens `--streams` streams (one connection each), then
 //! appends `--turns` turns one at a time, 100 ms apart, and for each notes when every
-//! stream has its `turns` event. Memory per stream is the server's RSS with the streams
+//! stream has its `turns` event, beside the append's own round trip (the baseline: the
+//! time the pipeline waits for its 200). Memory per stream is the server's RSS with the streams
 //! open, less its RSS before, over the number of streams.
 
 use std::process::{Child, Command, Stdio};
@@ -164,8 +165,10 @@ async fn main() {
         let req = if body.is_null() { req } else { req.json(&body) };
         async move {
             let r = req.send().await.unwrap();
-            assert!(r.status().is_success(), "{}", r.status());
-            r.json::<Value>().await.unwrap()
+            let status = r.status();
+            let body = r.text().await.unwrap();
+            assert!(status.is_success(), "{status}: {body}");
+            serde_json::from_str::<Value>(&body).unwrap()
         }
     };
     let call = post(
@@ -226,16 +229,24 @@ async fn main() {
 
     let mut all = Vec::with_capacity(o.streams * o.turns);
     let mut to_last = Vec::with_capacity(o.turns);
+    // The baseline: the append's own round trip (sent → its 200), in the same run.
+    let mut acked = Vec::with_capacity(o.turns);
     for n in 1..=o.turns {
         let sent = Instant::now();
-        let role = if n % 2 == 1 { "assistant" } else { "user" };
+        let mut entry = json!({"seq": n, "role": "user", "content": format!("turn {n}"),
+                               "timestamp": n as f64});
+        if n % 2 == 1 {
+            entry["role"] = json!("assistant");
+            entry["llm_ttfb_ms"] = json!(200);
+            entry["tts_start_ms"] = json!(300);
+            entry["tts_ttfb_ms"] = json!(90);
+        }
         post(
             format!("/pipeline/v1/calls/{id}/turns"),
-            json!({"turns": [{"seq": n, "role": role, "content": format!("turn {n}"),
-                   "timestamp": n as f64, "llm_ttfb_ms": 200, "tts_start_ms": 300,
-                   "tts_ttfb_ms": 90}]}),
+            json!({ "turns": [entry] }),
         )
         .await;
+        acked.push(sent.elapsed());
         let mut got = 0;
         let mut last = sent;
         while got < o.streams {
@@ -253,6 +264,7 @@ async fn main() {
     }
     all.sort();
     to_last.sort();
+    acked.sort();
     let per_stream = (streaming_kib.saturating_sub(idle_kib)) as f64 * 1024.0 / o.streams as f64;
     println!(
         "live fan-out: {} streams on one call, {} turns appended 100 ms apart (SQLite, loopback)",
@@ -272,6 +284,11 @@ async fn main() {
         "  append -> the last stream has it: p50 {}  p99 {}",
         ms(percentile(&to_last, 50)),
         ms(percentile(&to_last, 99))
+    );
+    println!(
+        "  baseline, the append's own round trip (sent -> 200): p50 {}  p99 {}",
+        ms(percentile(&acked, 50)),
+        ms(percentile(&acked, 99))
     );
     println!(
         "  server RSS {idle_kib} KiB idle, {streaming_kib} KiB with the streams open: {per_stream:.0} bytes per stream"
