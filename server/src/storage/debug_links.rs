@@ -91,6 +91,12 @@ impl TryFrom<TargetRow> for LinkTarget {
     }
 }
 
+/// Links that open: unrevoked, of an active account (`$1`); callers add which.
+const OPEN_LINKS: &str = "SELECT l.id, l.call_id, l.expires_at FROM debug_links l
+     JOIN calls c ON c.id = l.call_id
+     JOIN accounts a ON a.id = c.account_id
+     WHERE l.revoked_at IS NULL AND a.status = $1";
+
 impl Store {
     pub async fn debug_log_state(
         &self,
@@ -168,32 +174,22 @@ impl Store {
     /// The unrevoked link with this token hash, while its call's account is active: a
     /// suspended account's links do not open (and open again on reactivation).
     pub async fn find_debug_link(&self, token_hash: &[u8; 32]) -> StoreResult<Option<LinkTarget>> {
-        let row: Option<TargetRow> = sqlx::query_as(
-            "SELECT l.id, l.call_id, l.expires_at FROM debug_links l
-             JOIN calls c ON c.id = l.call_id
-             JOIN accounts a ON a.id = c.account_id
-             WHERE l.token_hash = $1 AND l.revoked_at IS NULL AND a.status = $2",
-        )
-        .bind(token_hash.to_vec())
-        .bind(AccountStatus::Active.as_str())
-        .fetch_optional(self.pool())
-        .await?;
+        let row: Option<TargetRow> = sqlx::query_as(&format!("{OPEN_LINKS} AND l.token_hash = $2"))
+            .bind(AccountStatus::Active.as_str())
+            .bind(token_hash.to_vec())
+            .fetch_optional(self.pool())
+            .await?;
         row.map(LinkTarget::try_from).transpose()
     }
 
     /// The call's unrevoked link while its account is active (what a live stream checks
     /// its own link against: revoked, replaced or suspended, the stream closes).
     pub async fn open_link_of_call(&self, call_id: CallId) -> StoreResult<Option<LinkTarget>> {
-        let row: Option<TargetRow> = sqlx::query_as(
-            "SELECT l.id, l.call_id, l.expires_at FROM debug_links l
-             JOIN calls c ON c.id = l.call_id
-             JOIN accounts a ON a.id = c.account_id
-             WHERE l.call_id = $1 AND l.revoked_at IS NULL AND a.status = $2",
-        )
-        .bind(call_id.get())
-        .bind(AccountStatus::Active.as_str())
-        .fetch_optional(self.pool())
-        .await?;
+        let row: Option<TargetRow> = sqlx::query_as(&format!("{OPEN_LINKS} AND l.call_id = $2"))
+            .bind(AccountStatus::Active.as_str())
+            .bind(call_id.get())
+            .fetch_optional(self.pool())
+            .await?;
         row.map(LinkTarget::try_from).transpose()
     }
 

@@ -542,14 +542,7 @@ async fn status_reads_in_process_live_state() {
 
 #[tokio::test]
 async fn status_reads_redis_live_state_on_postgres() {
-    let prefix = format!(
-        "callscope-test-{}-{}:",
-        std::process::id(),
-        callscope_server::clock::now()
-    );
-    let live = LiveStore::redis(&common::redis_url(), &prefix)
-        .await
-        .expect("Redis at 127.0.0.1:6379 is required for this test");
+    let live = common::redis_live(&common::redis_prefix()).await;
     status_follows_live_state(TestDb::postgres().await, live).await;
 }
 

@@ -909,16 +909,8 @@ both_backends!(gathers_refused_change_nothing, |db: TestDb| async move {
 #[tokio::test]
 async fn two_instances_share_the_gather_slot_and_live_state() {
     let db = TestDb::postgres().await;
-    let prefix = format!(
-        "callscope-test:{}:{}:",
-        std::process::id(),
-        callscope_server::clock::now()
-    );
-    let redis = || async {
-        LiveStore::redis(&common::redis_url(), &prefix)
-            .await
-            .expect("Redis at 127.0.0.1:6379 is required for this test")
-    };
+    let prefix = common::redis_prefix();
+    let redis = || common::redis_live(&prefix);
     let fake = Arc::new(FakeTelnyx::start(TELNYX_KEY).await);
     let a = world_with(
         &db,

@@ -65,6 +65,16 @@ async fn world(store: &Store, live: LiveStore, config: Config) -> W {
     }
 }
 
+/// The usual world: this test's database, in-process live state, the default caps.
+async fn in_process_world(db: &TestDb) -> W {
+    world(
+        &db.store,
+        LiveStore::in_process(),
+        config_with(StreamLimits::default()),
+    )
+    .await
+}
+
 impl W {
     /// POSTs to the pipeline API (`Value::Null`: no body); its successful answer.
     async fn pipeline(&self, path: &str, body: Value) -> Value {
@@ -262,12 +272,7 @@ fn apply(view: &mut Option<PublicDebugView>, event: &Received) {
 both_backends!(
     a_live_call_is_followed_turn_by_turn_until_it_ends,
     |db: TestDb| async move {
-        let w = world(
-            &db.store,
-            LiveStore::in_process(),
-            config_with(StreamLimits::default()),
-        )
-        .await;
+        let w = in_process_world(&db).await;
         let (id, link) = w.live_call().await;
 
         let response = w.open(&link, None).await;
@@ -339,12 +344,7 @@ both_backends!(
 both_backends!(
     a_reconnect_with_last_event_id_resumes_without_gaps_or_duplicates,
     |db: TestDb| async move {
-        let w = world(
-            &db.store,
-            LiveStore::in_process(),
-            config_with(StreamLimits::default()),
-        )
-        .await;
+        let w = in_process_world(&db).await;
         let (id, link) = w.live_call().await;
         let mut sse = w.stream(&link, None).await;
         let snapshot = sse.expect("snapshot").await;
@@ -409,12 +409,7 @@ both_backends!(
 both_backends!(
     revoking_or_expiring_the_link_closes_its_open_streams,
     |db: TestDb| async move {
-        let w = world(
-            &db.store,
-            LiveStore::in_process(),
-            config_with(StreamLimits::default()),
-        )
-        .await;
+        let w = in_process_world(&db).await;
         let (id, link) = w.live_call().await;
         let mut sse = w.stream(&link, None).await;
         sse.expect("snapshot").await;
@@ -526,12 +521,7 @@ backend_independent!(
 both_backends!(
     control_events_and_webhook_attempts_reach_the_stream,
     |db: TestDb| async move {
-        let w = world(
-            &db.store,
-            LiveStore::in_process(),
-            config_with(StreamLimits::default()),
-        )
-        .await;
+        let w = in_process_world(&db).await;
         let (id, link) = w.live_call().await;
         let mut sse = w.stream(&link, None).await;
         let mut view = None;
@@ -561,16 +551,8 @@ both_backends!(
 #[tokio::test]
 async fn a_change_stored_by_one_instance_reaches_streams_on_another() {
     let db = TestDb::postgres().await;
-    let prefix = format!(
-        "callscope-test:{}:{}:live-view:",
-        std::process::id(),
-        callscope_server::clock::now()
-    );
-    let redis = || async {
-        LiveStore::redis(&common::redis_url(), &prefix)
-            .await
-            .expect("Redis at 127.0.0.1:6379 is required for this test")
-    };
+    let prefix = common::redis_prefix();
+    let redis = || common::redis_live(&prefix);
     let store_b = Store::connect(&db.url, 4).await.unwrap();
     let a = world(
         &db.store,
@@ -616,12 +598,7 @@ async fn a_change_stored_by_one_instance_reaches_streams_on_another() {
 #[tokio::test]
 async fn shutdown_ends_open_streams() {
     let db = TestDb::sqlite().await;
-    let w = world(
-        &db.store,
-        LiveStore::in_process(),
-        config_with(StreamLimits::default()),
-    )
-    .await;
+    let w = in_process_world(&db).await;
     let (_, link) = w.live_call().await;
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let app = Application::builder(config_with(StreamLimits::default()))

@@ -67,6 +67,19 @@ pub fn redis_url() -> String {
     std::env::var("CALLSCOPE_TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into())
 }
 
+/// A key prefix of its own in the test Redis, so tests (and runs) never share keys or
+/// channels.
+pub fn redis_prefix() -> String {
+    format!("{}:", unique("callscope-test"))
+}
+
+/// A live store in the test Redis under `prefix` (instances of one test share it).
+pub async fn redis_live(prefix: &str) -> LiveStore {
+    LiveStore::redis(&redis_url(), prefix)
+        .await
+        .expect("Redis at 127.0.0.1:6379 is required for this test")
+}
+
 /// A migrated scratch database; removed on drop.
 pub struct TestDb {
     pub store: Store,
