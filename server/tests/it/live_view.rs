@@ -14,7 +14,8 @@ use callscope_server::clock::{ManualClock, UnixTime};
 use callscope_server::config::Config;
 use callscope_server::debug_link::StreamLimits;
 use callscope_server::live::LiveStore;
-use callscope_server::storage::Store;
+use callscope_server::storage::{NewEndpoint, Store};
+use callscope_server::webhooks::{DispatchConfig, Dispatcher, MAX_ENDPOINTS, SigningSecret};
 use callscope_shared::PublicDebugView;
 use callscope_shared::live_view::{TurnsAppended, WebhooksAppended};
 use reqwest::StatusCode;
@@ -522,10 +523,62 @@ both_backends!(
     control_events_and_webhook_attempts_reach_the_stream,
     |db: TestDb| async move {
         let w = in_process_world(&db).await;
+        // An endpoint on a loopback port nothing listens on: its attempts fail at once,
+        // and nothing leaves the machine.
+        let acme = db.store.account_id("acme").await.unwrap().unwrap();
+        let keys = &w.server.state.keys;
+        db.store
+            .insert_endpoint(
+                &NewEndpoint {
+                    account_id: acme,
+                    url: "http://127.0.0.1:9/hooks".into(),
+                    events: Vec::new(),
+                    secret_enc: SigningSecret::generate()
+                        .seal(&keys.webhook_secret)
+                        .unwrap(),
+                    created_at: UnixTime(1),
+                },
+                MAX_ENDPOINTS,
+            )
+            .await
+            .unwrap()
+            .unwrap();
         let (id, link) = w.live_call().await;
         let mut sse = w.stream(&link, None).await;
         let mut view = None;
         apply(&mut view, &sse.expect("snapshot").await);
+        assert_eq!(view.as_ref().unwrap().webhooks, []);
+
+        // The dispatcher attempts `call.started`: the attempt reaches the stream.
+        let dispatcher = Dispatcher::new(
+            db.store.clone(),
+            keys.webhook_secret,
+            DispatchConfig {
+                allow_private: true,
+                timeout: Duration::from_secs(5),
+                ..DispatchConfig::default()
+            },
+            Arc::new(w.clock.clone()),
+        );
+        assert_eq!(dispatcher.run_once().await, 1);
+        let attempts = sse.expect("webhooks").await;
+        assert_eq!(attempts.data["from"], 0);
+        let attempt = &attempts.data["webhooks"][0];
+        assert_eq!(
+            (
+                &attempt["event"],
+                &attempt["url"],
+                &attempt["attempt"],
+                &attempt["success"]
+            ),
+            (
+                &json!("call.started"),
+                &json!("http://127.0.0.1:9"),
+                &json!(1),
+                &json!(false)
+            )
+        );
+        apply(&mut view, &attempts);
 
         // What the view shows of call control, as the call-control service records it.
         let call_id: callscope_shared::CallId = id.parse().unwrap();
@@ -542,7 +595,8 @@ both_backends!(
                     "detail": "Enter the number 061****678 then #"}])
         );
         apply(&mut view, &state);
-        assert_eq!(w.json_view(&link).await["events"], state.data["events"]);
+        let json: PublicDebugView = serde_json::from_value(w.json_view(&link).await).unwrap();
+        assert_eq!(view.unwrap(), json);
     }
 );
 
