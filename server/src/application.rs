@@ -85,12 +85,13 @@ impl ApplicationBuilder {
             (None, None) => LiveStore::in_process(),
         };
         let clock = self.clock.unwrap_or_else(|| Arc::new(SystemClock));
-        if let Some(recordings) = &config.recordings {
-            tracing::info!(
-                bucket = recordings.bucket(),
-                region = recordings.region(),
-                "recordings configured"
-            );
+        match &config.recordings {
+            Some(recordings) => {
+                tracing::info!(store = recordings.describe(), "recordings configured")
+            }
+            None => tracing::info!(
+                "recordings not configured: no --recordings-bucket or --recordings-dir"
+            ),
         }
         if !config.dist.join("index.html").is_file() {
             tracing::warn!(dist = %config.dist.display(), "viewer not built: no index.html in the dist directory");

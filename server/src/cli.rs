@@ -131,6 +131,17 @@ pub struct ServeArgs {
     #[arg(long, env = "CALLSCOPE_RECORDINGS_BUCKET", value_name = "BUCKET")]
     pub recordings_bucket: Option<String>,
 
+    /// Folder of the embedded recordings store, used when no bucket is set. Default:
+    /// `recordings/` beside a SQLite database; with PostgreSQL and no folder, recordings
+    /// are not configured.
+    #[arg(
+        long,
+        env = "CALLSCOPE_RECORDINGS_DIR",
+        value_name = "DIR",
+        conflicts_with = "recordings_bucket"
+    )]
+    pub recordings_dir: Option<PathBuf>,
+
     /// Region of the recordings bucket (part of every signature).
     #[arg(long, env = "CALLSCOPE_S3_REGION", value_name = "REGION", default_value = crate::recordings::DEFAULT_REGION)]
     pub s3_region: String,

@@ -11,8 +11,10 @@ use std::time::Duration;
 use crate::cli::{DbArgs, KeyArgs, ServeArgs};
 use crate::client_ip::TrustedProxies;
 use crate::debug_link::recorder::FLUSH_EVERY;
-use crate::recordings::{AwsCredentials, Recordings};
-use crate::secrets::{KeyError, ServerKey, default_key_file};
+use crate::recordings::embedded::EmbeddedStore;
+use crate::recordings::store::default_recordings_dir;
+use crate::recordings::{AwsCredentials, RecordingStore, Recordings};
+use crate::secrets::{KeyError, Keys, ServerKey, default_key_file};
 use crate::webhooks::DispatchConfig;
 
 /// Default listen address.
@@ -55,9 +57,10 @@ pub struct Config {
     /// Webhooks: which targets are accepted (by the API and the dispatcher alike) and how
     /// the dispatcher delivers; `concurrency` 0 runs no dispatcher in this process.
     pub webhooks: DispatchConfig,
-    /// The recordings bucket and the credentials that pre-sign its URLs; `None` when not
-    /// configured (a call with a recording then gets a 503).
-    pub recordings: Option<Recordings>,
+    /// Where recordings are kept: an S3 bucket (with the credentials that sign for it) or
+    /// the embedded folder; `None` when neither is configured (PostgreSQL or in-memory
+    /// SQLite without `--recordings-dir`): a call with a recording then gets a 503.
+    pub recordings: Option<RecordingStore>,
     /// How often counted debug-link views are written.
     pub view_flush_every: Duration,
     /// Longest a request may take.
@@ -80,8 +83,10 @@ pub struct Config {
 impl Config {
     /// The command line's defaults, on `database_url` with `server_key`.
     pub fn new(database_url: impl Into<String>, server_key: ServerKey) -> Self {
+        let database_url = database_url.into();
+        let recordings = embedded_recordings(None, &database_url, &server_key);
         Self {
-            database_url: database_url.into(),
+            database_url,
             db_max_connections: 10,
             bind: DEFAULT_BIND
                 .parse()
@@ -94,7 +99,7 @@ impl Config {
             trusted_proxies: TrustedProxies::default(),
             server_key,
             webhooks: DispatchConfig::default(),
-            recordings: None,
+            recordings,
             view_flush_every: FLUSH_EVERY,
             request_timeout: REQUEST_TIMEOUT,
             header_read_timeout: Duration::from_secs(DEFAULT_HEADER_READ_TIMEOUT_SECS),
@@ -110,13 +115,13 @@ impl Config {
     pub fn from_cli(db: &DbArgs, args: ServeArgs) -> anyhow::Result<Self> {
         let server_key = server_key(&args.key, &db.database_url)?;
         let recordings = match args.recordings_bucket.as_deref() {
-            None => None,
-            Some(bucket) => Some(Recordings::from_settings(
+            None => embedded_recordings(args.recordings_dir.clone(), &db.database_url, &server_key),
+            Some(bucket) => Some(RecordingStore::S3(Recordings::from_settings(
                 bucket,
                 &args.s3_region,
                 args.s3_endpoint.as_deref(),
                 AwsCredentials::from_env()?,
-            )?),
+            )?)),
         };
         let webhooks = DispatchConfig {
             timeout: Duration::from_secs(args.webhook_timeout),
@@ -149,6 +154,18 @@ impl Config {
             ..Self::new(db.database_url.clone(), server_key)
         })
     }
+}
+
+/// The embedded recordings store in `dir`, or by default `recordings/` beside a SQLite
+/// database; `None` on PostgreSQL (or in-memory SQLite) without a folder.
+fn embedded_recordings(
+    dir: Option<PathBuf>,
+    database_url: &str,
+    server_key: &ServerKey,
+) -> Option<RecordingStore> {
+    let dir = dir.or_else(|| default_recordings_dir(database_url))?;
+    let key = Keys::from_server_key(server_key).recording_url;
+    Some(RecordingStore::Embedded(EmbeddedStore::new(dir, key)))
 }
 
 /// The server key from the flags, the environment or the default key file.

@@ -1,11 +1,17 @@
-//! Call recordings live in an S3 bucket; the API hands out pre-signed GET URLs to them
-//! (AWS Signature V4 query-string auth), so the audio never passes through this server
-//! and a URL stops working on its own when it expires.
+//! Call recordings live in a recordings store (`store::RecordingStore`): the embedded
+//! default, files under the data folder served by this server at HMAC-signed URLs
+//! (`embedded`), or an S3 bucket (this module's `Recordings`), uploaded to with Signature
+//! V4 and read back through pre-signed GET URLs (query-string auth), so the audio never
+//! passes through this server and a URL stops working on its own when it expires.
 //!
-//! Signing is `rusty-s3`'s (no I/O, no AWS SDK); this module holds the configuration
-//! checks around it and the one call the route makes.
+//! Signing is `rusty-s3`'s (no AWS SDK); this module holds the configuration checks around
+//! it, the upload and delete requests, and the one call the route makes.
 
+pub mod embedded;
 pub mod link;
+pub mod store;
+
+pub use store::{RecordingStore, StoreFailure};
 
 use std::time::Duration;
 
@@ -96,7 +102,13 @@ pub struct UnsignableKey;
 pub struct Recordings {
     bucket: Bucket,
     credentials: Credentials,
+    http: reqwest::Client,
 }
+
+/// How long an upload or delete request's own signature is valid.
+const REQUEST_SIGNATURE_TTL: Duration = Duration::from_secs(15 * 60);
+/// Longest one upload or delete may take.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(300);
 
 impl Recordings {
     /// Checks the configuration. URLs are path-style (`<endpoint>/<bucket>/<key>`), so
@@ -129,11 +141,18 @@ impl Recordings {
             .unwrap_or_else(|| format!("https://s3.{region}.amazonaws.com"));
         let endpoint = parse_endpoint(&endpoint_text)
             .ok_or_else(|| RecordingsError::BadEndpoint(endpoint_text.clone()))?;
+        // No redirects: a signed request goes to the configured endpoint or nowhere.
+        let http = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .timeout(REQUEST_TIMEOUT)
+            .build()
+            .map_err(|_| RecordingsError::BadEndpoint(endpoint_text.clone()))?;
         let bucket = Bucket::new(endpoint, UrlStyle::Path, name.clone(), region.clone())
             .map_err(|_| RecordingsError::BadEndpoint(endpoint_text))?;
         Ok(Self {
             bucket,
             credentials: credentials.into(),
+            http,
         })
     }
 
@@ -167,6 +186,69 @@ impl Recordings {
     pub fn presign_get(&self, key: &str, expires_in: u64, now: i64) -> Result<Url, UnsignableKey> {
         presign_get(&self.bucket, &self.credentials, key, expires_in, now)
     }
+
+    /// Uploads `bytes` as object `key` (`Content-Type: audio/mpeg`): a `PUT` to a URL
+    /// pre-signed with Signature V4 at `now` (the payload is `UNSIGNED-PAYLOAD`; TLS
+    /// protects it on the way). Any answer but a 2xx is a failure.
+    pub async fn put(&self, key: &str, bytes: Vec<u8>, now: i64) -> Result<(), StoreFailure> {
+        let url = self.signed(key, now, |b, c, k| {
+            b.put_object(Some(c), k)
+                .sign_with_time(REQUEST_SIGNATURE_TTL, &at(now))
+        })?;
+        let response = self
+            .http
+            .put(url)
+            .header(reqwest::header::CONTENT_TYPE, store::CONTENT_TYPE)
+            .body(bytes)
+            .send()
+            .await
+            .map_err(|e| StoreFailure::Http(e.without_url()))?;
+        match response.status() {
+            status if status.is_success() => Ok(()),
+            status => Err(StoreFailure::S3Status(status.as_u16())),
+        }
+    }
+
+    /// Deletes object `key`. S3 answers 204 whether or not it existed; a 404 from an
+    /// S3-compatible store is taken the same way.
+    pub async fn delete(&self, key: &str, now: i64) -> Result<(), StoreFailure> {
+        let url = self.signed(key, now, |b, c, k| {
+            b.delete_object(Some(c), k)
+                .sign_with_time(REQUEST_SIGNATURE_TTL, &at(now))
+        })?;
+        let response = self
+            .http
+            .delete(url)
+            .send()
+            .await
+            .map_err(|e| StoreFailure::Http(e.without_url()))?;
+        match response.status() {
+            status if status.is_success() || status == reqwest::StatusCode::NOT_FOUND => Ok(()),
+            status => Err(StoreFailure::S3Status(status.as_u16())),
+        }
+    }
+
+    /// A signed request URL for `key`, checked to stay inside the bucket.
+    fn signed(
+        &self,
+        key: &str,
+        now: i64,
+        sign: impl FnOnce(&Bucket, &Credentials, &str) -> Url,
+    ) -> Result<Url, StoreFailure> {
+        if !key_is_signable(key) || jiff::Timestamp::from_second(now).is_err() {
+            return Err(StoreFailure::BadKey);
+        }
+        let url = sign(&self.bucket, &self.credentials, key);
+        if !url.as_str().starts_with(self.bucket.base_url().as_str()) {
+            return Err(StoreFailure::BadKey);
+        }
+        Ok(url)
+    }
+}
+
+/// `now` as `rusty-s3` takes it (checked in range by the caller).
+fn at(now: i64) -> jiff::Timestamp {
+    jiff::Timestamp::from_second(now).unwrap_or(jiff::Timestamp::UNIX_EPOCH)
 }
 
 impl From<AwsCredentials> for Credentials {

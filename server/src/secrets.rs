@@ -163,6 +163,8 @@ pub struct Keys {
     pub link_encryption: [u8; 32],
     /// Encrypts webhook signing secrets at rest.
     pub webhook_secret: [u8; 32],
+    /// Signs the embedded recordings store's URLs.
+    pub recording_url: [u8; 32],
 }
 
 impl Keys {
@@ -171,6 +173,7 @@ impl Keys {
             cursor: key.derive("cursor/v1"),
             link_encryption: key.derive("debug-link-token/v1"),
             webhook_secret: key.derive("webhook-signing-secret/v1"),
+            recording_url: key.derive("recording-url/v1"),
         }
     }
 }

@@ -1,8 +1,10 @@
-//! The recording service: a signed, expiring URL to one of the account's call recordings.
+//! The recording service: a signed, expiring URL to one of the account's call recordings,
+//! from whichever store is configured (a path on this server for the embedded store, a
+//! pre-signed S3 GET URL for a bucket).
 
 use callscope_shared::{CallId, RecordingLink};
 
-use super::{Recordings, UnsignableKey};
+use super::{RecordingStore, UnsignableKey};
 use crate::clock::UnixTime;
 use crate::ids::AccountId;
 use crate::storage::{RecordingState, Store, StoreError};
@@ -17,7 +19,7 @@ pub enum RecordingError {
     NotEnabled,
     #[error("the recording is still being uploaded")]
     NotYetAvailable,
-    /// A recording exists but this server has no bucket configured to sign for it.
+    /// A recording exists but this server has no recordings store configured.
     #[error("recordings are not configured on this server")]
     NotConfigured,
     #[error("recording of call {call_id}: {source}")]
@@ -32,10 +34,10 @@ pub enum RecordingError {
 }
 
 /// A URL to the call's recording, signed at `now` (Unix seconds) and valid for
-/// `expires_in` seconds. `recordings` is `None` when no bucket is configured.
+/// `expires_in` seconds. `recordings` is `None` when no store is configured.
 pub async fn presigned_link(
     store: &Store,
-    recordings: Option<&Recordings>,
+    recordings: Option<&RecordingStore>,
     account_id: AccountId,
     call_id: CallId,
     expires_in: i64,
@@ -49,14 +51,11 @@ pub async fn presigned_link(
     };
     let recordings = recordings.ok_or(RecordingError::NotConfigured)?;
     let url = recordings
-        .presign_get(&key, expires_in as u64, now.secs())
+        .signed_url(&key, expires_in as u64, now.secs())
         .map_err(|source| RecordingError::Unsignable { call_id, source })?;
     let expires_at = now
         .plus(expires_in)
         .timestamp()
         .ok_or(RecordingError::ExpiryOutOfRange)?;
-    Ok(RecordingLink {
-        url: url.into(),
-        expires_at,
-    })
+    Ok(RecordingLink { url, expires_at })
 }

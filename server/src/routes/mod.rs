@@ -7,6 +7,7 @@ mod health;
 pub mod params;
 mod pipeline;
 mod recording;
+mod recording_file;
 pub mod telnyx;
 mod webhooks;
 
@@ -48,7 +49,13 @@ pub fn api() -> Router<AppState> {
             &format!("{}/events", callscope_shared::link::debug_path("{token}")),
             get(debug::events),
         )
-        .route_layer(middleware::from_fn(debug::public_headers));
+        .route_layer(middleware::from_fn(debug::public_headers))
+        // Embedded recordings: the handler checks the signed URL's own parameters (others
+        // are ignored, like the public link's) and answers every failure with one 404.
+        .route(
+            &format!("{}{{*key}}", crate::recordings::embedded::PATH_PREFIX),
+            get(recording_file::recording_file),
+        );
     Routes::default()
         .route("/healthz", get(health::healthz), NONE)
         .route("/readyz", get(health::readyz), NONE)

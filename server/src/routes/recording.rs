@@ -1,4 +1,5 @@
-//! `GET /v1/calls/:callId/recording`: a pre-signed S3 URL to the call's recording.
+//! `GET /v1/calls/:callId/recording`: a signed URL to the call's recording (see
+//! `recordings::link`).
 
 use axum::Json;
 use axum::extract::State;
