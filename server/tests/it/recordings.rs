@@ -1,21 +1,28 @@
 //! `GET /v1/calls/:callId/recording` over real HTTP (the recording states on both backends),
 //! and the URLs it returns fetched from a loopback "S3" that checks Signature V4 query auth
-//! and expiry the way S3 documents it.
+//! and expiry the way S3 documents it. The recordings stores: uploads to that S3, and the
+//! embedded store's files served by the server itself at HMAC-signed URLs (ranges, one
+//! 404 for every URL that does not lead to a recording).
 
 use crate::common;
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use axum::body::Bytes;
 use axum::http::{HeaderMap, Method, StatusCode as AxumStatus, Uri, header};
 use axum::response::{IntoResponse, Response};
+use callscope_server::application::Application;
 use callscope_server::auth::{KeyMode, create_key};
-use callscope_server::clock::UnixTime;
+use callscope_server::clock::{ManualClock, UnixTime};
 use callscope_server::config::Config;
 use callscope_server::live::LiveStore;
-use callscope_server::recordings::{AwsCredentials, Recordings, RecordingsConfig};
+use callscope_server::recordings::embedded::EmbeddedStore;
+use callscope_server::recordings::{
+    AwsCredentials, RecordingStore, Recordings, RecordingsConfig, StoreFailure,
+};
+use callscope_server::secrets::{Keys, ServerKey};
 use callscope_server::storage::{NewCall, Store};
 use callscope_shared::{CallId, Timestamp};
 use common::{TestDb, TestServer, fixtures};
@@ -45,10 +52,14 @@ fn now() -> i64 {
 struct FakeS3 {
     addr: SocketAddr,
     task: tokio::task::JoinHandle<()>,
+    state: Arc<S3State>,
 }
 
+/// An object: its bytes and the `Content-Type` it was uploaded with.
+type Object = (Vec<u8>, Option<String>);
+
 struct S3State {
-    objects: HashMap<(String, String), Vec<u8>>,
+    objects: Mutex<HashMap<(String, String), Object>>,
     access_key: String,
     secret_key: String,
     session_token: Option<String>,
@@ -57,25 +68,35 @@ struct S3State {
 impl FakeS3 {
     async fn start(objects: &[(&str, &str, &[u8])], credentials: &AwsCredentials) -> FakeS3 {
         let state = Arc::new(S3State {
-            objects: objects
-                .iter()
-                .map(|(b, k, v)| ((b.to_string(), k.to_string()), v.to_vec()))
-                .collect(),
+            objects: Mutex::new(
+                objects
+                    .iter()
+                    .map(|(b, k, v)| ((b.to_string(), k.to_string()), (v.to_vec(), None)))
+                    .collect(),
+            ),
             access_key: credentials.access_key_id.clone(),
             secret_key: credentials.secret_access_key.clone(),
             session_token: credentials.session_token.clone(),
         });
-        let app =
-            axum::Router::new().fallback(move |method: Method, uri: Uri, headers: HeaderMap| {
+        let app = axum::Router::new().fallback({
+            let state = state.clone();
+            move |method: Method, uri: Uri, headers: HeaderMap, body: Bytes| {
                 let state = state.clone();
-                async move { s3_get(&state, &method, &uri, &headers) }
-            });
+                async move { s3_request(&state, &method, &uri, &headers, body) }
+            }
+        });
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let task = tokio::spawn(async move {
             axum::serve(listener, app).await.unwrap();
         });
-        FakeS3 { addr, task }
+        FakeS3 { addr, task, state }
+    }
+
+    /// The object as stored: bytes and the `Content-Type` it was uploaded with.
+    fn object(&self, key: &str) -> Option<Object> {
+        let objects = self.state.objects.lock().unwrap();
+        objects.get(&(BUCKET.to_owned(), key.to_owned())).cloned()
     }
 
     fn endpoint(&self) -> String {
@@ -138,14 +159,21 @@ fn hmac(key: &[u8], data: &str) -> Vec<u8> {
     mac.finalize().into_bytes().to_vec()
 }
 
-/// A GET of a pre-signed object URL, checked as S3 documents query-string auth: every
-/// `X-Amz-*` parameter present, our access key and session token, not past `X-Amz-Date +
-/// X-Amz-Expires`, and `X-Amz-Signature` equal to the signature recomputed here from the
-/// canonical request (method, path, sorted query without the signature, `host`,
-/// `UNSIGNED-PAYLOAD`).
-fn s3_get(s3: &S3State, method: &Method, uri: &Uri, headers: &HeaderMap) -> Response {
+/// A GET, PUT or DELETE of a pre-signed object URL, checked as S3 documents query-string
+/// auth: every `X-Amz-*` parameter present, our access key and session token, not past
+/// `X-Amz-Date + X-Amz-Expires`, and `X-Amz-Signature` equal to the signature recomputed
+/// here from the canonical request (method, path, sorted query without the signature,
+/// `host`, `UNSIGNED-PAYLOAD`). A PUT stores its body, a DELETE removes the object (204
+/// whether or not it was there, as S3 does).
+fn s3_request(
+    s3: &S3State,
+    method: &Method,
+    uri: &Uri,
+    headers: &HeaderMap,
+    body: Bytes,
+) -> Response {
     let denied = || s3_error(AxumStatus::FORBIDDEN, "AccessDenied", "Access Denied");
-    if method != Method::GET {
+    if ![Method::GET, Method::PUT, Method::DELETE].contains(method) {
         return s3_error(
             AxumStatus::METHOD_NOT_ALLOWED,
             "MethodNotAllowed",
@@ -251,7 +279,7 @@ fn s3_get(s3: &S3State, method: &Method, uri: &Uri, headers: &HeaderMap) -> Resp
         .and_then(|h| h.to_str().ok())
         .unwrap_or("");
     let canonical = format!(
-        "GET\n{}\n{query}\nhost:{host}\n\nhost\nUNSIGNED-PAYLOAD",
+        "{method}\n{}\n{query}\nhost:{host}\n\nhost\nUNSIGNED-PAYLOAD",
         uri_encode(&path, true)
     );
     let to_sign = format!(
@@ -273,9 +301,26 @@ fn s3_get(s3: &S3State, method: &Method, uri: &Uri, headers: &HeaderMap) -> Resp
     let Some((bucket, key)) = path.strip_prefix('/').and_then(|p| p.split_once('/')) else {
         return denied();
     };
-    match s3.objects.get(&(bucket.to_owned(), key.to_owned())) {
-        Some(bytes) => (
-            [(header::CONTENT_TYPE, "audio/wav")],
+    let name = (bucket.to_owned(), key.to_owned());
+    let mut objects = s3.objects.lock().unwrap();
+    if *method == Method::PUT {
+        let content_type = headers
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        objects.insert(name, (body.to_vec(), content_type));
+        return AxumStatus::OK.into_response();
+    }
+    if *method == Method::DELETE {
+        objects.remove(&name);
+        return AxumStatus::NO_CONTENT.into_response();
+    }
+    match objects.get(&name) {
+        Some((bytes, content_type)) => (
+            [(
+                header::CONTENT_TYPE,
+                content_type.clone().unwrap_or_else(|| "audio/wav".into()),
+            )],
             Bytes::from(bytes.clone()),
         )
             .into_response(),
@@ -375,7 +420,7 @@ async fn world(db: &TestDb, configured: bool) -> World {
     let s3 = FakeS3::start(&[(BUCKET, RECORDING_KEY, RECORDING_BYTES)], &credentials()).await;
     let config = Config {
         dist: "/nonexistent".into(),
-        recordings: configured.then(|| recordings(s3.endpoint())),
+        recordings: configured.then(|| RecordingStore::S3(recordings(s3.endpoint()))),
         ..common::config()
     };
     World {
@@ -743,4 +788,492 @@ async fn the_loopback_s3_refuses_expired_unsigned_and_tampered_urls() {
         (status, code(&body).as_str()),
         (StatusCode::NOT_FOUND, "NoSuchKey")
     );
+}
+
+// ---------------------------------------------------------------------------------------
+// The S3 store: uploads signed with Signature V4, read back through the pre-signed GET.
+
+#[tokio::test]
+async fn the_s3_store_uploads_with_sigv4_and_reads_back_through_the_presigned_get() {
+    let s3 = FakeS3::start(&[], &credentials()).await;
+    let store = RecordingStore::S3(recordings(s3.endpoint()));
+    let key = "recordings/2026/01/call two.mp3";
+    let audio: Vec<u8> = (0..5_000u32).map(|i| (i * 7 % 251) as u8).collect();
+    store.put(key, audio.clone(), now()).await.unwrap();
+    // The fake accepted it only because the signature checked out.
+    assert_eq!(
+        s3.object(key),
+        Some((audio.clone(), Some("audio/mpeg".into())))
+    );
+
+    let url = store.signed_url(key, 60, now()).unwrap();
+    let fetched = reqwest::get(&url).await.unwrap();
+    assert_eq!(fetched.status(), StatusCode::OK);
+    assert_eq!(fetched.headers()["content-type"], "audio/mpeg");
+    assert_eq!(fetched.bytes().await.unwrap().as_ref(), audio.as_slice());
+
+    // A PUT the fake cannot verify is refused, and the store reports it.
+    let unsigned = reqwest::Client::new()
+        .put(format!(
+            "{}/{BUCKET}/recordings/unsigned.mp3",
+            s3.endpoint()
+        ))
+        .body("x")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(unsigned.status(), StatusCode::FORBIDDEN);
+    let mut wrong = credentials();
+    wrong.secret_access_key = "not-the-secret".into();
+    let forged = RecordingStore::S3(
+        Recordings::new(
+            &RecordingsConfig {
+                bucket: BUCKET.into(),
+                region: REGION.into(),
+                endpoint: Some(s3.endpoint()),
+            },
+            wrong,
+        )
+        .unwrap(),
+    );
+    assert!(matches!(
+        forged.put(key, b"forged".to_vec(), now()).await,
+        Err(StoreFailure::S3Status(403))
+    ));
+    assert!(matches!(
+        forged.delete(key, now()).await,
+        Err(StoreFailure::S3Status(403))
+    ));
+    assert_eq!(s3.object(key).unwrap().0, audio);
+
+    // Keys that would leave the bucket are never sent.
+    for bad in ["", "/x.mp3", "a/../../x.mp3"] {
+        assert!(matches!(
+            store.put(bad, b"x".to_vec(), now()).await,
+            Err(StoreFailure::BadKey)
+        ));
+    }
+
+    // Delete, then delete what is no longer there: both fine.
+    store.delete(key, now()).await.unwrap();
+    assert_eq!(s3.object(key), None);
+    store.delete(key, now()).await.unwrap();
+    assert_eq!(
+        reqwest::get(&url).await.unwrap().status(),
+        StatusCode::NOT_FOUND
+    );
+}
+
+// ---------------------------------------------------------------------------------------
+// The embedded store: files under a folder, served by the server at signed URLs.
+
+/// A folder removed when dropped.
+struct TempDir(std::path::PathBuf);
+
+impl TempDir {
+    fn new() -> Self {
+        static COUNTER: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        let n = COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let dir = std::env::temp_dir().join(format!(
+            "callscope_recordings_{}_{n}_{}",
+            std::process::id(),
+            now()
+        ));
+        std::fs::create_dir_all(&dir).unwrap();
+        Self(dir)
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+const T0: i64 = 1_768_471_200;
+const EMBEDDED_KEY: &str = "recordings/agent_1/call one.mp3";
+
+/// A server whose recordings are the embedded store under a temporary folder, on a manual
+/// clock at `T0`.
+struct Embedded {
+    server: TestServer,
+    store: RecordingStore,
+    clock: ManualClock,
+    server_key: ServerKey,
+    dir: TempDir,
+    audio: Vec<u8>,
+}
+
+async fn embedded(db: &TestDb) -> Embedded {
+    let dir = TempDir::new();
+    let server_key = ServerKey::generate();
+    let store = RecordingStore::Embedded(EmbeddedStore::new(
+        dir.0.join("recordings"),
+        Keys::from_server_key(&server_key).recording_url,
+    ));
+    let clock = ManualClock::new(UnixTime(T0));
+    let config = Config {
+        recordings: Some(store.clone()),
+        server_key: server_key.clone(),
+        ..common::config()
+    };
+    let builder = Application::builder(config)
+        .store(db.store.clone())
+        .live(LiveStore::in_process())
+        .clock(Arc::new(clock.clone()));
+    let server = TestServer::start_app(builder).await;
+    let audio: Vec<u8> = (0..1_000u32).map(|i| (i * 13 % 256) as u8).collect();
+    store.put(EMBEDDED_KEY, audio.clone(), T0).await.unwrap();
+    Embedded {
+        server,
+        store,
+        clock,
+        server_key,
+        dir,
+        audio,
+    }
+}
+
+impl Embedded {
+    async fn fetch(&self, path: &str, range: Option<&str>) -> reqwest::Response {
+        let mut request = self.server.client.get(self.server.url(path));
+        if let Some(range) = range {
+            request = request.header("range", range);
+        }
+        request.send().await.unwrap()
+    }
+}
+
+backend_independent!(
+    embedded_urls_serve_the_file_whole_and_in_ranges,
+    |db: TestDb| async move {
+        let e = embedded(&db).await;
+        let path = e.store.signed_url(EMBEDDED_KEY, 600, T0).unwrap();
+        assert!(
+            path.starts_with(
+                "/recordings/recordings/agent_1/call%20one.mp3?expires=1768471800&signature="
+            ),
+            "{path}"
+        );
+
+        let whole = e.fetch(&path, None).await;
+        assert_eq!(whole.status(), StatusCode::OK);
+        let h = whole.headers().clone();
+        assert_eq!(h["content-type"], "audio/mpeg");
+        assert_eq!(h["accept-ranges"], "bytes");
+        assert_eq!(h["cache-control"], "private, max-age=600");
+        assert_eq!(h["content-length"], "1000");
+        assert_eq!(whole.bytes().await.unwrap().as_ref(), e.audio.as_slice());
+
+        // The cache may keep it no longer than the URL works.
+        e.clock.advance(590);
+        let later = e.fetch(&path, None).await;
+        assert_eq!(later.headers()["cache-control"], "private, max-age=10");
+
+        for (range, start, end) in [
+            ("bytes=0-99", 0, 99),
+            ("bytes=900-", 900, 999),
+            ("bytes=-10", 990, 999),
+            ("bytes=500-5000", 500, 999),
+        ] {
+            let part = e.fetch(&path, Some(range)).await;
+            assert_eq!(part.status(), StatusCode::PARTIAL_CONTENT, "{range}");
+            let h = part.headers().clone();
+            assert_eq!(
+                h["content-range"],
+                format!("bytes {start}-{end}/1000"),
+                "{range}"
+            );
+            assert_eq!(h["content-type"], "audio/mpeg");
+            assert_eq!(h["cache-control"], "private, max-age=10");
+            assert_eq!(
+                part.bytes().await.unwrap().as_ref(),
+                &e.audio[start..=end],
+                "{range}"
+            );
+        }
+
+        let outside = e.fetch(&path, Some("bytes=1000-1100")).await;
+        assert_eq!(outside.status(), StatusCode::RANGE_NOT_SATISFIABLE);
+        assert_eq!(outside.headers()["content-range"], "bytes */1000");
+        assert_eq!(
+            error_of(outside).await,
+            (
+                StatusCode::RANGE_NOT_SATISFIABLE,
+                "Range Not Satisfiable".into()
+            )
+        );
+
+        // HEAD: the headers alone.
+        let head = e
+            .server
+            .client
+            .head(e.server.url(&path))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(head.status(), StatusCode::OK);
+        assert_eq!(head.headers()["content-type"], "audio/mpeg");
+        assert_eq!(head.headers()["content-length"], "1000");
+        assert!(head.bytes().await.unwrap().is_empty());
+
+        // Never compressed (MP3 is compressed already; ranges are of the file's bytes).
+        let plain = e
+            .server
+            .client
+            .get(e.server.url(&path))
+            .header("accept-encoding", "br, gzip")
+            .send()
+            .await
+            .unwrap();
+        assert!(plain.headers().get("content-encoding").is_none());
+        assert_eq!(plain.headers()["accept-ranges"], "bytes");
+        assert_eq!(plain.bytes().await.unwrap().as_ref(), e.audio.as_slice());
+    }
+);
+
+backend_independent!(
+    every_embedded_url_that_does_not_lead_to_a_recording_is_the_same_404,
+    |db: TestDb| async move {
+        let e = embedded(&db).await;
+        let good = e.store.signed_url(EMBEDDED_KEY, 60, T0).unwrap();
+        let (path, query) = good.split_once('?').unwrap();
+        let signature = query.split_once("&signature=").unwrap().1;
+
+        // Another server key signs nothing this server accepts.
+        let other = EmbeddedStore::new(
+            e.dir.0.join("recordings"),
+            ServerKey::generate().derive("recording-url/v1"),
+        );
+        let foreign = other.signed_path(EMBEDDED_KEY, 60, T0).unwrap();
+        // The signature of another (stored) file, on this one's path.
+        e.store
+            .put("recordings/other.mp3", b"other".to_vec(), T0)
+            .await
+            .unwrap();
+        let other_file = e.store.signed_url("recordings/other.mp3", 60, T0).unwrap();
+        let other_signature = other_file.split_once("&signature=").unwrap().1;
+        let missing = e
+            .store
+            .signed_url("recordings/never-stored.mp3", 60, T0)
+            .unwrap();
+        let folder = e.store.signed_url("recordings/agent_1", 60, T0).unwrap();
+        let mut flipped = signature.to_owned();
+        let first = if flipped.starts_with('A') { "B" } else { "A" };
+        flipped.replace_range(0..1, first);
+
+        let bad = [
+            format!("{path}?expires={}&signature={flipped}", T0 + 60),
+            format!("{path}?expires={}&signature={signature}", T0 + 61),
+            format!("{path}?expires=0{}&signature={signature}", T0 + 60),
+            format!("{path}?expires={}&signature={other_signature}", T0 + 60),
+            format!("{path}?expires={}", T0 + 60),
+            format!("{path}?signature={signature}"),
+            format!("{path}"),
+            format!("{good}&signature={signature}"),
+            format!("{good}="),
+            good.replace("call%20one", "call%20two"),
+            foreign,
+            missing,
+            folder,
+            "/recordings/".to_owned(),
+        ];
+        let reference = e.fetch(&bad[0], None).await;
+        assert_eq!(reference.status(), StatusCode::NOT_FOUND);
+        assert_eq!(reference.headers()["content-type"], "application/json");
+        let reference_body = reference.bytes().await.unwrap();
+        assert_eq!(reference_body.as_ref(), br#"{"error":"Not found"}"#);
+        for url in &bad {
+            let response = e.fetch(url, Some("bytes=0-9")).await;
+            assert_eq!(response.status(), StatusCode::NOT_FOUND, "{url}");
+            assert_eq!(
+                response.headers()["content-type"],
+                "application/json",
+                "{url}"
+            );
+            assert_eq!(response.bytes().await.unwrap(), reference_body, "{url}");
+        }
+
+        // Good until its expiry, inclusive; the same 404 one second later.
+        assert_eq!(e.fetch(&good, None).await.status(), StatusCode::OK);
+        e.clock.advance(60);
+        assert_eq!(e.fetch(&good, None).await.status(), StatusCode::OK);
+        e.clock.advance(1);
+        let expired = e.fetch(&good, None).await;
+        assert_eq!(expired.status(), StatusCode::NOT_FOUND);
+        assert_eq!(expired.bytes().await.unwrap(), reference_body);
+
+        // Deleted: the same 404 (and deleting again is fine).
+        let fresh = e.store.signed_url(EMBEDDED_KEY, 60, T0 + 61).unwrap();
+        assert_eq!(e.fetch(&fresh, None).await.status(), StatusCode::OK);
+        e.store.delete(EMBEDDED_KEY, T0).await.unwrap();
+        e.store.delete(EMBEDDED_KEY, T0).await.unwrap();
+        let gone = e.fetch(&fresh, None).await;
+        assert_eq!(gone.status(), StatusCode::NOT_FOUND);
+        assert_eq!(gone.bytes().await.unwrap(), reference_body);
+    }
+);
+
+backend_independent!(
+    embedded_keys_cannot_leave_the_folder,
+    |db: TestDb| async move {
+        let e = embedded(&db).await;
+        // A secret beside the recordings folder.
+        std::fs::write(e.dir.0.join("callscope.key"), b"secret").unwrap();
+        for bad in [
+            "",
+            "/etc/passwd",
+            "../callscope.key",
+            "recordings/../../callscope.key",
+            "a//b.mp3",
+            "a/./b.mp3",
+            "a/..",
+            ".hidden.mp3",
+            "a/.tmp-x",
+            "a\\..\\b.mp3",
+            "a\u{0}b.mp3",
+            "trailing/",
+        ] {
+            assert!(
+                matches!(
+                    e.store.put(bad, b"x".to_vec(), T0).await,
+                    Err(StoreFailure::BadKey)
+                ),
+                "{bad:?}"
+            );
+            assert!(
+                matches!(e.store.delete(bad, T0).await, Err(StoreFailure::BadKey)),
+                "{bad:?}"
+            );
+            assert!(e.store.signed_url(bad, 60, T0).is_err(), "{bad:?}");
+        }
+        assert!(e.dir.0.join("callscope.key").exists());
+
+        // Even correctly signed, a key out of the folder is not served.
+        let key = Keys::from_server_key(&e.server_key).recording_url;
+        let expires = T0 + 60;
+        for (escape, encoded) in [
+            ("../callscope.key", "..%2Fcallscope.key"),
+            ("../callscope.key", "%2E%2E/callscope.key"),
+        ] {
+            let mut mac = Hmac::<Sha256>::new_from_slice(&key).unwrap();
+            mac.update(format!("callscope-recording/v1\n{expires}\n{escape}").as_bytes());
+            let signature = base64::Engine::encode(
+                &base64::engine::general_purpose::URL_SAFE_NO_PAD,
+                mac.finalize().into_bytes(),
+            );
+            let url = format!("/recordings/{encoded}?expires={expires}&signature={signature}");
+            let response = e.fetch(&url, None).await;
+            assert_eq!(response.status(), StatusCode::NOT_FOUND, "{url}");
+            assert_eq!(
+                response.bytes().await.unwrap().as_ref(),
+                br#"{"error":"Not found"}"#
+            );
+        }
+
+        // Writes are whole: no temporary file is left, and a second put replaces the first.
+        e.store
+            .put(EMBEDDED_KEY, b"second take".to_vec(), T0)
+            .await
+            .unwrap();
+        let folder = e.dir.0.join("recordings/recordings/agent_1");
+        let names: Vec<String> = std::fs::read_dir(&folder)
+            .unwrap()
+            .map(|entry| entry.unwrap().file_name().into_string().unwrap())
+            .collect();
+        assert_eq!(names, ["call one.mp3"]);
+        let path = e.store.signed_url(EMBEDDED_KEY, 60, T0).unwrap();
+        let body = e.fetch(&path, None).await.bytes().await.unwrap();
+        assert_eq!(body.as_ref(), b"second take");
+    }
+);
+
+backend_independent!(
+    the_recording_route_answers_with_an_embedded_url_that_plays,
+    |db: TestDb| async move {
+        let e = embedded(&db).await;
+        let store = &db.store;
+        let key = create_key(store, "acme", KeyMode::Live, UnixTime(1))
+            .await
+            .unwrap();
+        let acme = store.account_id("acme").await.unwrap().unwrap();
+        let agent = fixtures::agent(store, acme, 1).await;
+        let recorded = insert(
+            store,
+            fixtures::completed_call(acme, agent.id, T0 - 3_600, 4),
+            |c| {
+                c.recording_enabled = true;
+                c.has_recording = true;
+                c.recording_key = Some(EMBEDDED_KEY.into());
+            },
+        )
+        .await;
+        let pending = insert(
+            store,
+            fixtures::completed_call(acme, agent.id, T0 - 1_800, 4),
+            |c| {
+                c.recording_enabled = true;
+            },
+        )
+        .await;
+
+        let response = e
+            .server
+            .get(
+                &format!("/v1/calls/{recorded}/recording?expires_in=120"),
+                key.reveal(),
+            )
+            .await;
+        assert_eq!(response.status(), StatusCode::OK);
+        assert_eq!(response.headers()["cache-control"], "no-store");
+        let body: Value = response.json().await.unwrap();
+        assert_eq!(
+            body["expires_at"],
+            Timestamp::from_unix(T0 + 120).unwrap().to_string()
+        );
+        let url = body["url"].as_str().unwrap();
+        assert!(
+            url.starts_with(&format!(
+                "/recordings/recordings/agent_1/call%20one.mp3?expires={}&signature=",
+                T0 + 120
+            )),
+            "{url}"
+        );
+        let played = e.fetch(url, Some("bytes=0-")).await;
+        assert_eq!(played.status(), StatusCode::PARTIAL_CONTENT);
+        assert_eq!(played.headers()["content-type"], "audio/mpeg");
+        assert_eq!(played.bytes().await.unwrap().as_ref(), e.audio.as_slice());
+        e.clock.advance(121);
+        assert_eq!(e.fetch(url, None).await.status(), StatusCode::NOT_FOUND);
+
+        let pending = e
+            .server
+            .get(&format!("/v1/calls/{pending}/recording"), key.reveal())
+            .await;
+        assert_eq!(
+            error_of(pending).await,
+            (StatusCode::NOT_FOUND, "Recording not yet available".into())
+        );
+    }
+);
+
+#[test]
+fn the_embedded_store_is_the_default_beside_a_sqlite_database() {
+    let key = ServerKey::generate();
+    let config = Config::new("sqlite:///var/lib/callscope/callscope.db", key.clone());
+    match config.recordings {
+        Some(RecordingStore::Embedded(store)) => {
+            assert_eq!(
+                store.dir(),
+                std::path::Path::new("/var/lib/callscope/recordings")
+            )
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(
+        Config::new("postgres://localhost/callscope", key.clone())
+            .recordings
+            .is_none()
+    );
+    assert!(Config::new("sqlite::memory:", key).recordings.is_none());
 }
