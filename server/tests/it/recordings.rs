@@ -1069,7 +1069,7 @@ backend_independent!(
             format!("{path}?expires={}&signature={other_signature}", T0 + 60),
             format!("{path}?expires={}", T0 + 60),
             format!("{path}?signature={signature}"),
-            format!("{path}"),
+            path.to_owned(),
             format!("{good}&signature={signature}"),
             format!("{good}="),
             good.replace("call%20one", "call%20two"),
