@@ -126,8 +126,8 @@ pub struct ServeArgs {
     #[arg(long, env = "CALLSCOPE_WEBHOOK_CONCURRENCY", default_value_t = 32)]
     pub webhook_concurrency: usize,
 
-    /// S3 bucket holding call recordings; unset: recordings are not configured. URLs are
-    /// signed with AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY and AWS_SESSION_TOKEN (optional).
+    /// S3 bucket holding call recordings; unset: the embedded folder (`--recordings-dir`).
+    /// Uploads and URLs are signed with AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY and AWS_SESSION_TOKEN (optional).
     #[arg(long, env = "CALLSCOPE_RECORDINGS_BUCKET", value_name = "BUCKET")]
     pub recordings_bucket: Option<String>,
 
