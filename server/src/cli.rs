@@ -127,7 +127,8 @@ pub struct ServeArgs {
     pub webhook_concurrency: usize,
 
     /// S3 bucket holding call recordings; unset: the embedded folder (`--recordings-dir`).
-    /// Uploads and URLs are signed with AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY and AWS_SESSION_TOKEN (optional).
+    /// Uploads and URLs are signed with AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY and
+    /// AWS_SESSION_TOKEN (optional).
     #[arg(long, env = "CALLSCOPE_RECORDINGS_BUCKET", value_name = "BUCKET")]
     pub recordings_bucket: Option<String>,
 
