@@ -250,6 +250,11 @@ pub enum AgentsCommand {
         /// Record the agent's calls.
         #[arg(long)]
         recording: bool,
+        /// Price per minute of recording (started minutes of an answered call), up to 4
+        /// decimals.
+        #[arg(long, default_value = crate::billing::DEFAULT_RECORDING_RATE_TEXT,
+              value_parser = crate::agents::parse_rate)]
+        recording_rate_per_minute: callscope_shared::Money,
         /// Print one JSON object.
         #[arg(long)]
         json: bool,

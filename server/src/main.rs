@@ -112,17 +112,15 @@ async fn run_agents(store: &Store, command: AgentsCommand) -> anyhow::Result<()>
             name,
             rate_per_minute,
             recording,
+            recording_rate_per_minute,
             json,
         } => {
-            let agent = agents::create(
-                store,
-                account.trim(),
-                &name,
+            let rates = agents::Rates {
                 rate_per_minute,
-                recording,
-                clock::now(),
-            )
-            .await?;
+                recording_enabled: recording,
+                recording_rate_per_minute,
+            };
+            let agent = agents::create(store, account.trim(), &name, rates, clock::now()).await?;
             if json {
                 writeln!(out, "{}", agents::to_json(&agent))?;
             } else {

@@ -542,12 +542,15 @@ async fn agents_are_created_and_listed() {
             "--rate-per-minute",
             "0.1250",
             "--recording",
+            "--recording-rate-per-minute",
+            "0.025",
             "--json",
         ],
     );
     assert_eq!(made["name"], "Claims");
     assert_eq!(made["rate_per_minute"], 0.125);
     assert_eq!(made["recording_enabled"], true);
+    assert_eq!(made["recording_rate_per_minute"], 0.025);
     let list = run_json(&db.url, &["agents", "list", "--account", "acme", "--json"]);
     let agents = list["agents"].as_array().unwrap();
     assert_eq!(agents.len(), 2);
@@ -556,6 +559,8 @@ async fn agents_are_created_and_listed() {
         (Some(public), Some(numeric))
     );
     assert_eq!(agents[0]["rate_per_minute"], 0.25);
+    // The documented default recording rate.
+    assert_eq!(agents[0]["recording_rate_per_minute"], 0.01);
     assert_eq!(agents[1], made);
     let lines = run_ok(&db.url, &["agents", "list", "--account", "acme"]);
     assert_eq!(lines.lines().count(), 2);
@@ -592,6 +597,21 @@ async fn agents_are_created_and_listed() {
             ],
         ),
         "--rate-per-minute",
+    );
+    assert_fails_with(
+        &run(
+            &db.url,
+            &[
+                "agents",
+                "create",
+                "--account",
+                "acme",
+                "--name",
+                "X",
+                "--recording-rate-per-minute=-1",
+            ],
+        ),
+        "--recording-rate-per-minute",
     );
     let still = run_json(&db.url, &["agents", "list", "--account", "acme", "--json"]);
     assert_eq!(still["agents"].as_array().unwrap().len(), 2);
