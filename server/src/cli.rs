@@ -55,7 +55,7 @@ pub enum Command {
         #[command(subcommand)]
         command: KeysCommand,
     },
-    /// Suspend or reactivate accounts.
+    /// Suspend or activate accounts.
     Accounts {
         #[command(subcommand)]
         command: AccountsCommand,
@@ -229,8 +229,10 @@ pub enum AccountsCommand {
         /// Account name.
         name: String,
     },
-    /// Reactivate a suspended account: its keys and (unexpired, unrevoked) links work again.
-    Reactivate {
+    /// Activate a suspended account: its keys and (unexpired, unrevoked) links work again.
+    /// `reactivate` is the same command under its earlier name.
+    #[command(visible_alias = "reactivate")]
+    Activate {
         /// Account name.
         name: String,
     },

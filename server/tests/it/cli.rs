@@ -244,7 +244,7 @@ both_backends!(keys_list_and_revoke, |db: TestDb| async move {
     );
 });
 
-both_backends!(accounts_suspend_and_reactivate, |db: TestDb| async move {
+both_backends!(accounts_suspend_and_activate, |db: TestDb| async move {
     let url = db.url.as_str();
     let key =
         ApiKey::parse(run_ok(url, &["keys", "create", "--account", "acme"]).trim_end()).unwrap();
@@ -254,9 +254,19 @@ both_backends!(accounts_suspend_and_reactivate, |db: TestDb| async move {
     let said = run_ok(url, &["accounts", "suspend", "acme"]);
     assert_eq!(said, "account \"acme\": suspended\n");
     assert_eq!(status().await, StatusCode::FORBIDDEN);
-    run_ok(url, &["accounts", "reactivate", "acme"]);
+    let said = run_ok(url, &["accounts", "activate", "acme"]);
+    assert_eq!(said, "account \"acme\": active\n");
     assert_eq!(status().await, StatusCode::OK);
-    for command in ["suspend", "reactivate"] {
+    // `reactivate`, the earlier name, is the same command.
+    run_ok(url, &["accounts", "suspend", "acme"]);
+    assert_eq!(status().await, StatusCode::FORBIDDEN);
+    let said = run_ok(url, &["accounts", "reactivate", "acme"]);
+    assert_eq!(said, "account \"acme\": active\n");
+    assert_eq!(status().await, StatusCode::OK);
+    // Activating an active account is a no-op that succeeds.
+    run_ok(url, &["accounts", "activate", "acme"]);
+    assert_eq!(status().await, StatusCode::OK);
+    for command in ["suspend", "activate", "reactivate"] {
         assert_fails_with(
             &run(url, &["accounts", command, "nobody"]),
             "no account named \"nobody\"",
