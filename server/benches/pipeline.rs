@@ -136,6 +136,7 @@ async fn seed(store: &Store, keys: &Keys) -> (String, EndpointId) {
             name: "Bench agent".into(),
             rate_per_minute: Money::from_units(2_500),
             recording_enabled: false,
+            recording_rate_per_minute: Money::from_units(100),
             created_at: now,
         })
         .await

@@ -36,13 +36,21 @@ pub fn parse_rate(text: &str) -> Result<Money, String> {
     (rate <= MAX_RATE).then_some(rate).ok_or_else(bad)
 }
 
+/// What an agent is created with (besides its account).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Rates {
+    pub rate_per_minute: Money,
+    pub recording_enabled: bool,
+    /// What recording costs per minute (`billing::DEFAULT_RECORDING_RATE` by default).
+    pub recording_rate_per_minute: Money,
+}
+
 /// Creates an agent with a fresh random public id in the existing account `account`.
 pub async fn create(
     store: &Store,
     account: &str,
     name: &str,
-    rate_per_minute: Money,
-    recording_enabled: bool,
+    rates: Rates,
     now: UnixTime,
 ) -> Result<AgentRecord, AgentError> {
     let name = name.trim();
@@ -60,8 +68,9 @@ pub async fn create(
             account_id,
             public_id: AgentId::from_bits(bits),
             name: name.to_owned(),
-            rate_per_minute,
-            recording_enabled,
+            rate_per_minute: rates.rate_per_minute,
+            recording_enabled: rates.recording_enabled,
+            recording_rate_per_minute: rates.recording_rate_per_minute,
             created_at: now,
         };
         match store.insert_agent(&new).await {
@@ -93,6 +102,7 @@ pub fn to_json(agent: &AgentRecord) -> Value {
         "name": agent.name,
         "rate_per_minute": agent.rate_per_minute,
         "recording_enabled": agent.recording_enabled,
+        "recording_rate_per_minute": agent.recording_rate_per_minute,
     })
 }
 

@@ -55,7 +55,7 @@ pub enum Command {
         #[command(subcommand)]
         command: KeysCommand,
     },
-    /// Suspend or reactivate accounts.
+    /// Suspend or activate accounts.
     Accounts {
         #[command(subcommand)]
         command: AccountsCommand,
@@ -241,8 +241,10 @@ pub enum AccountsCommand {
         /// Account name.
         name: String,
     },
-    /// Reactivate a suspended account: its keys and (unexpired, unrevoked) links work again.
-    Reactivate {
+    /// Activate a suspended account: its keys and (unexpired, unrevoked) links work again.
+    /// `reactivate` is the same command under its earlier name.
+    #[command(visible_alias = "reactivate")]
+    Activate {
         /// Account name.
         name: String,
     },
@@ -262,6 +264,11 @@ pub enum AgentsCommand {
         /// Record the agent's calls.
         #[arg(long)]
         recording: bool,
+        /// Price per minute of recording (started minutes of an answered call), up to 4
+        /// decimals.
+        #[arg(long, default_value = crate::billing::DEFAULT_RECORDING_RATE_TEXT,
+              value_parser = crate::agents::parse_rate)]
+        recording_rate_per_minute: callscope_shared::Money,
         /// Print one JSON object.
         #[arg(long)]
         json: bool,

@@ -5,6 +5,7 @@ pub mod agents;
 pub mod app;
 pub mod application;
 pub mod auth;
+pub mod billing;
 pub mod call_control;
 pub mod calls;
 pub mod changes;

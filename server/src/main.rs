@@ -1,4 +1,4 @@
-//! `callscope`: serve, migrate, keys create/list/revoke, accounts suspend/reactivate, demo,
+//! `callscope`: serve, migrate, keys create/list/revoke, accounts suspend/activate, demo,
 //! simulate.
 
 use std::io::Write;
@@ -89,7 +89,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Accounts { command } => {
             let (name, status, what) = match command {
                 AccountsCommand::Suspend { name } => (name, AccountStatus::Suspended, "suspended"),
-                AccountsCommand::Reactivate { name } => (name, AccountStatus::Active, "active"),
+                AccountsCommand::Activate { name } => (name, AccountStatus::Active, "active"),
             };
             operator::set_account_status(&store, &name, status).await?;
             let mut out = std::io::stdout().lock();
@@ -112,17 +112,15 @@ async fn run_agents(store: &Store, command: AgentsCommand) -> anyhow::Result<()>
             name,
             rate_per_minute,
             recording,
+            recording_rate_per_minute,
             json,
         } => {
-            let agent = agents::create(
-                store,
-                account.trim(),
-                &name,
+            let rates = agents::Rates {
                 rate_per_minute,
-                recording,
-                clock::now(),
-            )
-            .await?;
+                recording_enabled: recording,
+                recording_rate_per_minute,
+            };
+            let agent = agents::create(store, account.trim(), &name, rates, clock::now()).await?;
             if json {
                 writeln!(out, "{}", agents::to_json(&agent))?;
             } else {

@@ -13,9 +13,9 @@ use callscope_shared::{
     ToolCall,
 };
 
+use crate::billing::{self, minutes};
 use crate::calls::AgentRef;
 use crate::clock::UnixTime;
-use crate::demo::costs::{RECORDING_RATE, charge, minutes};
 use crate::live::{LiveCall, LiveError, LiveStore};
 use crate::storage::{
     AgentRecord, CallState, CallTx, EntryLatency, NewCall, SeqEntry, Store, StoreError,
@@ -172,6 +172,13 @@ pub async fn create(
         minutes_used: Default::default(),
         rate_per_minute: agent.rate_per_minute,
         recording_enabled: agent.recording_enabled,
+        recording_rate_per_minute: agent.recording_rate_per_minute,
+        // One minute of recording is pre-debited while the call is live; its end settles.
+        recording_cost: live_recording_cost(
+            agent.recording_enabled,
+            agent.recording_rate_per_minute,
+        ),
+        total_cost: live_recording_cost(agent.recording_enabled, agent.recording_rate_per_minute),
         from_number,
         to_number,
         metadata: start.metadata,
@@ -447,8 +454,20 @@ pub(crate) async fn correct_end_in(
     Ok(true)
 }
 
+/// A live call's `recording_cost` (and, with no minutes yet, its `total_cost`): the
+/// pre-debited minute when the agent records.
+fn live_recording_cost(recording_enabled: bool, rate: Money) -> Money {
+    if recording_enabled {
+        billing::recording_predebit(rate)
+    } else {
+        Money::ZERO
+    }
+}
+
 /// A call's state once ended at `ended_at` with this outcome: duration, minutes (only an
-/// answered call is billed), recording cost and total.
+/// answered call is billed), recording cost (the pre-debit settled to the billed minutes;
+/// a call never answered is refunded to 0) and total. A function of the state and the
+/// outcome alone, so ending or correcting the end again settles to the same figures.
 fn ended_state(
     state: CallState,
     answered: bool,
@@ -469,7 +488,7 @@ fn ended_state(
         duration_seconds,
         minutes_used,
         recording_cost: if state.recording_enabled {
-            charge(minutes_used, RECORDING_RATE)
+            billing::recording_cost(minutes_used, state.recording_rate_per_minute)
         } else {
             Money::ZERO
         },
@@ -496,14 +515,16 @@ pub async fn mark_end_requested(
     Ok(())
 }
 
-/// `minutes_used × rate_per_minute + recording_cost + transfer_cost − llm_discount`.
+/// `minutes_used × rate_per_minute + recording_cost + transfer_cost − llm_discount`
+/// ([`billing::total_cost`]) of a stored call.
 pub(crate) fn total_cost(call: &CallState) -> Money {
-    Money::from_units(
-        charge(call.minutes_used, call.rate_per_minute).units()
-            + call.recording_cost.units()
-            + call.transfer_cost.units()
-            - call.llm_discount.units(),
-    )
+    billing::total_cost(billing::Parts {
+        minutes_used: call.minutes_used,
+        rate_per_minute: call.rate_per_minute,
+        recording_cost: call.recording_cost,
+        transfer_cost: call.transfer_cost,
+        llm_discount: call.llm_discount,
+    })
 }
 
 fn disposition_answered(d: Disposition) -> bool {

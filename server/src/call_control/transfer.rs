@@ -24,8 +24,8 @@ use callscope_shared::{CallId, CallStatus, E164, EndedReason, call_events};
 
 use super::tags::Tag;
 use super::{Ingested, seen};
+use crate::billing;
 use crate::clock::UnixTime;
-use crate::demo::costs::{TRANSFER_RATE, charge, minutes};
 use crate::ids::AccountId;
 use crate::live::LiveStore;
 use crate::pipeline::{self, EndCall, PipelineError};
@@ -276,7 +276,7 @@ async fn apply_to_call(
     settled.transferred_to = Some(transfer.destination.clone());
     if let Some(end) = transfer.ended_at.filter(|end| *end >= bridged_at) {
         settled.transfer_duration_seconds = end.since(bridged_at);
-        settled.transfer_cost = charge(minutes(settled.transfer_duration_seconds), TRANSFER_RATE);
+        settled.transfer_cost = billing::transfer_cost(settled.transfer_duration_seconds);
     }
     settled.total_cost = pipeline::total_cost(&settled);
     if settled != *tx.state() {

@@ -252,7 +252,8 @@ fn expand(rng: &mut DemoRng, sk: &Skeleton, agent: &PlannedAgent, window: Window
     let c = costs(CostInputs {
         duration_seconds: talk.duration,
         rate_per_minute: profile.rate_per_minute,
-        recorded,
+        recording_enabled: profile.recording_enabled,
+        recording_rate_per_minute: crate::billing::DEFAULT_RECORDING_RATE,
         transfer_duration_seconds: talk.transfer.map_or(0, |t| t.2),
         discount_bp,
         provider_bp: between(rng, 5_500, 9_000),
@@ -322,6 +323,7 @@ fn expand(rng: &mut DemoRng, sk: &Skeleton, agent: &PlannedAgent, window: Window
         duration_seconds: talk.duration,
         minutes_used: c.minutes_used,
         rate_per_minute: profile.rate_per_minute,
+        recording_rate_per_minute: crate::billing::DEFAULT_RECORDING_RATE,
         total_cost: c.total_cost,
         call_cost: c.call_cost,
         recording_cost: c.recording_cost,

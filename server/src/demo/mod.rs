@@ -206,6 +206,7 @@ fn new_agent(account_id: AccountId, agent: &PlannedAgent, window: Window) -> New
         name: agent.profile.name.to_owned(),
         rate_per_minute: agent.profile.rate_per_minute,
         recording_enabled: agent.profile.recording_enabled,
+        recording_rate_per_minute: crate::billing::DEFAULT_RECORDING_RATE,
         created_at: UnixTime(window.start - 7 * 86_400),
     }
 }

@@ -7,9 +7,9 @@ use callscope_shared::{
 };
 use time::macros::date;
 
-use super::costs::{RECORDING_RATE, TRANSFER_RATE, charge, minutes};
 use super::latency::SLOW_MS;
 use super::{ACCOUNT, Plan, PlannedCall, Window, plan_calls, populate};
+use crate::billing::{self, charge, minutes};
 use crate::storage::Store;
 
 fn window() -> Window {
@@ -70,8 +70,8 @@ fn costs_add_up_exactly() {
         let total = usage.units() + c.recording_cost.units() + c.transfer_cost.units()
             - c.llm_discount.units();
         assert_eq!(c.total_cost.units(), total, "{c:?}");
-        let recording = if c.has_recording {
-            charge(c.minutes_used, RECORDING_RATE)
+        let recording = if c.recording_enabled {
+            billing::recording_cost(c.minutes_used, c.recording_rate_per_minute)
         } else {
             Default::default()
         };
@@ -79,7 +79,7 @@ fn costs_add_up_exactly() {
         assert!(!c.has_recording || c.recording_enabled);
         assert_eq!(
             c.transfer_cost,
-            charge(minutes(c.transfer_duration_seconds), TRANSFER_RATE)
+            billing::transfer_cost(c.transfer_duration_seconds)
         );
         assert!(c.llm_discount <= usage && c.call_cost <= usage);
     }

@@ -15,6 +15,8 @@ pub struct NewAgent {
     pub name: String,
     pub rate_per_minute: Money,
     pub recording_enabled: bool,
+    /// What recording costs per minute (`billing::DEFAULT_RECORDING_RATE` unless set).
+    pub recording_rate_per_minute: Money,
     pub created_at: UnixTime,
 }
 
@@ -27,10 +29,10 @@ pub struct AgentRecord {
     pub name: String,
     pub rate_per_minute: Money,
     pub recording_enabled: bool,
+    pub recording_rate_per_minute: Money,
 }
 
-const AGENT_COLUMNS: &str =
-    "id, public_id, account_id, name, rate_per_minute_e4, recording_enabled";
+const AGENT_COLUMNS: &str = "id, public_id, account_id, name, rate_per_minute_e4, recording_enabled, recording_rate_per_minute_e4";
 
 #[derive(sqlx::FromRow)]
 struct AgentRow {
@@ -40,6 +42,7 @@ struct AgentRow {
     name: String,
     rate_per_minute_e4: i64,
     recording_enabled: Flag,
+    recording_rate_per_minute_e4: i64,
 }
 
 impl TryFrom<AgentRow> for AgentRecord {
@@ -53,6 +56,7 @@ impl TryFrom<AgentRow> for AgentRecord {
             name: r.name,
             rate_per_minute: Money::from_units(r.rate_per_minute_e4),
             recording_enabled: r.recording_enabled.into(),
+            recording_rate_per_minute: Money::from_units(r.recording_rate_per_minute_e4),
         })
     }
 }
@@ -66,14 +70,16 @@ pub(super) fn public_agent_id(text: &str) -> StoreResult<AgentId> {
 impl Store {
     pub async fn insert_agent(&self, agent: &NewAgent) -> StoreResult<AgentRecord> {
         let row: AgentRow = sqlx::query_as(&format!(
-            "INSERT INTO agents (public_id, account_id, name, rate_per_minute_e4, recording_enabled, created_at)
-             VALUES ($1, $2, $3, $4, $5, $6) RETURNING {AGENT_COLUMNS}"
+            "INSERT INTO agents (public_id, account_id, name, rate_per_minute_e4, recording_enabled,
+                recording_rate_per_minute_e4, created_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING {AGENT_COLUMNS}"
         ))
         .bind(agent.public_id.as_str())
         .bind(agent.account_id)
         .bind(&agent.name)
         .bind(agent.rate_per_minute.units())
         .bind(agent.recording_enabled)
+        .bind(agent.recording_rate_per_minute.units())
         .bind(agent.created_at)
         .fetch_one(self.pool())
         .await?;

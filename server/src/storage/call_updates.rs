@@ -39,6 +39,8 @@ pub struct CallState {
     /// How long the transferred conversation lasted.
     pub transfer_duration_seconds: i64,
     pub recording_enabled: bool,
+    /// What recording costs per minute on this call (its agent's rate at creation).
+    pub recording_rate_per_minute: Money,
     pub metadata: serde_json::Value,
     pub extracted_data: serde_json::Value,
     pub ws_unavailable: bool,
@@ -67,7 +69,7 @@ impl CallState {
 const STATE_COLUMNS: &str = "id, account_id, agent_id, from_number, to_number, status, \
     disposition, ended_reason, duration_seconds, minutes_used_e2, rate_per_minute_e4, \
     total_cost_e4, call_cost_e4, recording_cost_e4, llm_discount_e4, transfer_cost_e4, \
-    transferred_to, transfer_duration_seconds, recording_enabled, metadata, extracted_data, ws_unavailable, call_control_id, started_at, \
+    transferred_to, transfer_duration_seconds, recording_enabled, recording_rate_per_minute_e4, metadata, extracted_data, ws_unavailable, call_control_id, started_at, \
     ended_at";
 
 #[derive(sqlx::FromRow)]
@@ -91,6 +93,7 @@ struct StateRow {
     transferred_to: Option<String>,
     transfer_duration_seconds: i64,
     recording_enabled: Flag,
+    recording_rate_per_minute_e4: i64,
     metadata: String,
     extracted_data: String,
     ws_unavailable: Flag,
@@ -123,6 +126,7 @@ impl TryFrom<StateRow> for CallState {
             transferred_to: r.transferred_to,
             transfer_duration_seconds: r.transfer_duration_seconds,
             recording_enabled: r.recording_enabled.into(),
+            recording_rate_per_minute: Money::from_units(r.recording_rate_per_minute_e4),
             metadata: decode::json(&r.metadata, "metadata")?,
             extracted_data: decode::json(&r.extracted_data, "extracted_data")?,
             ws_unavailable: r.ws_unavailable.into(),

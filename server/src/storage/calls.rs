@@ -52,6 +52,9 @@ pub struct NewCall {
     pub transferred_to: Option<String>,
     pub has_recording: bool,
     pub recording_enabled: bool,
+    /// The agent's recording rate when the call was created; a live recorded call's
+    /// `recording_cost` is settled at it when the call ends.
+    pub recording_rate_per_minute: Money,
     pub recording_key: Option<String>,
     pub metadata: serde_json::Value,
     pub extracted_data: serde_json::Value,
@@ -95,6 +98,7 @@ impl NewCall {
             transferred_to: None,
             has_recording: false,
             recording_enabled: false,
+            recording_rate_per_minute: crate::billing::DEFAULT_RECORDING_RATE,
             recording_key: None,
             metadata: serde_json::json!({}),
             extracted_data: serde_json::json!({}),
@@ -214,9 +218,9 @@ fn call_insert(c: &NewCall) -> StoreResult<Sql<'_>> {
         "INSERT INTO calls (account_id, agent_id, from_number, to_number, status, disposition, ended_reason,
             duration_seconds, minutes_used_e2, rate_per_minute_e4, total_cost_e4, call_cost_e4,
             recording_cost_e4, llm_discount_e4, transfer_duration_seconds, transfer_cost_e4,
-            transferred_to, has_recording, recording_enabled, recording_key, turn_count,
-            tool_call_count, tools_called, metadata, extracted_data, ws_unavailable, has_debug_log,
-            call_control_id, started_at, ended_at)",
+            transferred_to, has_recording, recording_enabled, recording_rate_per_minute_e4,
+            recording_key, turn_count, tool_call_count, tools_called, metadata, extracted_data,
+            ws_unavailable, has_debug_log, call_control_id, started_at, ended_at)",
     );
     sql.values([c], |row, c| {
         row.bind(c.account_id)?
@@ -238,6 +242,7 @@ fn call_insert(c: &NewCall) -> StoreResult<Sql<'_>> {
             .bind(c.transferred_to.as_deref())?
             .bind(c.has_recording)?
             .bind(c.recording_enabled)?
+            .bind(c.recording_rate_per_minute.units())?
             .bind(c.recording_key.as_deref())?
             .bind(c.transcript.len() as i64)?
             .bind(c.tool_call_count() as i64)?

@@ -244,7 +244,7 @@ both_backends!(keys_list_and_revoke, |db: TestDb| async move {
     );
 });
 
-both_backends!(accounts_suspend_and_reactivate, |db: TestDb| async move {
+both_backends!(accounts_suspend_and_activate, |db: TestDb| async move {
     let url = db.url.as_str();
     let key =
         ApiKey::parse(run_ok(url, &["keys", "create", "--account", "acme"]).trim_end()).unwrap();
@@ -254,9 +254,19 @@ both_backends!(accounts_suspend_and_reactivate, |db: TestDb| async move {
     let said = run_ok(url, &["accounts", "suspend", "acme"]);
     assert_eq!(said, "account \"acme\": suspended\n");
     assert_eq!(status().await, StatusCode::FORBIDDEN);
-    run_ok(url, &["accounts", "reactivate", "acme"]);
+    let said = run_ok(url, &["accounts", "activate", "acme"]);
+    assert_eq!(said, "account \"acme\": active\n");
     assert_eq!(status().await, StatusCode::OK);
-    for command in ["suspend", "reactivate"] {
+    // `reactivate`, the earlier name, is the same command.
+    run_ok(url, &["accounts", "suspend", "acme"]);
+    assert_eq!(status().await, StatusCode::FORBIDDEN);
+    let said = run_ok(url, &["accounts", "reactivate", "acme"]);
+    assert_eq!(said, "account \"acme\": active\n");
+    assert_eq!(status().await, StatusCode::OK);
+    // Activating an active account is a no-op that succeeds.
+    run_ok(url, &["accounts", "activate", "acme"]);
+    assert_eq!(status().await, StatusCode::OK);
+    for command in ["suspend", "activate", "reactivate"] {
         assert_fails_with(
             &run(url, &["accounts", command, "nobody"]),
             "no account named \"nobody\"",
@@ -542,12 +552,15 @@ async fn agents_are_created_and_listed() {
             "--rate-per-minute",
             "0.1250",
             "--recording",
+            "--recording-rate-per-minute",
+            "0.025",
             "--json",
         ],
     );
     assert_eq!(made["name"], "Claims");
     assert_eq!(made["rate_per_minute"], 0.125);
     assert_eq!(made["recording_enabled"], true);
+    assert_eq!(made["recording_rate_per_minute"], 0.025);
     let list = run_json(&db.url, &["agents", "list", "--account", "acme", "--json"]);
     let agents = list["agents"].as_array().unwrap();
     assert_eq!(agents.len(), 2);
@@ -556,6 +569,8 @@ async fn agents_are_created_and_listed() {
         (Some(public), Some(numeric))
     );
     assert_eq!(agents[0]["rate_per_minute"], 0.25);
+    // The documented default recording rate.
+    assert_eq!(agents[0]["recording_rate_per_minute"], 0.01);
     assert_eq!(agents[1], made);
     let lines = run_ok(&db.url, &["agents", "list", "--account", "acme"]);
     assert_eq!(lines.lines().count(), 2);
@@ -592,6 +607,21 @@ async fn agents_are_created_and_listed() {
             ],
         ),
         "--rate-per-minute",
+    );
+    assert_fails_with(
+        &run(
+            &db.url,
+            &[
+                "agents",
+                "create",
+                "--account",
+                "acme",
+                "--name",
+                "X",
+                "--recording-rate-per-minute=-1",
+            ],
+        ),
+        "--recording-rate-per-minute",
     );
     let still = run_json(&db.url, &["agents", "list", "--account", "acme", "--json"]);
     assert_eq!(still["agents"].as_array().unwrap().len(), 2);

@@ -855,3 +855,169 @@ both_backends!(
         assert_eq!(after["turn_count"], 2, "nothing was stored by the refusals");
     }
 );
+
+/// Money in a JSON answer as integer ten-thousandths.
+fn units(v: &Value) -> i64 {
+    (v.as_f64().unwrap_or_else(|| panic!("money: {v}")) * 10_000.0).round() as i64
+}
+
+/// Summary money (cents) as integer ten-thousandths.
+fn summary_units(exact: i64) -> i64 {
+    (exact + 50).div_euclid(100) * 100
+}
+
+both_backends!(
+    recording_is_pre_debited_live_and_settled_per_started_minute,
+    |db: TestDb| async move {
+        let p = world(&db, TOKEN).await;
+        let acme = p.store.account_id("acme").await.unwrap().unwrap();
+        // Usage 0.25 per minute; recording 0.015 per minute (not the default, to see it used).
+        let recorder = p
+            .store
+            .insert_agent(&callscope_server::storage::NewAgent {
+                account_id: acme,
+                public_id: callscope_shared::AgentId::from_bits(0x5eed_0001),
+                name: "Recorder".into(),
+                rate_per_minute: callscope_shared::Money::from_units(2_500),
+                recording_enabled: true,
+                recording_rate_per_minute: callscope_shared::Money::from_units(150),
+                created_at: UnixTime(1),
+            })
+            .await
+            .unwrap();
+        let create = |status: &'static str| {
+            let agent = recorder.public_id.to_string();
+            let p = &p;
+            async move {
+                let (s, call) = p
+                    .send(
+                        "POST",
+                        "/pipeline/v1/calls",
+                        Some(json!({"agent_id": agent, "from_number": "+31612345678",
+                                    "to_number": "+31850012345", "status": status})),
+                    )
+                    .await;
+                assert_eq!(s, StatusCode::CREATED, "{call}");
+                call
+            }
+        };
+        let end = |id: String, seconds: Option<i64>| {
+            let p = &p;
+            async move {
+                let mut body = json!({"ended_reason": "caller-hangup"});
+                if let Some(seconds) = seconds {
+                    let at = UnixTime(T0 + seconds).timestamp().unwrap();
+                    body["ended_at"] = serde_json::to_value(at).unwrap();
+                }
+                let (s, call) = p
+                    .send("POST", &format!("/pipeline/v1/calls/{id}/end"), Some(body))
+                    .await;
+                assert_eq!(s, StatusCode::OK, "{call}");
+                call
+            }
+        };
+
+        // Durations around minute boundaries and the started minutes each is billed for.
+        let cases = [
+            (0, 0),
+            (1, 1),
+            (59, 1),
+            (60, 1),
+            (61, 2),
+            (119, 2),
+            (120, 2),
+            (121, 3),
+        ];
+        let mut ids = Vec::new();
+        for _ in cases {
+            let call = create("in-progress").await;
+            // Live: one minute pre-debited, and the total includes it.
+            assert_eq!(call["recording_enabled"], true, "{call}");
+            assert_eq!(units(&call["recording_cost"]), 150, "{call}");
+            assert_eq!(units(&call["total_cost"]), 150, "{call}");
+            let id = call["call_id"].as_str().unwrap().to_owned();
+            let (_, detail) = p.get(&format!("/v1/calls/{id}")).await;
+            assert_eq!(units(&detail["recording_cost"]), 150, "{detail}");
+            ids.push(id);
+        }
+        // A recorded call that never connects.
+        let unanswered = create("ringing").await["call_id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let (_, summary) = p.get("/v1/calls/summary").await;
+        let live_predebits = 150 * (cases.len() as i64 + 1);
+        assert_eq!(
+            units(&summary["total_recording_cost"]),
+            summary_units(live_predebits),
+            "{summary}"
+        );
+        assert_eq!(
+            units(&summary["total_cost"]),
+            summary_units(live_predebits),
+            "{summary}"
+        );
+
+        let (mut recording_sum, mut total_sum) = (0, 0);
+        for ((seconds, billed_minutes), id) in cases.iter().zip(&ids) {
+            let ended = end(id.clone(), Some(*seconds)).await;
+            assert_eq!(ended["duration_seconds"], *seconds, "{ended}");
+            let recording = billed_minutes * 150;
+            assert_eq!(
+                units(&ended["recording_cost"]),
+                recording,
+                "{seconds} s: {ended}"
+            );
+            let minutes_e2 = (seconds * 100 + 30) / 60;
+            assert_eq!(
+                (ended["minutes_used"].as_f64().unwrap() * 100.0).round() as i64,
+                minutes_e2,
+                "{seconds} s"
+            );
+            let usage = (minutes_e2 * 2_500 + 50) / 100;
+            assert_eq!(
+                units(&ended["total_cost"]),
+                usage + recording,
+                "{seconds} s: {ended}"
+            );
+            // Ending again settles nothing more, whatever the body says.
+            let again = end(id.clone(), Some(seconds + 600)).await;
+            assert_eq!(again, ended);
+            let (_, detail) = p.get(&format!("/v1/calls/{id}")).await;
+            assert_eq!(
+                (
+                    units(&detail["recording_cost"]),
+                    units(&detail["total_cost"])
+                ),
+                (recording, usage + recording)
+            );
+            recording_sum += recording;
+            total_sum += usage + recording;
+        }
+        // Never answered: the pre-debit is refunded.
+        let refunded = end(unanswered.clone(), Some(30)).await;
+        assert_eq!(refunded["status"], "no-answer", "{refunded}");
+        assert_eq!(
+            (
+                units(&refunded["recording_cost"]),
+                units(&refunded["total_cost"])
+            ),
+            (0, 0)
+        );
+        assert_eq!(end(unanswered, None).await, refunded);
+
+        let (_, summary) = p.get("/v1/calls/summary").await;
+        assert_eq!(recording_sum, 150 * 12);
+        assert_eq!(
+            units(&summary["total_recording_cost"]),
+            summary_units(recording_sum),
+            "{summary}"
+        );
+        assert_eq!(
+            units(&summary["total_cost"]),
+            summary_units(total_sum),
+            "{summary}"
+        );
+        assert_eq!(summary["total_calls"], cases.len() + 1);
+    }
+);

@@ -36,6 +36,7 @@ pub async fn agent(store: &Store, account_id: AccountId, bits: u32) -> AgentReco
             name: format!("Agent {bits:x}"),
             rate_per_minute: Money::from_units(2500),
             recording_enabled: false,
+            recording_rate_per_minute: Money::from_units(100),
             created_at: UnixTime(1_768_000_000),
         })
         .await
