@@ -144,6 +144,12 @@ pub fn open(key: &[u8; 32], sealed: &[u8]) -> Option<Vec<u8>> {
 
 /// Where the embedded default keeps its key file: beside the SQLite database.
 pub fn default_key_file(database_url: &str) -> Option<PathBuf> {
+    beside_sqlite_database(database_url, "callscope.key")
+}
+
+/// `name` in the folder of a SQLite database file (what the embedded defaults keep beside
+/// it: the key file, the recordings folder); `None` for PostgreSQL or an in-memory SQLite.
+pub fn beside_sqlite_database(database_url: &str, name: &str) -> Option<PathBuf> {
     let rest = database_url
         .strip_prefix("sqlite://")
         .or_else(|| database_url.strip_prefix("sqlite:"))?;
@@ -151,7 +157,7 @@ pub fn default_key_file(database_url: &str) -> Option<PathBuf> {
     if path.is_empty() || path.contains(":memory:") {
         return None;
     }
-    Some(Path::new(path).with_file_name("callscope.key"))
+    Some(Path::new(path).with_file_name(name))
 }
 
 /// The purpose keys the server uses, derived once at start.

@@ -3,7 +3,7 @@
 //! in hand (only then does a call have `has_recording`), read through `signed_url`, and
 //! removed with `delete` (retention); deleting what is not there is not an error.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use url::Url;
 
@@ -80,15 +80,7 @@ impl RecordingStore {
 /// The embedded store's default folder: `recordings/` beside the SQLite database (the data
 /// folder, where the key file also lives). `None` for PostgreSQL and in-memory SQLite.
 pub fn default_recordings_dir(database_url: &str) -> Option<PathBuf> {
-    let rest = database_url
-        .strip_prefix("sqlite://")
-        .or_else(|| database_url.strip_prefix("sqlite:"))?;
-    let path = rest.split('?').next()?;
-    if path.is_empty() || path.contains(":memory:") {
-        return None;
-    }
-    let dir = Path::new(path).parent().unwrap_or(Path::new(""));
-    Some(dir.join("recordings"))
+    crate::secrets::beside_sqlite_database(database_url, "recordings")
 }
 
 #[cfg(test)]
