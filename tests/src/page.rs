@@ -88,7 +88,9 @@ pub async fn wait_rendered(browser: &Browser) {
 
 /// Clicks the element `selector` finds. The viewer may still be moving the page (a deep
 /// link re-centres its turn once earlier turns are laid out), so a click that lands where
-/// the element no longer is ("element click intercepted") is tried again, for up to 2 s.
+/// the element no longer is ("element click intercepted") is tried again, for up to 2 s,
+/// after bringing the element back into view as a reader would (a re-centre that came
+/// after the test scrolled leaves it off screen, where no retry alone could reach it).
 pub async fn click(browser: &Browser, selector: &str) {
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(2);
     loop {
@@ -104,6 +106,15 @@ pub async fn click(browser: &Browser, selector: &str) {
                     && std::time::Instant::now() < deadline =>
             {
                 tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+                let element = serde_json::to_value(&element).expect("an element reference");
+                browser
+                    .client
+                    .execute(
+                        "arguments[0].scrollIntoView({ block: 'center', behavior: 'instant' })",
+                        vec![element],
+                    )
+                    .await
+                    .unwrap_or_else(|e| panic!("scroll {selector} into view: {e}"));
             }
             Err(e) => panic!("click {selector}: {e}"),
         }
