@@ -29,7 +29,7 @@ use crate::clock::UnixTime;
 use crate::ids::{AccountId, LinkId};
 use crate::live::LiveStore;
 use crate::secrets::CryptoError;
-use crate::storage::{DebugLogState, LinkRecord, Store, StoreError};
+use crate::storage::{DebugLogState, LinkRecord, LinkTarget, Store, StoreError};
 
 /// Why a debug-link operation did not succeed. `error.rs` maps it to the HTTP answer.
 #[derive(Debug, thiserror::Error)]
@@ -146,24 +146,30 @@ pub enum Opened {
 
 /// Resolves a token to the masked view. Malformed tokens never reach the database.
 pub async fn open(store: &Store, token_text: &str, now: UnixTime) -> Result<Opened, StoreError> {
-    let Some(token) = DebugToken::parse(token_text) else {
+    let Some(target) = find_open_link(store, token_text, now).await? else {
         return Ok(Opened::Missing);
     };
-    let Some(target) = store.find_debug_link(&token.hash()).await? else {
+    let Some(view) = view::load(store, target.call_id).await? else {
         return Ok(Opened::Missing);
     };
-    if target.is_expired(now) {
-        return Ok(Opened::Missing);
-    }
-    let Some(call) = store.get_call_for_link(target.call_id).await? else {
-        return Ok(Opened::Missing);
-    };
-    let deliveries = store.call_deliveries(target.call_id).await?;
-    let events = store.control_events(target.call_id).await?;
     Ok(Opened::Found {
         link_id: target.link_id,
-        view: Box::new(view::public_view(&call, &deliveries, &events)),
+        view: Box::new(view),
     })
+}
+
+/// The link a presented token opens at `now`: `None` for a malformed token (which never
+/// reaches the database), an unknown, revoked or expired one, or a suspended account's.
+async fn find_open_link(
+    store: &Store,
+    token_text: &str,
+    now: UnixTime,
+) -> Result<Option<LinkTarget>, StoreError> {
+    let Some(token) = DebugToken::parse(token_text) else {
+        return Ok(None);
+    };
+    let target = store.find_debug_link(&token.hash()).await?;
+    Ok(target.filter(|t| !t.is_expired(now)))
 }
 
 /// The public endpoint's helpers: miss limiting, view counting and live streams.
@@ -227,13 +233,8 @@ impl DebugLinks {
         if let Err(retry_after) = self.limiter.check(client).await {
             return Err(DebugLinkError::TooManyMisses { retry_after });
         }
-        let now = clock.now();
-        let Some(token) = DebugToken::parse(token) else {
+        let Some(target) = find_open_link(store, token, clock.now()).await? else {
             return Err(self.miss(client).await);
-        };
-        let target = match store.find_debug_link(&token.hash()).await? {
-            Some(t) if !t.is_expired(now) => t,
-            _ => return Err(self.miss(client).await),
         };
         let slot = self
             .streams

@@ -5,12 +5,12 @@ use callscope_shared::latency;
 use callscope_shared::mask::{mask_phone, mask_text};
 use callscope_shared::stats::percentile;
 use callscope_shared::{
-    Call, LatencySummary, LatencyTurn, MetricStats, PublicCallEvent, PublicDebugView,
+    Call, CallId, LatencySummary, LatencyTurn, MetricStats, PublicCallEvent, PublicDebugView,
     PublicToolCall, PublicTurn, PublicWebhookDelivery, Role, WebhookDelivery,
 };
 use serde_json::Value;
 
-use crate::storage::ControlEvent;
+use crate::storage::{ControlEvent, Store, StoreResult};
 
 /// Builds the view of `call` (loaded with transcript and latency), its deliveries and its
 /// call-control events. The JSON view and every event of the live stream come from here.
@@ -41,6 +41,17 @@ pub fn public_view(
         webhooks: deliveries.iter().map(public_delivery).collect(),
         events: events.iter().filter_map(public_event).collect(),
     }
+}
+
+/// Reads call `call_id` and builds its view; `None` when the call is gone. The JSON view
+/// and the live stream's snapshots both come from here.
+pub async fn load(store: &Store, call_id: CallId) -> StoreResult<Option<PublicDebugView>> {
+    let Some(call) = store.get_call_for_link(call_id).await? else {
+        return Ok(None);
+    };
+    let deliveries = store.call_deliveries(call_id).await?;
+    let events = store.control_events(call_id).await?;
+    Ok(Some(public_view(&call, &deliveries, &events)))
 }
 
 /// A call-control event with its detail masked; `None` for an instant out of range.

@@ -193,20 +193,7 @@ impl W {
 
     /// The events queued for a call: names, then bodies.
     async fn events(&self, id: &str) -> (Vec<String>, Vec<Value>) {
-        let call: CallId = id.parse().unwrap();
-        let bodies: Vec<Value> = self
-            .store
-            .call_event_payloads(call)
-            .await
-            .unwrap()
-            .iter()
-            .map(|p| serde_json::from_str(p).unwrap())
-            .collect();
-        let names = bodies
-            .iter()
-            .map(|b| b["event"].as_str().unwrap().to_owned())
-            .collect();
-        (names, bodies)
+        common::queued_events(&self.store, id).await
     }
 
     /// The `client_state` of the last command of `action` sent for `control`.

@@ -9,7 +9,7 @@ use callscope_shared::{CallId, PublicDebugView};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
-use super::super::view::public_view;
+use super::super::view;
 use crate::storage::{LinkTarget, Store, StoreResult};
 
 /// 48 bits of a SHA-256 chain: enough to tell one history from another.
@@ -113,16 +113,11 @@ impl Snapshot {
 
     /// Reads the call as the JSON view shows it; `None` when the call is gone.
     pub async fn load(store: &Store, call_id: CallId) -> StoreResult<Option<Self>> {
-        let Some(call) = store.get_call_for_link(call_id).await? else {
+        let Some(view) = view::load(store, call_id).await? else {
             return Ok(None);
         };
-        let deliveries = store.call_deliveries(call_id).await?;
-        let events = store.control_events(call_id).await?;
         let link = store.open_link_of_call(call_id).await?;
-        Ok(Some(Self::new(
-            public_view(&call, &deliveries, &events),
-            link,
-        )))
+        Ok(Some(Self::new(view, link)))
     }
 
     /// The cursor of a client that has all of this snapshot.

@@ -67,6 +67,23 @@ pub fn redis_url() -> String {
     std::env::var("CALLSCOPE_TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into())
 }
 
+/// The webhook events queued for call `id` (`call_…`), oldest first: names, then bodies.
+pub async fn queued_events(store: &Store, id: &str) -> (Vec<String>, Vec<serde_json::Value>) {
+    let call: callscope_shared::CallId = id.parse().unwrap();
+    let bodies: Vec<serde_json::Value> = store
+        .call_event_payloads(call)
+        .await
+        .unwrap()
+        .iter()
+        .map(|p| serde_json::from_str(p).unwrap())
+        .collect();
+    let names = bodies
+        .iter()
+        .map(|b| b["event"].as_str().unwrap().to_owned())
+        .collect();
+    (names, bodies)
+}
+
 /// A key prefix of its own in the test Redis, so tests (and runs) never share keys or
 /// channels.
 pub fn redis_prefix() -> String {
