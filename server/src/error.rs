@@ -147,6 +147,10 @@ impl From<RecordingError> for ApiError {
             RecordingError::NotYetAvailable => {
                 ApiError::not_found(messages::RECORDING_NOT_YET_AVAILABLE)
             }
+            RecordingError::Failed(reason) => {
+                ApiError::not_found(format!("{}{reason}", messages::RECORDING_FAILED_PREFIX))
+            }
+            RecordingError::Deleted => ApiError::not_found(messages::RECORDING_DELETED),
             // A recording exists but this server cannot sign for it: the operator's doing,
             // not the client's and not a crash, so 503 with a message saying so.
             RecordingError::NotConfigured => ApiError::new(

@@ -26,6 +26,9 @@ pub const VIEWER_NOT_BUILT: &str = "Viewer not built";
 
 // Recordings.
 pub const RECORDINGS_NOT_CONFIGURED: &str = "Recordings are not configured on this server";
+pub const RECORDING_DELETED: &str = "Recording was deleted after its retention period";
+/// Followed by the reason, written for the owner (`Recording failed: <reason>`).
+pub const RECORDING_FAILED_PREFIX: &str = "Recording failed: ";
 
 // Webhooks.
 pub const WEBHOOK_NOT_FOUND: &str = "Webhook not found";

@@ -19,6 +19,12 @@ pub enum RecordingError {
     NotEnabled,
     #[error("the recording is still being uploaded")]
     NotYetAvailable,
+    /// Capture or download failed, for the reason given (written for the owner).
+    #[error("recording failed: {0}")]
+    Failed(String),
+    /// Retention deleted it.
+    #[error("the recording was deleted after its retention period")]
+    Deleted,
     /// A recording exists but this server has no recordings store configured.
     #[error("recordings are not configured on this server")]
     NotConfigured,
@@ -47,6 +53,8 @@ pub async fn presigned_link(
         RecordingState::NoSuchCall => return Err(RecordingError::CallNotFound),
         RecordingState::NotEnabled => return Err(RecordingError::NotEnabled),
         RecordingState::NotYetAvailable => return Err(RecordingError::NotYetAvailable),
+        RecordingState::Failed(reason) => return Err(RecordingError::Failed(reason)),
+        RecordingState::Deleted => return Err(RecordingError::Deleted),
         RecordingState::Available(key) => key,
     };
     let recordings = recordings.ok_or(RecordingError::NotConfigured)?;

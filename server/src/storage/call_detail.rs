@@ -18,8 +18,12 @@ pub enum RecordingState {
     NotEnabled,
     /// Recording was on but there is no uploaded object (yet).
     NotYetAvailable,
-    /// The object key of the recording in the recordings bucket.
+    /// The object key of the recording in the recordings store.
     Available(String),
+    /// Capture or download failed; the reason is written for the owner.
+    Failed(String),
+    /// Retention deleted it.
+    Deleted,
 }
 
 /// The columns `CallRow` reads, from `calls c JOIN agents ag`.
@@ -160,13 +164,19 @@ struct RecordingRow {
     recording_enabled: Flag,
     has_recording: Flag,
     recording_key: Option<String>,
+    recording_status: Option<String>,
+    recording_error: Option<String>,
 }
 
 impl From<RecordingRow> for RecordingState {
     fn from(r: RecordingRow) -> Self {
-        match r.recording_key.filter(|k| !k.is_empty()) {
+        match (r.recording_status.as_deref(), r.recording_key) {
             _ if !r.recording_enabled.0 => RecordingState::NotEnabled,
-            Some(key) if r.has_recording.0 => RecordingState::Available(key),
+            (Some("deleted"), _) => RecordingState::Deleted,
+            (Some("failed"), _) => RecordingState::Failed(r.recording_error.unwrap_or_default()),
+            (_, Some(key)) if r.has_recording.0 && !key.is_empty() => {
+                RecordingState::Available(key)
+            }
             _ => RecordingState::NotYetAvailable,
         }
     }
@@ -180,7 +190,8 @@ impl Store {
         call_id: CallId,
     ) -> StoreResult<RecordingState> {
         let row: Option<RecordingRow> = sqlx::query_as(
-            "SELECT recording_enabled, has_recording, recording_key
+            "SELECT recording_enabled, has_recording, recording_key, recording_status,
+                    recording_error
              FROM calls WHERE account_id = $1 AND id = $2",
         )
         .bind(account_id)

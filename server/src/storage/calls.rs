@@ -219,8 +219,8 @@ fn call_insert(c: &NewCall) -> StoreResult<Sql<'_>> {
             duration_seconds, minutes_used_e2, rate_per_minute_e4, total_cost_e4, call_cost_e4,
             recording_cost_e4, llm_discount_e4, transfer_duration_seconds, transfer_cost_e4,
             transferred_to, has_recording, recording_enabled, recording_rate_per_minute_e4,
-            recording_key, turn_count, tool_call_count, tools_called, metadata, extracted_data,
-            ws_unavailable, has_debug_log, call_control_id, started_at, ended_at)",
+            recording_key, recording_status, turn_count, tool_call_count, tools_called, metadata,
+            extracted_data, ws_unavailable, has_debug_log, call_control_id, started_at, ended_at)",
     );
     sql.values([c], |row, c| {
         row.bind(c.account_id)?
@@ -244,6 +244,7 @@ fn call_insert(c: &NewCall) -> StoreResult<Sql<'_>> {
             .bind(c.recording_enabled)?
             .bind(c.recording_rate_per_minute.units())?
             .bind(c.recording_key.as_deref())?
+            .bind(c.has_recording.then_some("stored"))?
             .bind(c.transcript.len() as i64)?
             .bind(c.tool_call_count() as i64)?
             .bind(serde_json::to_string(&c.tools_called()).unwrap_or_else(|_| "[]".into()))?
