@@ -22,6 +22,7 @@ use crate::debug_link::recorder::{ViewRecorder, ViewWriter};
 use crate::debug_link::{DebugLinks, LiveViews};
 use crate::http_server::{self, ConnectionLimits};
 use crate::live::LiveStore;
+use crate::recordings::download::Downloader;
 use crate::storage::Store;
 use crate::telephony::{SimulatedProvider, Telephony, TelephonyConfig};
 use crate::telnyx::TelnyxClient;
@@ -182,6 +183,15 @@ impl Application {
             )
             .spawn()
         });
+        let simulated = matches!(state.telephony, Some(Telephony::Simulated(_)));
+        let downloads = Downloader::new(
+            state.store.clone(),
+            config.recordings.clone(),
+            state.clock.clone(),
+            config.recording_downloads.clone(),
+            simulated,
+        )
+        .spawn();
         let limits = ConnectionLimits {
             header_read_timeout: config.header_read_timeout,
             max_connections: config.max_connections,
@@ -198,6 +208,8 @@ impl Application {
         if let Some(telephony) = &state.telephony {
             telephony.shutdown().await;
         }
+        // Downloads in flight are stored and recorded; queued ones wait for the next start.
+        downloads.shutdown().await;
         // Views counted in memory are written before the pool closes.
         state.debug.recorder.shutdown().await;
         let _ = views.await;

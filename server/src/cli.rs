@@ -113,7 +113,7 @@ pub struct ServeArgs {
     pub trusted_proxies: TrustedProxies,
 
     /// Accept webhook endpoints on private, loopback and link-local addresses, and deliver
-    /// to them (refused by default).
+    /// to them; download provider recordings from such addresses too (refused by default).
     #[arg(long, env = "CALLSCOPE_WEBHOOK_ALLOW_PRIVATE")]
     pub webhook_allow_private: bool,
 

@@ -61,6 +61,9 @@ pub struct Config {
     /// the embedded folder; `None` when neither is configured (PostgreSQL or in-memory
     /// SQLite without `--recordings-dir`): a call with a recording then gets a 503.
     pub recordings: Option<RecordingStore>,
+    /// How saved recordings are fetched from the provider (its URL policy follows
+    /// `webhooks.allow_private`).
+    pub recording_downloads: crate::recordings::download::DownloadConfig,
     /// How often counted debug-link views are written.
     pub view_flush_every: Duration,
     /// Longest a request may take.
@@ -100,6 +103,7 @@ impl Config {
             server_key,
             webhooks: DispatchConfig::default(),
             recordings,
+            recording_downloads: Default::default(),
             view_flush_every: FLUSH_EVERY,
             request_timeout: REQUEST_TIMEOUT,
             header_read_timeout: Duration::from_secs(DEFAULT_HEADER_READ_TIMEOUT_SECS),
@@ -144,6 +148,10 @@ impl Config {
                 per_client: args.live_streams_per_client as usize,
             },
             trusted_proxies: args.trusted_proxies,
+            recording_downloads: crate::recordings::download::DownloadConfig {
+                allow_private: args.webhook_allow_private,
+                ..Default::default()
+            },
             webhooks,
             recordings,
             header_read_timeout: Duration::from_secs(args.header_read_timeout),

@@ -7,8 +7,10 @@
 //! Signing is `rusty-s3`'s (no AWS SDK); this module holds the configuration checks around
 //! it, the upload and delete requests, and the one call the route makes.
 
+pub mod download;
 pub mod embedded;
 pub mod link;
+pub mod mp3;
 pub mod store;
 
 pub use store::{RecordingStore, StoreFailure};

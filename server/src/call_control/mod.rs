@@ -17,17 +17,19 @@
 //!   call first (the pipeline's end or Telnyx's hangup) wins; the other's end is absorbed;
 //! - a `call.answered` that arrives after the hangup (and happened before it) corrects the
 //!   outcome the hangup decided without it, as if they had arrived in order;
-//! - transfers and gathers: see `transfer` and `gather`;
+//! - transfers and gathers: see `transfer` and `gather`; recordings: see `recording`;
 //! - every other event type is accepted and ignored.
 
 mod end;
 mod gather;
 mod original_leg;
+mod recording;
 mod tags;
 mod transfer;
 
 pub use end::{EndError, Ended, end_call};
 pub use gather::{GatherError, GatherRequest, gather_call};
+pub use recording::{record_start, start_recording, start_recording_soon};
 pub use transfer::{TransferError, transfer_call};
 
 use callscope_shared::CallId;
@@ -59,16 +61,19 @@ pub async fn ingest(
     event: &TelnyxEvent,
     now: UnixTime,
 ) -> Result<Ingested, PipelineError> {
+    // Telnyx's clock may run ahead of ours a little; the lifecycle allows that much.
+    let occurred_at = event
+        .occurred_at
+        .min(UnixTime(now.0.saturating_add(pipeline::MAX_SKEW_SECONDS)));
+    if let TelnyxEventKind::RecordingSaved(saved) = &event.kind {
+        return recording::on_saved(store, event, saved, occurred_at, now).await;
+    }
     let Some(leg) = event.kind.leg() else {
         return Ok(Ingested::Ignored);
     };
     if store.telnyx_event_seen(&event.id).await? {
         return Ok(Ingested::Duplicate);
     }
-    // Telnyx's clock may run ahead of ours a little; the lifecycle allows that much.
-    let occurred_at = event
-        .occurred_at
-        .min(UnixTime(now.0.saturating_add(pipeline::MAX_SKEW_SECONDS)));
     if let Some(Tag::Transfer(transfer_id)) = leg.client_state.as_ref().and_then(Tag::of) {
         return transfer::on_new_leg_event(store, live, event, transfer_id, occurred_at, now).await;
     }
@@ -88,6 +93,8 @@ pub async fn ingest(
         );
         return Ok(Ingested::UnknownCall);
     };
+    // `call.recording.saved` names this leg, not the call control id.
+    store.set_call_leg_id(call_id, &leg.call_leg_id).await?;
     match &event.kind {
         TelnyxEventKind::GatherEnded { digits, status, .. } => {
             let ended = gather::GatherEnded {

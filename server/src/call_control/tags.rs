@@ -1,7 +1,8 @@
 //! What callscope writes into Telnyx's `client_state` so a later webhook says which of our
 //! commands it answers: the new leg of a transfer names the transfer (its webhooks carry
 //! no call control id callscope knows), a gather names itself (so a late
-//! `call.gather.ended` of an earlier gather cannot free a newer gather's slot).
+//! `call.gather.ended` of an earlier gather cannot free a newer gather's slot), a recording
+//! names its call (`call.recording.saved` carries no call control id).
 
 use crate::telnyx::ClientState;
 
@@ -14,6 +15,8 @@ pub enum Tag {
     Transfer(i64),
     /// A gather, by the id its slot holds.
     Gather(String),
+    /// A call's recording, by the call's row id.
+    Recording(i64),
 }
 
 impl Tag {
@@ -21,6 +24,7 @@ impl Tag {
         ClientState::encode(match self {
             Tag::Transfer(id) => format!("{PREFIX}transfer:{id}"),
             Tag::Gather(id) => format!("{PREFIX}gather:{id}"),
+            Tag::Recording(id) => format!("{PREFIX}recording:{id}"),
         })
     }
 
@@ -30,8 +34,10 @@ impl Tag {
         let bytes = state.decode()?;
         let text = std::str::from_utf8(&bytes).ok()?.strip_prefix(PREFIX)?;
         if let Some(id) = text.strip_prefix("transfer:") {
-            let valid = !id.is_empty() && id.len() <= 18 && id.bytes().all(|b| b.is_ascii_digit());
-            return valid.then(|| id.parse().ok().map(Tag::Transfer)).flatten();
+            return row_id(id).map(Tag::Transfer);
+        }
+        if let Some(id) = text.strip_prefix("recording:") {
+            return row_id(id).map(Tag::Recording);
         }
         let id = text.strip_prefix("gather:")?;
         let valid = !id.is_empty()
@@ -39,6 +45,12 @@ impl Tag {
             && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-');
         valid.then(|| Tag::Gather(id.to_owned()))
     }
+}
+
+/// A row id as written in a tag: 1 to 18 digits.
+fn row_id(text: &str) -> Option<i64> {
+    let valid = !text.is_empty() && text.len() <= 18 && text.bytes().all(|b| b.is_ascii_digit());
+    valid.then(|| text.parse().ok()).flatten()
 }
 
 #[cfg(test)]
@@ -49,6 +61,7 @@ mod tests {
     fn tags_round_trip_and_foreign_states_are_not_ours() {
         for tag in [
             Tag::Transfer(42),
+            Tag::Recording(7),
             Tag::Gather(uuid::Uuid::new_v4().to_string()),
         ] {
             assert_eq!(Tag::of(&tag.client_state()), Some(tag));
@@ -63,6 +76,7 @@ mod tests {
             "callscope:transfer:",
             "callscope:transfer:-1",
             "callscope:transfer:99999999999999999999",
+            "callscope:recording:x1",
             "callscope:gather:",
             "callscope:gather:a b",
             "callscope:other:1",

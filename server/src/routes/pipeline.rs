@@ -13,6 +13,7 @@ use serde_json::Value;
 
 use super::calls::parse_call_id;
 use crate::app::AppState;
+use crate::call_control::start_recording_soon;
 use crate::calls::AgentRef;
 use crate::error::ApiError;
 use crate::extract::{ApiJson, PathParam};
@@ -66,6 +67,9 @@ pub async fn create(
     };
     let (call, created) =
         pipeline::create(&state.store, &state.live, start, state.clock.now()).await?;
+    if call.status == CallStatus::InProgress {
+        start_recording_soon(&state.store, state.telephony.as_ref(), call.call_id);
+    }
     let status = if created {
         StatusCode::CREATED
     } else {
@@ -81,9 +85,9 @@ pub async fn answer(
     PathParam(call_id): PathParam,
 ) -> Result<Json<Call>, ApiError> {
     let call_id = parse_call_id(&call_id)?;
-    Ok(Json(
-        pipeline::answer(&state.store, &state.live, call_id, state.clock.now()).await?,
-    ))
+    let call = pipeline::answer(&state.store, &state.live, call_id, state.clock.now()).await?;
+    start_recording_soon(&state.store, state.telephony.as_ref(), call_id);
+    Ok(Json(call))
 }
 
 /// One entry of `POST /pipeline/v1/calls/:callId/turns`.

@@ -10,7 +10,7 @@ use serde::Serialize;
 use crate::app::AppState;
 use crate::call_control::{self, Ingested};
 use crate::error::{ApiError, TelnyxNotConfigured};
-use crate::telnyx::webhook;
+use crate::telnyx::{TelnyxEventKind, webhook};
 
 /// Largest Telnyx webhook body (they are a few KiB).
 pub const WEBHOOK_BODY_LIMIT: usize = 64 * 1024;
@@ -37,6 +37,9 @@ pub async fn webhook(
     let now = state.clock.now();
     let event = webhook::verify_and_parse(key, &headers, &body, now)?;
     let outcome = call_control::ingest(&state.store, &state.live, &event, now).await?;
+    if let (Ingested::Applied(call_id), TelnyxEventKind::Answered { .. }) = (outcome, &event.kind) {
+        call_control::start_recording_soon(&state.store, state.telephony.as_ref(), call_id);
+    }
     let outcome = match outcome {
         Ingested::Applied(_) => "applied",
         Ingested::Duplicate => "duplicate",

@@ -33,6 +33,7 @@ mod endpoints;
 mod listing;
 mod outbox;
 mod postgres;
+mod recording_jobs;
 mod sql;
 mod sqlite;
 mod telnyx_events;
@@ -56,6 +57,7 @@ pub use deliveries::NewDelivery;
 pub use endpoints::{EndpointRecord, NewEndpoint};
 pub use listing::{CallFilter, Position, StatusRow};
 pub use outbox::{AttemptOutcome, ClaimedJob, JobState, OutboxEvent};
+pub use recording_jobs::{ClaimedDownload, NewDownload, StartClaim};
 pub use telnyx_events::SeenTelnyxEvent;
 pub use transfers::{Transfer, TransferState};
 
@@ -103,6 +105,8 @@ pub struct Store {
     backend: Backend,
     /// Signals this process's webhook dispatcher that jobs were queued.
     outbox_wake: Arc<tokio::sync::Notify>,
+    /// Signals this process's recording downloader that a download was queued.
+    downloads_wake: Arc<tokio::sync::Notify>,
     /// Announces each committed change of a call (to the live debug streams).
     changes: CallChanges,
 }
@@ -128,6 +132,7 @@ impl Store {
             pool,
             backend,
             outbox_wake: Arc::default(),
+            downloads_wake: Arc::default(),
             changes: CallChanges::default(),
         })
     }

@@ -24,7 +24,10 @@
 //!   command's `minimum_digits`..=`maximum_digits`; the digits are `1234567890` repeated
 //!   (`call.dtmf.received` for each, then `call.gather.ended` `valid`). A call that ended
 //!   meanwhile gets `call_hangup`;
-//! - `record_start`: accepted; nothing is recorded (recordings come later).
+//! - `record_start` (of an answered call): when the call has ended, `call.recording.saved`
+//!   with the command's `client_state` and an MP3 URL of the simulator's own
+//!   (`simulated:recording?duration_ms=N`, [`recording_at`]): silence as long as the call
+//!   was recorded, at most [`MAX_RECORDING_MS`].
 
 use std::collections::HashSet;
 use std::fmt;
@@ -333,18 +336,60 @@ impl SimulatedProvider {
         Ok(accepted())
     }
 
-    /// `record_start`: accepted; the simulator records nothing.
-    // TODO(recordings): a `call.recording.saved` after the call once recordings are ingested.
+    /// `record_start`: records until the call ends, then saves the recording.
     pub async fn record_start(
         &self,
         control: &str,
-        _command: &RecordStart,
+        command: &RecordStart,
     ) -> Result<CommandAccepted, CommandError> {
         let call = self.live_call(control).await?;
         if call.status != CallStatus::InProgress {
             return Err(not_answered());
         }
+        let leg = Leg::of_call(control, &call).with_state(command.client_state.clone());
+        let started = self.inner.clock.now();
+        let sim = self.clone();
+        self.spawn(async move {
+            let Some(ended) = sim.wait_for_end(&leg.control).await else {
+                return;
+            };
+            let duration_ms = (ended.since(started).max(0) as u64 * 1000).min(MAX_RECORDING_MS);
+            let fields = json!({
+                "call_leg_id": leg.leg,
+                "call_session_id": leg.session,
+                "connection_id": CONNECTION_ID,
+                "client_state": leg.client_state,
+                "channels": "single",
+                "recording_started_at": rfc3339(started),
+                "recording_ended_at": rfc3339(ended),
+                "recording_urls": {
+                    "mp3": format!("{RECORDING_URL_PREFIX}{duration_ms}"),
+                    "wav": null,
+                },
+                "public_recording_urls": {},
+            });
+            sim.deliver_payload("call.recording.saved", fields).await;
+        });
         Ok(accepted())
+    }
+
+    /// When the call `control` names has ended (by the server's clock), waiting for it;
+    /// `None` if the call is gone.
+    async fn wait_for_end(&self, control: &str) -> Option<UnixTime> {
+        let store = &self.inner.store;
+        let call_id = store.call_by_control_id_any(control).await.ok()??;
+        let mut changes = store.changes().subscribe();
+        loop {
+            match store.call_state(call_id).await {
+                Ok(Some(call)) if !call.status.is_live() => return Some(self.inner.clock.now()),
+                Ok(None) => return None,
+                _ => {}
+            }
+            tokio::select! {
+                _ = changes.next() => {}
+                _ = tokio::time::sleep(END_POLL) => {}
+            }
+        }
     }
 
     /// Stops the events still due (as a provider whose webhooks no longer reach us).
@@ -402,7 +447,7 @@ impl SimulatedProvider {
         rfc3339(self.inner.clock.now())
     }
 
-    /// Builds the event as Telnyx would send it, parses it as a webhook, and applies it.
+    /// Builds a call event as Telnyx would send it, parses it as a webhook, and applies it.
     async fn deliver(&self, event_type: &str, leg: &Leg, fields: Value) {
         let mut payload = json!({
             "call_control_id": leg.control,
@@ -416,6 +461,11 @@ impl SimulatedProvider {
         if let (Some(payload), Value::Object(fields)) = (payload.as_object_mut(), fields) {
             payload.extend(fields);
         }
+        self.deliver_payload(event_type, payload).await;
+    }
+
+    /// Wraps `payload` in Telnyx's envelope, parses it as a webhook, and applies it.
+    async fn deliver_payload(&self, event_type: &str, payload: Value) {
         let event_id = uuid::Uuid::new_v4().to_string();
         for attempt in 1..=ATTEMPTS {
             let body = json!({
@@ -449,6 +499,20 @@ impl SimulatedProvider {
             }
         }
     }
+}
+
+/// How a simulated recording's URL starts; the duration in milliseconds follows.
+const RECORDING_URL_PREFIX: &str = "simulated:recording?duration_ms=";
+/// Longest simulated recording (ten minutes: 600 KB of silence).
+pub const MAX_RECORDING_MS: u64 = 600_000;
+/// How often a recording checks for its call's end between announced changes.
+const END_POLL: Duration = Duration::from_secs(1);
+
+/// The audio of a simulated recording URL: silence of its length; `None` for any other URL.
+pub fn recording_at(url: &str) -> Option<Vec<u8>> {
+    let ms: u64 = url.strip_prefix(RECORDING_URL_PREFIX)?.parse().ok()?;
+    let ms = ms.min(MAX_RECORDING_MS) as u32;
+    Some(crate::recordings::mp3::silent_mp3(ms))
 }
 
 fn rfc3339(at: UnixTime) -> String {
@@ -551,6 +615,21 @@ mod tests {
                 gather_outcome(prompt, 1, 10),
                 (GatherStatus::Timeout, String::new())
             );
+        }
+    }
+
+    #[test]
+    fn simulated_recordings_are_silence_of_their_length() {
+        let audio = recording_at("simulated:recording?duration_ms=3600").unwrap();
+        assert_eq!(audio, crate::recordings::mp3::silent_mp3(3_600));
+        let capped = recording_at("simulated:recording?duration_ms=99999999").unwrap();
+        assert_eq!(capped, crate::recordings::mp3::silent_mp3(600_000));
+        for other in [
+            "https://example.com/a.mp3",
+            "simulated:recording?duration_ms=",
+            "simulated:recording?duration_ms=-1",
+        ] {
+            assert_eq!(recording_at(other), None, "{other}");
         }
     }
 

@@ -208,6 +208,9 @@ pub enum RecordingChannels {
 pub struct RecordStart {
     pub format: RecordingFormat,
     pub channels: RecordingChannels,
+    /// Carried by `call.recording.saved`, which names no call control id.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub client_state: Option<ClientState>,
 }
 
 impl Command for RecordStart {
@@ -541,9 +544,18 @@ mod tests {
         assert_eq!(
             body(&RecordStart {
                 format: RecordingFormat::Mp3,
-                channels: RecordingChannels::Dual
+                channels: RecordingChannels::Dual,
+                client_state: None,
             }),
             json!({"format": "mp3", "channels": "dual", "command_id": "id"})
+        );
+        assert_eq!(
+            body(&RecordStart {
+                format: RecordingFormat::Mp3,
+                channels: RecordingChannels::Single,
+                client_state: Some(ClientState::encode("x")),
+            }),
+            json!({"format": "mp3", "channels": "single", "client_state": "eA==", "command_id": "id"})
         );
     }
 

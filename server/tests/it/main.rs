@@ -16,6 +16,7 @@ mod fake_telnyx;
 mod live_view;
 mod miss_limiter;
 mod pipeline;
+mod recording_capture;
 mod recordings;
 mod simulate;
 mod simulated;

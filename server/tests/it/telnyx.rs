@@ -68,6 +68,7 @@ async fn each_command_sends_exactly_telnyxs_body() {
     let record = RecordStart {
         format: RecordingFormat::Mp3,
         channels: RecordingChannels::Single,
+        client_state: None,
     };
     let accepted = telnyx.record_start(CALL, &record).await.unwrap();
     assert_eq!(accepted.attempts, 1);
