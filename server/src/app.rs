@@ -47,6 +47,8 @@ pub struct AppState {
     /// The provider live calls are controlled through: Telnyx (when its API key is
     /// configured) or the simulator; `None`: no live-call control.
     pub telephony: Option<Telephony>,
+    /// `POST /v1/traces`'s concurrency limit and span expiry.
+    pub traces: Arc<crate::otlp::Intake>,
 }
 
 impl AppState {
@@ -60,6 +62,7 @@ impl AppState {
     ) -> Self {
         Self {
             keys: Arc::new(Keys::from_server_key(&config.server_key)),
+            traces: Arc::new(crate::otlp::Intake::new(config.otlp_concurrency)),
             config,
             store,
             live,

@@ -117,6 +117,11 @@ pub struct ServeArgs {
     #[arg(long, env = "CALLSCOPE_WEBHOOK_ALLOW_PRIVATE")]
     pub webhook_allow_private: bool,
 
+    /// `POST /v1/traces` requests ingested at once; more are answered 429 with Retry-After.
+    #[arg(long, env = "CALLSCOPE_OTLP_CONCURRENCY", default_value_t = crate::otlp::DEFAULT_CONCURRENCY as u16,
+          value_parser = clap::value_parser!(u16).range(1..=1024))]
+    pub otlp_concurrency: u16,
+
     /// Seconds one webhook delivery attempt may take.
     #[arg(long, env = "CALLSCOPE_WEBHOOK_TIMEOUT", default_value_t = 10,
           value_parser = clap::value_parser!(u64).range(1..=300))]

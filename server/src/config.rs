@@ -64,6 +64,8 @@ pub struct Config {
     /// How saved recordings are fetched from the provider (its URL policy follows
     /// `webhooks.allow_private`).
     pub recording_downloads: crate::recordings::download::DownloadConfig,
+    /// `POST /v1/traces` requests ingested at once; more get a 429.
+    pub otlp_concurrency: usize,
     /// How often counted debug-link views are written.
     pub view_flush_every: Duration,
     /// Longest a request may take.
@@ -104,6 +106,7 @@ impl Config {
             webhooks: DispatchConfig::default(),
             recordings,
             recording_downloads: Default::default(),
+            otlp_concurrency: crate::otlp::DEFAULT_CONCURRENCY,
             view_flush_every: FLUSH_EVERY,
             request_timeout: REQUEST_TIMEOUT,
             header_read_timeout: Duration::from_secs(DEFAULT_HEADER_READ_TIMEOUT_SECS),
@@ -152,6 +155,7 @@ impl Config {
                 allow_private: args.webhook_allow_private,
                 ..Default::default()
             },
+            otlp_concurrency: usize::from(args.otlp_concurrency),
             webhooks,
             recordings,
             header_read_timeout: Duration::from_secs(args.header_read_timeout),

@@ -23,6 +23,7 @@ pub mod http_server;
 pub mod ids;
 pub mod live;
 pub mod operator;
+pub mod otlp;
 pub mod pipeline;
 pub mod pipeline_auth;
 pub mod recordings;

@@ -259,6 +259,26 @@ pub async fn add_turns(
     call_id: CallId,
     turns: Vec<Turn>,
 ) -> Result<TurnsAdded, PipelineError> {
+    append(store, call_id, turns, false).await
+}
+
+/// As [`add_turns`], also on a call that has ended: traces (`otlp`) arrive after the call
+/// they describe (an exporter sends spans in batches as they end, the last after the
+/// hangup). The durable record's figures do not depend on the transcript.
+pub async fn add_late_turns(
+    store: &Store,
+    call_id: CallId,
+    turns: Vec<Turn>,
+) -> Result<TurnsAdded, PipelineError> {
+    append(store, call_id, turns, true).await
+}
+
+async fn append(
+    store: &Store,
+    call_id: CallId,
+    turns: Vec<Turn>,
+    after_end: bool,
+) -> Result<TurnsAdded, PipelineError> {
     if turns.is_empty() {
         return Err(invalid("turns must not be empty"));
     }
@@ -291,7 +311,7 @@ pub async fn add_turns(
     let turn_count = if new.is_empty() {
         tx.turn_count().await?
     } else {
-        if !tx.state().status.is_live() {
+        if !after_end && !tx.state().status.is_live() {
             return Err(PipelineError::Ended);
         }
         let count = tx.add_entries(&new).await?;

@@ -76,6 +76,7 @@ fn body_limit(method: &Method, route: &str) -> usize {
         | (&Method::POST, "/v1/calls/{call_id}/gather")
         | (&Method::PATCH, "/pipeline/v1/calls/{call_id}") => BODY_LIMIT,
         (&Method::POST, "/telnyx/webhooks") => crate::routes::telnyx::WEBHOOK_BODY_LIMIT,
+        (&Method::POST, "/v1/traces") => crate::otlp::wire::MAX_BODY_BYTES,
         _ => 0,
     }
 }

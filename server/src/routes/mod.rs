@@ -9,6 +9,7 @@ mod pipeline;
 mod recording;
 mod recording_file;
 pub mod telnyx;
+mod traces;
 mod webhooks;
 
 use axum::Router;
@@ -127,6 +128,13 @@ pub fn api() -> Router<AppState> {
             "/telnyx/webhooks",
             post(telnyx::webhook).layer(axum::extract::DefaultBodyLimit::max(
                 telnyx::WEBHOOK_BODY_LIMIT,
+            )),
+            NONE,
+        )
+        .route(
+            "/v1/traces",
+            post(traces::traces).layer(axum::extract::DefaultBodyLimit::max(
+                crate::otlp::wire::MAX_BODY_BYTES,
             )),
             NONE,
         )

@@ -37,6 +37,7 @@ mod recording_jobs;
 mod sql;
 mod sqlite;
 mod telnyx_events;
+mod trace_spans;
 mod transfers;
 
 use std::sync::Arc;
@@ -59,6 +60,7 @@ pub use listing::{CallFilter, Position, StatusRow};
 pub use outbox::{AttemptOutcome, ClaimedJob, JobState, OutboxEvent};
 pub use recording_jobs::{ClaimedDownload, NewDownload, StartClaim};
 pub use telnyx_events::SeenTelnyxEvent;
+pub use trace_spans::{StoredSpan, TraceClaim};
 pub use transfers::{Transfer, TransferState};
 
 /// Longest a query waits for a free pooled connection. Shorter than the request timeout

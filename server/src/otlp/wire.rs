@@ -1,0 +1,192 @@
+//! OTLP/HTTP on the wire: the request's encoding (protobuf or JSON, by `Content-Type`),
+//! gzip, the body cap (also after decompression), decoding with the ecosystem's messages
+//! (`opentelemetry-proto`, `prost`), and the answers in the request's encoding.
+
+use std::io::Read;
+
+use opentelemetry_proto::tonic::collector::trace::v1::{
+    ExportTracePartialSuccess, ExportTraceServiceRequest, ExportTraceServiceResponse,
+};
+use prost::Message;
+
+/// Largest body accepted, compressed or not (OTLP exporters batch 512 spans by default;
+/// a Pipecat `llm` span carries the whole conversation so far in `input`).
+pub const MAX_BODY_BYTES: usize = 16 * 1024 * 1024;
+
+/// How the request (and so the answer) is encoded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Encoding {
+    Protobuf,
+    Json,
+}
+
+impl Encoding {
+    pub fn content_type(self) -> &'static str {
+        match self {
+            Encoding::Protobuf => "application/x-protobuf",
+            Encoding::Json => "application/json",
+        }
+    }
+}
+
+/// Why a body was not decoded; the text is the answer's message.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum WireError {
+    #[error("Content-Type must be application/x-protobuf or application/json")]
+    UnsupportedContentType,
+    #[error("Content-Encoding must be gzip or identity")]
+    UnsupportedContentEncoding,
+    #[error("request body is larger than 16 MiB")]
+    TooLarge,
+    #[error("request body is not valid gzip")]
+    BadGzip,
+    #[error("request body is not an OTLP ExportTraceServiceRequest: {0}")]
+    Undecodable(String),
+}
+
+/// The encoding a `Content-Type` names (parameters such as `charset` are ignored).
+pub fn encoding_of(content_type: Option<&str>) -> Result<Encoding, WireError> {
+    let essence = content_type
+        .and_then(|t| t.split(';').next())
+        .map(|t| t.trim().to_ascii_lowercase());
+    match essence.as_deref() {
+        Some("application/x-protobuf") | Some("application/protobuf") => Ok(Encoding::Protobuf),
+        Some("application/json") => Ok(Encoding::Json),
+        _ => Err(WireError::UnsupportedContentType),
+    }
+}
+
+/// The body as sent, gunzipped when `Content-Encoding: gzip`, within [`MAX_BODY_BYTES`].
+pub fn decompress(body: &[u8], content_encoding: Option<&str>) -> Result<Vec<u8>, WireError> {
+    if body.len() > MAX_BODY_BYTES {
+        return Err(WireError::TooLarge);
+    }
+    match content_encoding
+        .map(|e| e.trim().to_ascii_lowercase())
+        .as_deref()
+    {
+        None | Some("") | Some("identity") => Ok(body.to_vec()),
+        Some("gzip") | Some("x-gzip") => {
+            let mut out = Vec::new();
+            flate2::read::GzDecoder::new(body)
+                .take(MAX_BODY_BYTES as u64 + 1)
+                .read_to_end(&mut out)
+                .map_err(|_| WireError::BadGzip)?;
+            if out.len() > MAX_BODY_BYTES {
+                return Err(WireError::TooLarge);
+            }
+            Ok(out)
+        }
+        Some(_) => Err(WireError::UnsupportedContentEncoding),
+    }
+}
+
+/// Decodes an export request.
+pub fn decode(encoding: Encoding, bytes: &[u8]) -> Result<ExportTraceServiceRequest, WireError> {
+    match encoding {
+        Encoding::Protobuf => ExportTraceServiceRequest::decode(bytes)
+            .map_err(|e| WireError::Undecodable(e.to_string())),
+        Encoding::Json => serde_json::from_slice(bytes).map_err(|e| {
+            // serde's message names the line and column, never the body itself.
+            WireError::Undecodable(e.to_string())
+        }),
+    }
+}
+
+/// The success answer: empty, or a partial success naming the spans rejected and why.
+pub fn success(encoding: Encoding, rejected: i64, message: &str) -> Vec<u8> {
+    let response = ExportTraceServiceResponse {
+        partial_success: (rejected > 0 || !message.is_empty()).then(|| ExportTracePartialSuccess {
+            rejected_spans: rejected,
+            error_message: message.to_owned(),
+        }),
+    };
+    match encoding {
+        Encoding::Protobuf => response.encode_to_vec(),
+        Encoding::Json => serde_json::to_vec(&response).unwrap_or_else(|_| b"{}".to_vec()),
+    }
+}
+
+/// `google.rpc.Status`, the body OTLP gives errors in a protobuf exchange.
+#[derive(Clone, PartialEq, Message)]
+pub struct Status {
+    #[prost(int32, tag = "1")]
+    pub code: i32,
+    #[prost(string, tag = "2")]
+    pub message: String,
+}
+
+/// gRPC's code for a status (OTLP/HTTP errors carry one in `Status`).
+pub fn grpc_code(http_status: u16) -> i32 {
+    match http_status {
+        400 | 413 | 415 => 3, // INVALID_ARGUMENT
+        401 => 16,            // UNAUTHENTICATED
+        429 => 8,             // RESOURCE_EXHAUSTED
+        503 => 14,            // UNAVAILABLE
+        _ => 13,              // INTERNAL
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+
+    #[test]
+    fn content_types_choose_the_encoding() {
+        assert_eq!(
+            encoding_of(Some("application/x-protobuf")),
+            Ok(Encoding::Protobuf)
+        );
+        assert_eq!(
+            encoding_of(Some("Application/JSON; charset=utf-8")),
+            Ok(Encoding::Json)
+        );
+        for bad in [None, Some(""), Some("text/plain"), Some("application/grpc")] {
+            assert_eq!(encoding_of(bad), Err(WireError::UnsupportedContentType));
+        }
+    }
+
+    #[test]
+    fn gzip_is_undone_within_the_cap() {
+        let gz = |bytes: &[u8]| {
+            let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+            e.write_all(bytes).unwrap();
+            e.finish().unwrap()
+        };
+        assert_eq!(decompress(&gz(b"abc"), Some("gzip")).unwrap(), b"abc");
+        assert_eq!(decompress(b"abc", None).unwrap(), b"abc");
+        assert_eq!(
+            decompress(b"abc", Some("br")),
+            Err(WireError::UnsupportedContentEncoding)
+        );
+        assert_eq!(
+            decompress(b"not gzip", Some("gzip")),
+            Err(WireError::BadGzip)
+        );
+        // A small body that inflates past the cap: a zip bomb.
+        let bomb = gz(&vec![0u8; MAX_BODY_BYTES + 1]);
+        assert!(bomb.len() < 100_000);
+        assert_eq!(decompress(&bomb, Some("gzip")), Err(WireError::TooLarge));
+        assert_eq!(
+            decompress(&vec![0u8; MAX_BODY_BYTES + 1], None),
+            Err(WireError::TooLarge)
+        );
+    }
+
+    #[test]
+    fn answers_are_in_the_request_encoding() {
+        assert_eq!(success(Encoding::Protobuf, 0, ""), Vec::<u8>::new());
+        assert_eq!(success(Encoding::Json, 0, ""), b"{}".to_vec());
+        let json: serde_json::Value =
+            serde_json::from_slice(&success(Encoding::Json, 2, "why")).unwrap();
+        assert_eq!(
+            json,
+            serde_json::json!({"partialSuccess": {"rejectedSpans": "2", "errorMessage": "why"}})
+        );
+        let proto =
+            ExportTraceServiceResponse::decode(success(Encoding::Protobuf, 2, "why").as_slice())
+                .unwrap();
+        assert_eq!(proto.partial_success.unwrap().rejected_spans, 2);
+    }
+}
