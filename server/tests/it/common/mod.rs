@@ -22,6 +22,7 @@
 
 #![allow(dead_code)]
 
+pub mod fake_s3;
 pub mod fixtures;
 
 use std::net::SocketAddr;
@@ -95,6 +96,23 @@ pub async fn redis_live(prefix: &str) -> LiveStore {
     LiveStore::redis(&redis_url(), prefix)
         .await
         .expect("Redis at 127.0.0.1:6379 is required for this test")
+}
+
+/// A scratch folder, removed when dropped.
+pub struct TempDir(pub PathBuf);
+
+impl TempDir {
+    pub fn new() -> Self {
+        let dir = std::env::temp_dir().join(unique("callscope_dir"));
+        std::fs::create_dir_all(&dir).unwrap();
+        Self(dir)
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
 }
 
 /// A migrated scratch database; removed on drop.
