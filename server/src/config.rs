@@ -61,6 +61,9 @@ pub struct Config {
     /// the embedded folder; `None` when neither is configured (PostgreSQL or in-memory
     /// SQLite without `--recordings-dir`): a call with a recording then gets a 503.
     pub recordings: Option<RecordingStore>,
+    /// Time between recording retention passes (`recordings::retention`); zero runs no
+    /// retention job in this process (nor does a server without a recordings store).
+    pub recording_retention_interval: Duration,
     /// How often counted debug-link views are written.
     pub view_flush_every: Duration,
     /// Longest a request may take.
@@ -100,6 +103,7 @@ impl Config {
             server_key,
             webhooks: DispatchConfig::default(),
             recordings,
+            recording_retention_interval: crate::recordings::retention::DEFAULT_INTERVAL,
             view_flush_every: FLUSH_EVERY,
             request_timeout: REQUEST_TIMEOUT,
             header_read_timeout: Duration::from_secs(DEFAULT_HEADER_READ_TIMEOUT_SECS),
@@ -146,6 +150,7 @@ impl Config {
             trusted_proxies: args.trusted_proxies,
             webhooks,
             recordings,
+            recording_retention_interval: Duration::from_secs(args.recording_retention_interval),
             header_read_timeout: Duration::from_secs(args.header_read_timeout),
             max_connections: args.max_connections,
             telnyx: args.telnyx.into(),

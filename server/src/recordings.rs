@@ -9,6 +9,7 @@
 
 pub mod embedded;
 pub mod link;
+pub mod retention;
 pub mod store;
 
 pub use store::{RecordingStore, StoreFailure};

@@ -210,14 +210,16 @@ impl Drop for TestDb {
 }
 
 /// The configuration tests serve with: the command line's defaults, except a free
-/// loopback port, no viewer build, a fresh server key and no webhook dispatcher (webhook
-/// tests step their own, with their own clock).
+/// loopback port, no viewer build, a fresh server key, no webhook dispatcher (webhook
+/// tests step their own, with their own clock) and no recording retention job (retention
+/// tests run passes themselves, or turn it on).
 pub fn config() -> Config {
     // The store is always supplied (`ApplicationBuilder::store`), so the URL is never used.
     let mut config = Config::new("sqlite://supplied-by-the-test", ServerKey::generate());
     config.bind = "127.0.0.1:0".parse().unwrap();
     config.dist = PathBuf::from("/nonexistent-dist");
     config.webhooks.concurrency = 0;
+    config.recording_retention_interval = std::time::Duration::ZERO;
     config
 }
 
