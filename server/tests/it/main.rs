@@ -17,6 +17,7 @@ mod live_view;
 mod miss_limiter;
 mod pipeline;
 mod recordings;
+mod retention;
 mod simulate;
 mod simulated;
 mod static_assets;
