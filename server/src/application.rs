@@ -3,9 +3,9 @@
 //! live store or clock, so they exercise this same wiring.
 //!
 //! `build` does everything that can fail (connect, migrate, bind) and starts nothing;
-//! `run_until` starts the jobs (view counting, webhook delivery), serves until told to
-//! stop, then drains: in-flight requests finish, counted views are written, webhook
-//! attempts in flight finish and are recorded.
+//! `run_until` starts the jobs (view counting, webhook delivery, recording retention),
+//! serves until told to stop, then drains: in-flight requests finish, counted views are
+//! written, webhook attempts and recording deletes in flight finish and are recorded.
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -23,6 +23,7 @@ use crate::debug_link::{DebugLinks, LiveViews};
 use crate::http_server::{self, ConnectionLimits};
 use crate::live::LiveStore;
 use crate::recordings::download::Downloader;
+use crate::recordings::retention::Retention;
 use crate::storage::Store;
 use crate::telephony::{SimulatedProvider, Telephony, TelephonyConfig};
 use crate::telnyx::TelnyxClient;
@@ -88,7 +89,10 @@ impl ApplicationBuilder {
         let clock = self.clock.unwrap_or_else(|| Arc::new(SystemClock));
         match &config.recordings {
             Some(recordings) => {
-                tracing::info!(store = recordings.describe(), "recordings configured")
+                tracing::info!(store = recordings.describe(), "recordings configured");
+                if config.recording_retention_interval.is_zero() {
+                    tracing::info!("recording retention off in this process (interval 0)");
+                }
             }
             None => tracing::info!(
                 "recordings not configured: no --recordings-bucket or --recordings-dir"
@@ -174,6 +178,18 @@ impl Application {
         let state = self.state;
         let views = tokio::spawn(self.views.run());
         let config = &state.config;
+        let retention = match &config.recordings {
+            Some(recordings) if !config.recording_retention_interval.is_zero() => Some(
+                Retention::new(
+                    state.store.clone(),
+                    recordings.clone(),
+                    state.clock.clone(),
+                    config.recording_retention_interval,
+                )
+                .spawn(),
+            ),
+            _ => None,
+        };
         let dispatcher = (config.webhooks.concurrency > 0).then(|| {
             Dispatcher::new(
                 state.store.clone(),
@@ -216,6 +232,10 @@ impl Application {
         // Attempts in flight finish and are recorded; anything else waits in the outbox.
         if let Some(dispatcher) = dispatcher {
             dispatcher.shutdown().await;
+        }
+        // Deletes in flight finish and are recorded; the rest waits for the next pass.
+        if let Some(retention) = retention {
+            retention.shutdown().await;
         }
         if self.owns_store {
             state.store.close().await;

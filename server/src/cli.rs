@@ -131,6 +131,14 @@ pub struct ServeArgs {
     #[arg(long, env = "CALLSCOPE_WEBHOOK_CONCURRENCY", default_value_t = 32)]
     pub webhook_concurrency: usize,
 
+    /// Seconds between passes of recording retention (stored recordings deleted 90 days
+    /// after their call, 7 days on a suspended account); the first pass runs at start.
+    /// 0: no retention job in this process.
+    #[arg(long, env = "CALLSCOPE_RECORDING_RETENTION_INTERVAL", value_name = "SECONDS",
+          default_value_t = crate::recordings::retention::DEFAULT_INTERVAL.as_secs(),
+          value_parser = clap::value_parser!(u64).range(0..=86_400))]
+    pub recording_retention_interval: u64,
+
     /// S3 bucket holding call recordings; unset: the embedded folder (`--recordings-dir`).
     /// Uploads and URLs are signed with AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY and
     /// AWS_SESSION_TOKEN (optional).
@@ -401,6 +409,21 @@ mod tests {
         match Cli::try_parse_from(argv)?.command {
             Command::Serve(args) => Ok(args),
             other => panic!("parsed as {other:?}"),
+        }
+    }
+
+    #[test]
+    fn the_retention_interval_defaults_to_an_hour_and_0_turns_it_off() {
+        assert_eq!(serve_args(&[]).unwrap().recording_retention_interval, 3_600);
+        for (flag, secs) in [("0", 0), ("60", 60), ("86400", 86_400)] {
+            let args = serve_args(&["--recording-retention-interval", flag]).unwrap();
+            assert_eq!(args.recording_retention_interval, secs);
+        }
+        for bad in ["86401", "-1", "1h"] {
+            assert!(
+                serve_args(&["--recording-retention-interval", bad]).is_err(),
+                "{bad}"
+            );
         }
     }
 

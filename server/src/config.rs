@@ -66,6 +66,9 @@ pub struct Config {
     pub recording_downloads: crate::recordings::download::DownloadConfig,
     /// `POST /v1/traces` requests ingested at once; more get a 429.
     pub otlp_concurrency: usize,
+    /// Time between recording retention passes (`recordings::retention`); zero runs no
+    /// retention job in this process (nor does a server without a recordings store).
+    pub recording_retention_interval: Duration,
     /// How often counted debug-link views are written.
     pub view_flush_every: Duration,
     /// Longest a request may take.
@@ -107,6 +110,7 @@ impl Config {
             recordings,
             recording_downloads: Default::default(),
             otlp_concurrency: crate::otlp::DEFAULT_CONCURRENCY,
+            recording_retention_interval: crate::recordings::retention::DEFAULT_INTERVAL,
             view_flush_every: FLUSH_EVERY,
             request_timeout: REQUEST_TIMEOUT,
             header_read_timeout: Duration::from_secs(DEFAULT_HEADER_READ_TIMEOUT_SECS),
@@ -158,6 +162,7 @@ impl Config {
             otlp_concurrency: usize::from(args.otlp_concurrency),
             webhooks,
             recordings,
+            recording_retention_interval: Duration::from_secs(args.recording_retention_interval),
             header_read_timeout: Duration::from_secs(args.header_read_timeout),
             max_connections: args.max_connections,
             telnyx: args.telnyx.into(),

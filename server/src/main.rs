@@ -91,7 +91,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 AccountsCommand::Suspend { name } => (name, AccountStatus::Suspended, "suspended"),
                 AccountsCommand::Activate { name } => (name, AccountStatus::Active, "active"),
             };
-            operator::set_account_status(&store, &name, status).await?;
+            operator::set_account_status(&store, &name, status, clock::now()).await?;
             let mut out = std::io::stdout().lock();
             writeln!(out, "account {name:?}: {what}")?;
         }

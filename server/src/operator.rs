@@ -119,14 +119,16 @@ pub async fn revoke_key(
     }
 }
 
-/// Suspends or reactivates the account called `name`.
+/// Suspends or reactivates the account called `name` at `now` (a suspension's first
+/// instant is kept: its recordings' 7 days count from it).
 pub async fn set_account_status(
     store: &Store,
     name: &str,
     status: AccountStatus,
+    now: UnixTime,
 ) -> Result<(), OperatorError> {
     let id = account(store, name).await?;
-    store.set_account_status(id, status).await?;
+    store.set_account_status(id, status, now).await?;
     Ok(())
 }
 

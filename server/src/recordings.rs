@@ -11,6 +11,7 @@ pub mod download;
 pub mod embedded;
 pub mod link;
 pub mod mp3;
+pub mod retention;
 pub mod store;
 
 pub use store::{RecordingStore, StoreFailure};

@@ -104,17 +104,31 @@ impl Store {
         )
     }
 
-    /// Suspends or reactivates an account.
+    /// Suspends or reactivates an account. Suspending records `now` as the instant it was
+    /// suspended (`suspended_at`, from which its recordings' 7 days count), unless it was
+    /// suspended already: suspending twice keeps the first instant. Activating clears it.
     pub async fn set_account_status(
         &self,
         account_id: AccountId,
         status: AccountStatus,
+        now: UnixTime,
     ) -> StoreResult<()> {
-        sqlx::query("UPDATE accounts SET status = $1 WHERE id = $2")
+        let query = match status {
+            // SET reads the row as it was: `status` is the status before this update.
+            AccountStatus::Suspended => sqlx::query(
+                "UPDATE accounts SET status = $1,
+                     suspended_at = CASE WHEN status = 'suspended' AND suspended_at IS NOT NULL
+                                         THEN suspended_at ELSE $2 END
+                 WHERE id = $3",
+            )
             .bind(status.as_str())
-            .bind(account_id)
-            .execute(self.pool())
-            .await?;
+            .bind(now),
+            AccountStatus::Active => {
+                sqlx::query("UPDATE accounts SET status = $1, suspended_at = NULL WHERE id = $2")
+                    .bind(status.as_str())
+            }
+        };
+        query.bind(account_id).execute(self.pool()).await?;
         Ok(())
     }
 

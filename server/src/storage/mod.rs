@@ -6,7 +6,8 @@
 //! API keys), `agents`, `calls` (storing a call), `call_detail` (reading one), `call_updates` (changing a live call, turn by turn), `listing`
 //! (pages of calls), `daily_stats` (roll-ups and summaries), `debug_links`, `endpoints`,
 //! `outbox` (webhook events and jobs), `deliveries`, `telnyx_events` (provider webhooks
-//! applied), `transfers` and `control_events` (what the public view shows of call control).
+//! applied), `transfers` and `control_events` (what the public view shows of call control),
+//! `retention` (recordings due for deletion, claimed and marked deleted).
 //! Every committed change of a call is announced on `changes()`.
 //!
 //! Rows are read by column name into `#[derive(FromRow)]` structs and converted once into
@@ -34,6 +35,7 @@ mod listing;
 mod outbox;
 mod postgres;
 mod recording_jobs;
+mod retention;
 mod sql;
 mod sqlite;
 mod telnyx_events;
@@ -59,6 +61,7 @@ pub use endpoints::{EndpointRecord, NewEndpoint};
 pub use listing::{CallFilter, Position, StatusRow};
 pub use outbox::{AttemptOutcome, ClaimedJob, JobState, OutboxEvent};
 pub use recording_jobs::{ClaimedDownload, NewDownload, StartClaim};
+pub use retention::{DueBefore, DueRecording};
 pub use telnyx_events::SeenTelnyxEvent;
 pub use trace_spans::{StoredSpan, TraceClaim};
 pub use transfers::{Transfer, TransferState};

@@ -84,7 +84,7 @@ both_backends!(auth_rejects_every_bad_key, |db: TestDb| async move {
 
     let owner = db.store.find_api_key(&key.hash()).await.unwrap().unwrap();
     db.store
-        .set_account_status(owner.account_id, AccountStatus::Suspended)
+        .set_account_status(owner.account_id, AccountStatus::Suspended, UnixTime(10))
         .await
         .unwrap();
     let r = server.get("/v1/calls", key.reveal()).await;

@@ -410,7 +410,7 @@ both_backends!(
         )
         .await;
 
-        operator::set_account_status(&db.store, "acme", AccountStatus::Suspended)
+        operator::set_account_status(&db.store, "acme", AccountStatus::Suspended, fixtures::now())
             .await
             .unwrap();
         // Exactly an unknown link's answer, and a miss: the limit of 3 is reached.
@@ -423,7 +423,7 @@ both_backends!(
             StatusCode::TOO_MANY_REQUESTS
         );
 
-        operator::set_account_status(&db.store, "acme", AccountStatus::Active)
+        operator::set_account_status(&db.store, "acme", AccountStatus::Active, fixtures::now())
             .await
             .unwrap();
         assert_eq!(
@@ -432,7 +432,7 @@ both_backends!(
         );
 
         // Revoked or expired while suspended: reactivation does not bring it back.
-        operator::set_account_status(&db.store, "acme", AccountStatus::Suspended)
+        operator::set_account_status(&db.store, "acme", AccountStatus::Suspended, fixtures::now())
             .await
             .unwrap();
         db.store
@@ -453,7 +453,7 @@ both_backends!(
             )
             .await
             .unwrap();
-        operator::set_account_status(&db.store, "acme", AccountStatus::Active)
+        operator::set_account_status(&db.store, "acme", AccountStatus::Active, fixtures::now())
             .await
             .unwrap();
         for gone in [token, expiring.as_str().to_owned()] {

@@ -18,6 +18,7 @@ mod miss_limiter;
 mod pipeline;
 mod recording_capture;
 mod recordings;
+mod retention;
 mod simulate;
 mod simulated;
 mod static_assets;

@@ -55,7 +55,7 @@ both_backends!(
         );
 
         db.store
-            .set_account_status(owner.account_id, AccountStatus::Suspended)
+            .set_account_status(owner.account_id, AccountStatus::Suspended, UnixTime(10))
             .await
             .unwrap();
         let suspended = db.store.find_api_key(&key.hash()).await.unwrap().unwrap();

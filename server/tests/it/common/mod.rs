@@ -22,6 +22,7 @@
 
 #![allow(dead_code)]
 
+pub mod fake_s3;
 pub mod fixtures;
 
 use std::net::SocketAddr;
@@ -95,6 +96,23 @@ pub async fn redis_live(prefix: &str) -> LiveStore {
     LiveStore::redis(&redis_url(), prefix)
         .await
         .expect("Redis at 127.0.0.1:6379 is required for this test")
+}
+
+/// A scratch folder, removed when dropped.
+pub struct TempDir(pub PathBuf);
+
+impl TempDir {
+    pub fn new() -> Self {
+        let dir = std::env::temp_dir().join(unique("callscope_dir"));
+        std::fs::create_dir_all(&dir).unwrap();
+        Self(dir)
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
 }
 
 /// A migrated scratch database; removed on drop.
@@ -192,14 +210,16 @@ impl Drop for TestDb {
 }
 
 /// The configuration tests serve with: the command line's defaults, except a free
-/// loopback port, no viewer build, a fresh server key and no webhook dispatcher (webhook
-/// tests step their own, with their own clock).
+/// loopback port, no viewer build, a fresh server key, no webhook dispatcher (webhook
+/// tests step their own, with their own clock) and no recording retention job (retention
+/// tests run passes themselves, or turn it on).
 pub fn config() -> Config {
     // The store is always supplied (`ApplicationBuilder::store`), so the URL is never used.
     let mut config = Config::new("sqlite://supplied-by-the-test", ServerKey::generate());
     config.bind = "127.0.0.1:0".parse().unwrap();
     config.dist = PathBuf::from("/nonexistent-dist");
     config.webhooks.concurrency = 0;
+    config.recording_retention_interval = std::time::Duration::ZERO;
     config
 }
 
