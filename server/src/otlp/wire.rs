@@ -103,20 +103,21 @@ pub fn success(encoding: Encoding, rejected: i64, message: &str) -> Vec<u8> {
     };
     match encoding {
         Encoding::Protobuf => response.encode_to_vec(),
-        Encoding::Json => serde_json::to_vec(&response).unwrap_or_else(|_| b"{}".to_vec()),
+        // By OTLP/JSON's rules (the crate's serde writes `null` and int64 as a number):
+        // fields at their default are omitted, an int64 is a decimal string.
+        Encoding::Json => match response.partial_success {
+            None => b"{}".to_vec(),
+            Some(p) => serde_json::json!({"partialSuccess": {
+                "rejectedSpans": p.rejected_spans.to_string(),
+                "errorMessage": p.error_message,
+            }})
+            .to_string()
+            .into_bytes(),
+        },
     }
 }
 
-/// `google.rpc.Status`, the body OTLP gives errors in a protobuf exchange.
-#[derive(Clone, PartialEq, Message)]
-pub struct Status {
-    #[prost(int32, tag = "1")]
-    pub code: i32,
-    #[prost(string, tag = "2")]
-    pub message: String,
-}
-
-/// gRPC's code for a status (OTLP/HTTP errors carry one in `Status`).
+/// gRPC's code for an HTTP status (`google.rpc.Status.code`, which OTLP errors carry).
 pub fn grpc_code(http_status: u16) -> i32 {
     match http_status {
         400 | 413 | 415 => 3, // INVALID_ARGUMENT

@@ -1,16 +1,16 @@
 //! `POST /v1/traces`: OTLP/HTTP traces from voice agents (see `otlp`), authorised by the
-//! pipeline token. Answers are in the request's encoding: an `ExportTraceServiceResponse`
-//! (with `partialSuccess` when spans were rejected), or a `google.rpc.Status` (protobuf) /
-//! `{"error", "code", "message"}` (JSON) for a refused request.
+//! pipeline token. A success is in the request's encoding: an `ExportTraceServiceResponse`
+//! (with `partialSuccess` when spans were rejected). A refused request is JSON, as every
+//! error of this server: `{"error", "code", "message"}`, which is also `google.rpc.Status`
+//! in OTLP/JSON (exporters only log it; OTLP would have it protobuf for a protobuf request).
 
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use prost::Message;
 
 use crate::app::AppState;
-use crate::otlp::wire::{self, Encoding, Status, WireError};
+use crate::otlp::wire::{self, Encoding, WireError};
 use crate::otlp::{self, ingest};
 use crate::pipeline::PipelineError;
 use crate::pipeline_auth::PipelineAuth;
@@ -29,11 +29,7 @@ pub async fn traces(
     let encoding = match wire::encoding_of(text(header::CONTENT_TYPE)) {
         Ok(encoding) => encoding,
         Err(e) => {
-            return refused(
-                Encoding::Json,
-                StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                &e.to_string(),
-            );
+            return refused(StatusCode::UNSUPPORTED_MEDIA_TYPE, &e.to_string());
         }
     };
     let request = match wire::decompress(&body, text(header::CONTENT_ENCODING))
@@ -48,12 +44,11 @@ pub async fn traces(
                 }
                 WireError::BadGzip | WireError::Undecodable(_) => StatusCode::BAD_REQUEST,
             };
-            return refused(encoding, status, &e.to_string());
+            return refused(status, &e.to_string());
         }
     };
     let Ok(_permit) = state.traces.permits.try_acquire() else {
         return refused(
-            encoding,
             StatusCode::TOO_MANY_REQUESTS,
             "Too many trace requests at once",
         );
@@ -69,7 +64,6 @@ pub async fn traces(
         Err(e @ (PipelineError::Store(_) | PipelineError::Live(_))) => {
             tracing::warn!(error = %e, "trace ingestion failed");
             refused(
-                encoding,
                 StatusCode::SERVICE_UNAVAILABLE,
                 "Storage unavailable, retry later",
             )
@@ -77,7 +71,6 @@ pub async fn traces(
         Err(e) => {
             tracing::warn!(error = %e, "trace ingestion failed");
             refused(
-                encoding,
                 StatusCode::SERVICE_UNAVAILABLE,
                 "Trace not applied, retry later",
             )
@@ -102,19 +95,9 @@ fn answer(encoding: Encoding, status: StatusCode, body: Vec<u8>) -> Response {
     response
 }
 
-/// A refused request, in the request's encoding.
-fn refused(encoding: Encoding, status: StatusCode, message: &str) -> Response {
+/// A refused request.
+fn refused(status: StatusCode, message: &str) -> Response {
     let code = wire::grpc_code(status.as_u16());
-    let body = match encoding {
-        Encoding::Protobuf => Status {
-            code,
-            message: message.to_owned(),
-        }
-        .encode_to_vec(),
-        Encoding::Json => serde_json::to_vec(
-            &serde_json::json!({"error": message, "code": code, "message": message}),
-        )
-        .unwrap_or_default(),
-    };
-    answer(encoding, status, body)
+    let body = serde_json::json!({"error": message, "code": code, "message": message});
+    answer(Encoding::Json, status, body.to_string().into_bytes())
 }
