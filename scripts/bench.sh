@@ -8,7 +8,7 @@
 #  5. drives the pipeline API (64 live calls appending turns, then signed Telnyx hangups) on
 #     SQLite and PostgreSQL (database `callscope_bench_pipeline`, made afresh).
 #  6. opens 1,000 live debug streams on one call and times each appended turn's arrival.
-# BENCH_CALLS (default 1000000) and BENCH_ONLY=sqlite|postgres|http|viewer|pipeline|live narrow
+# BENCH_CALLS (default 1000000) and BENCH_ONLY=sqlite|postgres|http|viewer|pipeline|live|otlp narrow
 # it; BENCH_PIPELINE_SECONDS (default 15) sets how long each pipeline load runs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -78,6 +78,11 @@ if [ -z "$only" ] || [ "$only" = pipeline ]; then
     --seconds "$seconds" --calls 64 --hooks 500
   cargo bench -p callscope-server --bench pipeline --locked -- sqlite postgres \
     --seconds "$seconds" --calls 64 --hooks 0 --turns-per-call 40
+fi
+if [ -z "$only" ] || [ "$only" = otlp ]; then
+  echo "==> OTLP traces: spans ingested per second, protobuf, 512-span batches, 4 exporters"
+  cargo bench -p callscope-server --bench otlp_ingest --locked -- sqlite postgres \
+    --seconds "${BENCH_PIPELINE_SECONDS:-15}" --concurrency 4
 fi
 if [ -z "$only" ] || [ "$only" = live ]; then
   echo "==> live debug stream: 1,000 open streams on one call, append to arrival, memory per stream"

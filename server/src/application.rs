@@ -33,6 +33,8 @@ use crate::webhooks::Dispatcher;
 pub struct Application {
     state: AppState,
     listener: TcpListener,
+    /// `GET /metrics`'s listener, when `--metrics-bind` is set.
+    metrics: Option<TcpListener>,
     views: ViewWriter,
     /// Whether the store was connected here (and so is closed here).
     owns_store: bool,
@@ -111,6 +113,17 @@ impl ApplicationBuilder {
         let listener = TcpListener::bind(config.bind)
             .await
             .with_context(|| format!("binding {}", config.bind))?;
+        let metrics = match config.metrics_bind {
+            Some(addr) => {
+                crate::metrics::handle();
+                Some(
+                    TcpListener::bind(addr)
+                        .await
+                        .with_context(|| format!("binding the metrics address {addr}"))?,
+                )
+            }
+            None => None,
+        };
         let telephony = match (config.telephony, &config.telnyx.api_key) {
             (TelephonyConfig::Telnyx, Some(key)) => Some(Telephony::Telnyx(
                 TelnyxClient::new(key.clone(), config.telnyx.api_url.clone())
@@ -137,6 +150,7 @@ impl ApplicationBuilder {
         Ok(Application {
             state,
             listener,
+            metrics,
             views,
             owns_store,
         })
@@ -162,6 +176,11 @@ impl Application {
     /// The address it listens on (the port `:0` picked, for one).
     pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
         self.listener.local_addr()
+    }
+
+    /// The address `GET /metrics` listens on, when it does.
+    pub fn metrics_addr(&self) -> Option<SocketAddr> {
+        self.metrics.as_ref().and_then(|l| l.local_addr().ok())
     }
 
     /// What handlers see.
@@ -212,17 +231,37 @@ impl Application {
             header_read_timeout: config.header_read_timeout,
             max_connections: config.max_connections,
         };
+        let (metrics_stop, metrics_stopped) = tokio::sync::watch::channel(false);
+        let metrics = self.metrics.map(|listener| {
+            let mut stopped = metrics_stopped;
+            let router = crate::metrics::router(state.clone());
+            tokio::spawn(async move {
+                let stop = async move {
+                    let _ = stopped.changed().await;
+                };
+                if let Err(e) = axum::serve(listener, router)
+                    .with_graceful_shutdown(stop)
+                    .await
+                {
+                    tracing::warn!(error = %e, "the metrics listener stopped");
+                }
+            })
+        });
         // Open live streams end when shutdown begins, so their connections can drain.
         let streams = state.debug.streams.clone();
         let shutdown = async move {
             shutdown.await;
             streams.close_all();
+            let _ = metrics_stop.send(true);
         };
         let served =
             http_server::serve(self.listener, router(state.clone()), limits, shutdown).await;
         // The simulator's pending events stop before the pool closes.
         if let Some(telephony) = &state.telephony {
             telephony.shutdown().await;
+        }
+        if let Some(metrics) = metrics {
+            let _ = metrics.await;
         }
         // Downloads in flight are stored and recorded; queued ones wait for the next start.
         downloads.shutdown().await;

@@ -117,6 +117,11 @@ pub struct ServeArgs {
     #[arg(long, env = "CALLSCOPE_WEBHOOK_ALLOW_PRIVATE")]
     pub webhook_allow_private: bool,
 
+    /// Serve Prometheus metrics at GET /metrics on this address (e.g. 127.0.0.1:9090); off
+    /// when unset. Keep it off the public port: it is not authenticated.
+    #[arg(long, env = "CALLSCOPE_METRICS_BIND")]
+    pub metrics_bind: Option<std::net::SocketAddr>,
+
     /// `POST /v1/traces` requests ingested at once; more are answered 429 with Retry-After.
     #[arg(long, env = "CALLSCOPE_OTLP_CONCURRENCY", default_value_t = crate::otlp::DEFAULT_CONCURRENCY as u16,
           value_parser = clap::value_parser!(u16).range(1..=1024))]

@@ -66,6 +66,8 @@ pub struct Config {
     pub recording_downloads: crate::recordings::download::DownloadConfig,
     /// `POST /v1/traces` requests ingested at once; more get a 429.
     pub otlp_concurrency: usize,
+    /// Where `GET /metrics` listens (Prometheus); `None`: no metrics.
+    pub metrics_bind: Option<SocketAddr>,
     /// Time between recording retention passes (`recordings::retention`); zero runs no
     /// retention job in this process (nor does a server without a recordings store).
     pub recording_retention_interval: Duration,
@@ -110,6 +112,7 @@ impl Config {
             recordings,
             recording_downloads: Default::default(),
             otlp_concurrency: crate::otlp::DEFAULT_CONCURRENCY,
+            metrics_bind: None,
             recording_retention_interval: crate::recordings::retention::DEFAULT_INTERVAL,
             view_flush_every: FLUSH_EVERY,
             request_timeout: REQUEST_TIMEOUT,
@@ -160,6 +163,7 @@ impl Config {
                 ..Default::default()
             },
             otlp_concurrency: usize::from(args.otlp_concurrency),
+            metrics_bind: args.metrics_bind,
             webhooks,
             recordings,
             recording_retention_interval: Duration::from_secs(args.recording_retention_interval),

@@ -22,6 +22,7 @@ pub mod extract;
 pub mod http_server;
 pub mod ids;
 pub mod live;
+pub mod metrics;
 pub mod operator;
 pub mod otlp;
 pub mod pipeline;

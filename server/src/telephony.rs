@@ -69,10 +69,13 @@ impl Telephony {
         call_control_id: &str,
         command: &Hangup,
     ) -> Result<CommandAccepted, CommandError> {
-        match self {
+        let started = std::time::Instant::now();
+        let answer = match self {
             Self::Telnyx(client) => client.hangup(call_control_id, command).await,
             Self::Simulated(sim) => sim.hangup(call_control_id, command).await,
-        }
+        };
+        crate::metrics::provider_command(self.name(), "hangup", answer.is_ok(), started);
+        answer
     }
 
     /// Transfers the call to a new leg.
@@ -81,10 +84,13 @@ impl Telephony {
         call_control_id: &str,
         command: &Transfer,
     ) -> Result<CommandAccepted, CommandError> {
-        match self {
+        let started = std::time::Instant::now();
+        let answer = match self {
             Self::Telnyx(client) => client.transfer(call_control_id, command).await,
             Self::Simulated(sim) => sim.transfer(call_control_id, command).await,
-        }
+        };
+        crate::metrics::provider_command(self.name(), "transfer", answer.is_ok(), started);
+        answer
     }
 
     /// Speaks a prompt and gathers digits.
@@ -93,10 +99,18 @@ impl Telephony {
         call_control_id: &str,
         command: &GatherUsingSpeak,
     ) -> Result<CommandAccepted, CommandError> {
-        match self {
+        let started = std::time::Instant::now();
+        let answer = match self {
             Self::Telnyx(client) => client.gather_using_speak(call_control_id, command).await,
             Self::Simulated(sim) => sim.gather_using_speak(call_control_id, command).await,
-        }
+        };
+        crate::metrics::provider_command(
+            self.name(),
+            "gather_using_speak",
+            answer.is_ok(),
+            started,
+        );
+        answer
     }
 
     /// Starts recording the call.
@@ -105,9 +119,20 @@ impl Telephony {
         call_control_id: &str,
         command: &RecordStart,
     ) -> Result<CommandAccepted, CommandError> {
-        match self {
+        let started = std::time::Instant::now();
+        let answer = match self {
             Self::Telnyx(client) => client.record_start(call_control_id, command).await,
             Self::Simulated(sim) => sim.record_start(call_control_id, command).await,
+        };
+        crate::metrics::provider_command(self.name(), "record_start", answer.is_ok(), started);
+        answer
+    }
+
+    /// The provider's name in metrics.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Self::Telnyx(_) => "telnyx",
+            Self::Simulated(_) => "simulated",
         }
     }
 

@@ -213,6 +213,7 @@ impl DebugLinks {
 
     /// Counts a miss of `client`: the link error, or the limiter's refusal once over.
     async fn miss(&self, client: ClientKey) -> DebugLinkError {
+        crate::metrics::link_miss();
         match self.limiter.count_miss(client).await {
             Ok(()) => DebugLinkError::LinkNotFound,
             Err(retry_after) => DebugLinkError::TooManyMisses { retry_after },
@@ -273,6 +274,7 @@ impl DebugLinks {
         match open(store, token, now).await? {
             Opened::Found { link_id, view } => {
                 self.recorder.record(link_id, now);
+                crate::metrics::link_view();
                 Ok(view)
             }
             // The miss's own count decides: it may have raced others past the check above.

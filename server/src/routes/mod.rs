@@ -141,6 +141,7 @@ pub fn api() -> Router<AppState> {
         .route("/robots.txt", get(debug::robots), NONE)
         .0
         .merge(public)
+        .route_layer(middleware::from_fn(crate::metrics::track_http))
 }
 
 /// An answer that carries a secret (a debug token, a webhook signing secret, a pre-signed

@@ -298,6 +298,11 @@ impl Dispatcher {
         if let Err(err) = inner.store.finish_attempt(&job, &outcome).await {
             tracing::error!(error = %err, "recording a webhook attempt failed");
         }
+        crate::metrics::delivery(match (outcome.success, outcome.retry_at) {
+            (true, _) => "delivered",
+            (false, Some(_)) => "retrying",
+            (false, None) => "failed",
+        });
     }
 
     async fn send(&self, job: &ClaimedJob) -> Sent {

@@ -14,6 +14,7 @@ mod debug_links;
 mod edge;
 mod fake_telnyx;
 mod live_view;
+mod metrics;
 mod miss_limiter;
 mod otlp;
 mod pipeline;

@@ -227,6 +227,8 @@ pub fn config() -> Config {
 /// loopback port.
 pub struct TestServer {
     pub addr: SocketAddr,
+    /// `GET /metrics`'s address, when the config set `metrics_bind`.
+    pub metrics: Option<SocketAddr>,
     pub state: AppState,
     pub client: reqwest::Client,
     task: tokio::task::JoinHandle<()>,
@@ -250,12 +252,14 @@ impl TestServer {
     pub async fn start_app(builder: ApplicationBuilder) -> TestServer {
         let app = builder.build().await.expect("the application builds");
         let addr = app.local_addr().unwrap();
+        let metrics = app.metrics_addr();
         let state = app.state().clone();
         let task = tokio::spawn(async move {
             app.run_until(std::future::pending()).await.unwrap();
         });
         TestServer {
             addr,
+            metrics,
             state,
             client: reqwest::Client::new(),
             task,
