@@ -83,9 +83,11 @@ pub async fn run(store: &Store, args: &DemoArgs, database_url: &str) -> anyhow::
     )?;
     let outcome = populate(store, args.seed, args.calls as usize, window, args.if_empty).await?;
     let base = args.base_url.trim_end_matches('/');
+    let keys = Keys::from_server_key(&server_key(&args.key, database_url)?);
+    let recorded = write_recordings(store, outcome.account_id, database_url, &keys).await?;
     let debug_url = match outcome.debug_call_id {
         Some(id) => {
-            let key = Keys::from_server_key(&server_key(&args.key, database_url)?);
+            let key = &keys;
             let link = debug_link::issue(
                 store,
                 &key.link_encryption,
@@ -120,6 +122,12 @@ pub async fn run(store: &Store, args: &DemoArgs, database_url: &str) -> anyhow::
         "calls:    {} written now, {} in the account",
         outcome.created, outcome.calls
     )?;
+    if recorded > 0 {
+        writeln!(
+            out,
+            "audio:    {recorded} recordings written (silence as long as each call)"
+        )?;
+    }
     writeln!(out, "api key:  {key}   (shown once)")?;
     writeln!(
         out,
@@ -143,6 +151,37 @@ pub async fn run(store: &Store, args: &DemoArgs, database_url: &str) -> anyhow::
         )?;
     }
     Ok(())
+}
+
+/// Recordings the demo writes audio for: the newest ones (silence at 1 KB/s, so ~20 MB).
+pub const DEMO_RECORDINGS: i64 = 100;
+
+/// Writes silent MP3s for the newest [`DEMO_RECORDINGS`] demo calls with a recording into
+/// the embedded store's default folder (beside a SQLite database; none on PostgreSQL), so
+/// their recording URLs play. Files already there are kept. Returns how many were written.
+async fn write_recordings(
+    store: &Store,
+    account_id: AccountId,
+    database_url: &str,
+    keys: &Keys,
+) -> anyhow::Result<usize> {
+    let Some(dir) = crate::recordings::store::default_recordings_dir(database_url) else {
+        return Ok(0);
+    };
+    let folder = crate::recordings::embedded::EmbeddedStore::new(dir, keys.recording_url);
+    let mut written = 0;
+    for (key, duration) in store.stored_recordings(account_id, DEMO_RECORDINGS).await? {
+        if folder.path_of(&key).is_some_and(|path| path.is_file()) {
+            continue;
+        }
+        let ms = (duration.clamp(1, 600) * 1000) as u32;
+        folder
+            .put(&key, &crate::recordings::mp3::silent_mp3(ms))
+            .await
+            .with_context(|| format!("writing the demo recording {key}"))?;
+        written += 1;
+    }
+    Ok(written)
 }
 
 /// Writes the plan for `seed`/`calls`/`window` into Demo (unless `if_empty` and Demo has

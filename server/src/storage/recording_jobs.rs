@@ -73,6 +73,24 @@ impl Store {
         Ok(StartClaim::Nothing)
     }
 
+    /// The newest `limit` stored recordings of the account: key and call duration (for
+    /// the demo, which writes their audio).
+    pub async fn stored_recordings(
+        &self,
+        account_id: crate::ids::AccountId,
+        limit: i64,
+    ) -> StoreResult<Vec<(String, i64)>> {
+        Ok(sqlx::query_as(
+            "SELECT recording_key, duration_seconds FROM calls
+             WHERE account_id = $1 AND recording_status = 'stored' AND recording_key IS NOT NULL
+             ORDER BY started_at DESC, id DESC LIMIT $2",
+        )
+        .bind(account_id)
+        .bind(limit)
+        .fetch_all(self.pool())
+        .await?)
+    }
+
     /// Frees the claim of a `record_start` the provider could not take yet (the call's
     /// answer had not reached it): the provider's own `call.answered` claims it again.
     pub async fn release_recording_start(&self, call_id: CallId) -> StoreResult<()> {

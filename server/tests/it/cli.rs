@@ -361,6 +361,21 @@ async fn demo_if_empty_leaves_a_filled_account_alone() {
     );
     let account = db.store.account_id("Demo").await.unwrap().unwrap();
     assert_eq!(db.store.count_calls(account).await.unwrap(), 30);
+
+    // Every demo call with a recording has its audio beside the database, an MP3 as
+    // long as the call up to ten minutes (silence at 8 kbit/s: 36 bytes per 36 ms).
+    let recorded = db.store.stored_recordings(account, 1000).await.unwrap();
+    assert!(!recorded.is_empty());
+    let dir = callscope_server::recordings::store::default_recordings_dir(&db.url).unwrap();
+    for (key, duration) in recorded {
+        let bytes = std::fs::read(dir.join(&key)).unwrap_or_else(|e| panic!("{key}: {e}"));
+        assert!(
+            callscope_server::recordings::mp3::looks_like_mp3(&bytes),
+            "{key}"
+        );
+        let expected = callscope_server::recordings::mp3::silent_mp3((duration.clamp(1, 600) * 1000) as u32);
+        assert_eq!(bytes.len(), expected.len(), "{key}");
+    }
 }
 
 #[tokio::test]
