@@ -15,6 +15,7 @@ mod edge;
 mod fake_telnyx;
 mod live_view;
 mod miss_limiter;
+mod otlp_clients;
 mod pipeline;
 mod recording_capture;
 mod recordings;
