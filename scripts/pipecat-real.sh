@@ -23,6 +23,9 @@ version=${PIPECAT_VERSION:-1.7.0}
 venv=${CALLSCOPE_PIPECAT_VENV:-$HOME/.cache/callscope-pipecat-venv}
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$HOME/.cache/callscope-target}
 step() { printf '\n==> %s\n' "$*"; }
+# Everything after the install talks to 127.0.0.1 only: never through a proxy.
+loopback() { env -u HTTP_PROXY -u http_proxy -u HTTPS_PROXY -u https_proxy -u ALL_PROXY -u all_proxy \
+    NO_PROXY=127.0.0.1,localhost no_proxy=127.0.0.1,localhost "$@"; }
 
 step "pipecat-ai $version (venv $venv)"
 python=$(command -v python3.11 || command -v python3)
@@ -73,7 +76,7 @@ done
 base=$(sed -n 's/.*listening on \(http:[^ ]*\).*/\1/p' "$tmp/serve.out")
 [ -n "$base" ] || { echo "the server did not start:" >&2; cat "$tmp/serve.log" >&2; exit 1; }
 echo "serving on $base (agent $agent)"
-call=$(curl -sS --max-time 10 -H "Authorization: Bearer $token" -H 'Content-Type: application/json' \
+call=$(loopback curl -sS --max-time 10 -H "Authorization: Bearer $token" -H 'Content-Type: application/json' \
     "$base/pipeline/v1/calls" -d "{\"agent_id\": \"$agent\", \"from_number\": \"+31612345678\",
       \"to_number\": \"+31850012345\", \"status\": \"in-progress\"}" \
     | "$venv/bin/python" -c 'import json, sys; print(json.load(sys.stdin)["call_id"])')
@@ -83,7 +86,7 @@ step "a traced Pipecat pipeline (fake OpenAI services on loopback)"
 OTEL_EXPORTER_OTLP_ENDPOINT="$base" \
 OTEL_EXPORTER_OTLP_HEADERS="Authorization=Bearer%20$token" \
 NLTK_DATA="$venv/nltk_data" PYTHONDONTWRITEBYTECODE=1 \
-    timeout 300 "$venv/bin/python" "$root/tests/otlp/pipecat_real.py" --call-id "$call" \
+    loopback timeout 300 "$venv/bin/python" "$root/tests/otlp/pipecat_real.py" --call-id "$call" \
     --dump "${PIPECAT_REAL_DUMP:-$tmp/spans.json}" 2>"$tmp/pipecat.log" \
     || { echo "the pipeline failed:" >&2; tail -40 "$tmp/pipecat.log" >&2; exit 1; }
 if grep -q 'ERROR\|Something went wrong' "$tmp/pipecat.log"; then
@@ -92,5 +95,5 @@ if grep -q 'ERROR\|Something went wrong' "$tmp/pipecat.log"; then
 fi
 
 step "the call in callscope (GET /v1/calls/$call)"
-curl -sS --max-time 10 -H "Authorization: Bearer $key" "$base/v1/calls/$call" \
+loopback curl -sS --max-time 10 -H "Authorization: Bearer $key" "$base/v1/calls/$call" \
     | "$venv/bin/python" -m json.tool

@@ -106,6 +106,14 @@ impl W {
                 "OTEL_EXPORTER_OTLP_HEADERS",
                 format!("Authorization=Bearer%20{TOKEN}"),
             )
+            // Loopback only, never through a proxy the environment names.
+            .env_remove("HTTP_PROXY")
+            .env_remove("http_proxy")
+            .env_remove("HTTPS_PROXY")
+            .env_remove("https_proxy")
+            .env_remove("ALL_PROXY")
+            .env_remove("all_proxy")
+            .env("NO_PROXY", "127.0.0.1,localhost")
             .env("PYTHONDONTWRITEBYTECODE", "1")
             .kill_on_drop(true);
         let output = tokio::time::timeout(SCRIPT_TIMEOUT, command.output())
