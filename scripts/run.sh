@@ -9,6 +9,8 @@ cd "$(dirname "$0")/.."
 # The browser is only needed by the tests.
 CALLSCOPE_SETUP_BROWSER=${CALLSCOPE_SETUP_BROWSER:-0}
 export CALLSCOPE_SETUP_BROWSER
+# Nor is the OpenTelemetry Python SDK.
+export CALLSCOPE_SETUP_OTLP=${CALLSCOPE_SETUP_OTLP:-0}
 # shellcheck source=scripts/setup.sh
 source scripts/setup.sh
 

@@ -10,11 +10,17 @@
 #                            axe-core)
 #   CARGO_TARGET_DIR         cargo's target dir            default $HOME/.cache/callscope-target
 #   CALLSCOPE_SETUP_BROWSER  0 skips Chromium/chromedriver (not needed to run the server)
+#   CALLSCOPE_SETUP_OTLP     0 skips the OpenTelemetry Python SDK (only the tests use it)
+#   CALLSCOPE_OTLP_VENV      venv with the OpenTelemetry  default $HOME/.cache/callscope-otlp-venv
+#                            Python SDK (tests/otlp/)
 #
 # Pins (see /work/shared/TOOLCHAIN.md): trunk 0.21.14; wasm-bindgen-cli == the wasm-bindgen
 # in Cargo.lock; wasm-opt from npm binaryen@132.0.0 (Debian's binaryen 108 breaks the wasm:
 # our tools folder goes first on PATH and Trunk.toml pins wasm_opt = "version_132");
-# axe-core 4.14.1 from npm, which the browser tests inject to check accessibility.
+# axe-core 4.14.1 from npm, which the browser tests inject to check accessibility;
+# the OpenTelemetry Python SDK and OTLP/HTTP exporter pinned in tests/otlp/requirements.txt
+# (PyPI), in a venv outside the clone, for the tests that send traces as real clients do
+# (exports CALLSCOPE_OTLP_PYTHON, the venv's python).
 
 _callscope_setup() {
     local root tools want have
@@ -126,6 +132,36 @@ _callscope_setup() {
         fi
         export CALLSCOPE_AXE="$tools/node_modules/axe-core/axe.min.js"
     fi
+    # 7. The OpenTelemetry Python SDK for tests/otlp/ (server/tests/it/otlp_clients.rs).
+    # The venv is stamped with the requirements' checksum: a changed pin reinstalls.
+    if [ "${CALLSCOPE_SETUP_OTLP:-1}" = 0 ]; then
+        _callscope_step "opentelemetry (python)" "skipped (CALLSCOPE_SETUP_OTLP=0)"
+        return 0
+    fi
+    local venv="${CALLSCOPE_OTLP_VENV:-$HOME/.cache/callscope-otlp-venv}"
+    local requirements="$root/tests/otlp/requirements.txt" python stamp
+    python="$(command -v python3.11 || command -v python3)" \
+        || { _callscope_fail "python3 not found (apt-get install -y python3 python3-venv)"; return 1; }
+    stamp="$(sha256sum "$requirements" | awk '{print $1}')"
+    if [ "$(cat "$venv/.callscope-requirements" 2>/dev/null)" = "$stamp" ] \
+        && "$venv/bin/python" -c 'import opentelemetry.exporter.otlp.proto.http.trace_exporter' 2>/dev/null; then
+        _callscope_step "opentelemetry (python)" "ok ($venv)"
+    else
+        _callscope_step "opentelemetry (python)" "installing tests/otlp/requirements.txt into $venv"
+        if [ -e "$venv" ] && [ ! -f "$venv/pyvenv.cfg" ]; then
+            _callscope_fail "$venv exists and is not a venv"; return 1
+        fi
+        rm -rf "$venv"
+        "$python" -m venv "$venv" \
+            || { _callscope_fail "$python -m venv $venv (apt-get install -y python3-venv)"; return 1; }
+        # Every package is pinned in the file: --no-deps installs exactly those, pip check
+        # proves nothing is missing.
+        { "$venv/bin/python" -m pip install --quiet --disable-pip-version-check --no-deps \
+            -r "$requirements" && "$venv/bin/python" -m pip check >/dev/null; } \
+            || { _callscope_fail "pip install -r tests/otlp/requirements.txt"; return 1; }
+        printf '%s\n' "$stamp" > "$venv/.callscope-requirements"
+    fi
+    export CALLSCOPE_OTLP_PYTHON="$venv/bin/python"
     return 0
 }
 

@@ -86,10 +86,40 @@ pub fn decode(encoding: Encoding, bytes: &[u8]) -> Result<ExportTraceServiceRequ
     match encoding {
         Encoding::Protobuf => ExportTraceServiceRequest::decode(bytes)
             .map_err(|e| WireError::Undecodable(e.to_string())),
-        Encoding::Json => serde_json::from_slice(bytes).map_err(|e| {
-            // serde's message names the line and column, never the body itself.
-            WireError::Undecodable(e.to_string())
+        Encoding::Json => serde_json::from_slice(bytes).or_else(|e| {
+            // Protobuf's JSON mapping leaves empty repeated fields out, so an empty array
+            // or key-value list attribute comes as `{"arrayValue": {}}` (the Python SDK's
+            // message through `MessageToJson`, LiveKit's `lk.provider_tools: []`), which
+            // the messages' serde refuses; put the empty `values` in and decode again.
+            let mut value: serde_json::Value =
+                serde_json::from_slice(bytes).map_err(|_| undecodable(&e))?;
+            fill_empty_lists(&mut value);
+            serde_json::from_value(value).map_err(|_| undecodable(&e))
         }),
+    }
+}
+
+/// serde's message names the line and column, never the body itself.
+fn undecodable(e: &serde_json::Error) -> WireError {
+    WireError::Undecodable(e.to_string())
+}
+
+/// Gives every `arrayValue` / `kvlistValue` object without `values` an empty one.
+fn fill_empty_lists(value: &mut serde_json::Value) {
+    match value {
+        serde_json::Value::Object(map) => {
+            for (key, inner) in map.iter_mut() {
+                if let ("arrayValue" | "kvlistValue", serde_json::Value::Object(list)) =
+                    (key.as_str(), &mut *inner)
+                {
+                    list.entry("values")
+                        .or_insert_with(|| serde_json::Value::Array(Vec::new()));
+                }
+                fill_empty_lists(inner);
+            }
+        }
+        serde_json::Value::Array(items) => items.iter_mut().for_each(fill_empty_lists),
+        _ => {}
     }
 }
 
@@ -172,6 +202,34 @@ mod tests {
         assert_eq!(
             decompress(&vec![0u8; MAX_BODY_BYTES + 1], None),
             Err(WireError::TooLarge)
+        );
+    }
+
+    #[test]
+    fn empty_list_attributes_in_json_decode() {
+        // As protobuf's JSON mapping writes them: the empty `values` left out.
+        let body = br#"{"resourceSpans": [{"scopeSpans": [{"spans": [{
+            "traceId": "0102030405060708090a0b0c0d0e0f10", "spanId": "0102030405060708",
+            "name": "llm_node", "startTimeUnixNano": "1", "endTimeUnixNano": "2",
+            "attributes": [{"key": "lk.provider_tools", "value": {"arrayValue": {}}},
+                           {"key": "nested", "value": {"kvlistValue": {}}}]}]}]}]}"#;
+        let request = decode(Encoding::Json, body).unwrap();
+        let span = &request.resource_spans[0].scope_spans[0].spans[0];
+        assert_eq!(span.attributes.len(), 2);
+        assert_eq!(
+            span.attributes[0].value.as_ref().unwrap().value,
+            Some(
+                opentelemetry_proto::tonic::common::v1::any_value::Value::ArrayValue(
+                    Default::default()
+                )
+            )
+        );
+        // Still refused: what is not an export request at all, with serde's first message.
+        assert_eq!(
+            decode(Encoding::Json, br#"{"resourceSpans": 3}"#),
+            Err(WireError::Undecodable(
+                "invalid type: integer `3`, expected a sequence at line 1 column 19".into()
+            ))
         );
     }
 

@@ -17,6 +17,7 @@ mod live_view;
 mod metrics;
 mod miss_limiter;
 mod otlp;
+mod otlp_clients;
 mod pipeline;
 mod recording_capture;
 mod recordings;
