@@ -42,6 +42,7 @@ impl Framework {
             "assistant_turn",
             "llm_node",
             "tts_node",
+            "tts_request",
             "function_tool",
         ]) {
             Some(Framework::LiveKit)

@@ -7,7 +7,8 @@
 //! - `user_turn` → the caller's entry (`lk.pii.user_transcript`), at its start; STT latency
 //!   = `lk.transcription_delay`;
 //! - `agent_turn` → the assistant's entry: its `llm_node` texts (`lk.pii.response.text`),
-//!   else its `tts_node` inputs (`lk.pii.input_text`); LLM TTFB = the first `llm_node`'s
+//!   else what was spoken (`lk.pii.input_text` of its `tts_request` spans, else of its
+//!   `tts_node`s: `session.say()` has no `llm_node`); LLM TTFB = the first `llm_node`'s
 //!   `lk.response.ttft`, TTS start = the first `tts_node`'s start − the turn's start, TTS
 //!   TTFB = its `lk.response.ttfb`; `lk.interrupted`; every `function_tool` under it is a
 //!   tool call (`lk.function_tool.name`, `lk.pii.function_tool.arguments` parsed as JSON,
@@ -24,6 +25,8 @@ const USER_TURN: &[&str] = &["user_turn"];
 const AGENT_TURN: &[&str] = &["agent_turn", "assistant_turn"];
 const LLM: &[&str] = &["llm_node"];
 const TTS: &[&str] = &["tts_node"];
+/// Where the spoken text is: `tts_request` (under `tts_node`) since 1.2.
+const TTS_REQUEST: &[&str] = &["tts_request"];
 const TOOL: &[&str] = &["function_tool"];
 
 /// The entries of the whole session, numbered from 1 by start time.
@@ -72,6 +75,7 @@ fn assistant_entry(trace: &Trace, turn: &Span, call_start_ns: i64) -> Option<Tur
             .collect()
     };
     let (llm, tts, tools) = (under(LLM), under(TTS), under(TOOL));
+    let requests = under(TTS_REQUEST);
     let joined = |spans: &[&Span], keys: &[&str]| -> String {
         spans
             .iter()
@@ -82,7 +86,9 @@ fn assistant_entry(trace: &Trace, turn: &Span, call_start_ns: i64) -> Option<Tur
     };
     let mut content = joined(&llm, &["lk.pii.response.text", "lk.response.text"]);
     if content.is_empty() {
-        content = joined(&tts, &["lk.pii.input_text", "lk.input_text"]);
+        // `session.say()`: no `llm_node`; the text is on the `tts_request`.
+        let spoken = if requests.is_empty() { &tts } else { &requests };
+        content = joined(spoken, &["lk.pii.input_text", "lk.input_text"]);
     }
     let tool_calls: Vec<ToolCall> = tools
         .iter()

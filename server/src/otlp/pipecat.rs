@@ -7,7 +7,8 @@
 //! - latency (all three or none): LLM TTFB = the first `llm` span's `metrics.ttfb`, TTS
 //!   start = the first `tts` span's start − the turn's start, TTS TTFB = the first `tts`
 //!   span's `metrics.ttfb`; the caller entry's STT latency = the `stt` span's `metrics.ttfb`;
-//! - interrupted: `turn.was_interrupted`, or a `tts` span's `tts.interrupted`;
+//! - interrupted: `turn.was_interrupted` (not on a turn the call's end closed:
+//!   `turn.ended_by_conversation_end`), or a `tts` span's `tts.interrupted`;
 //! - tool calls: Pipecat has no tool span. A tool call shows in the `input` messages (OpenAI
 //!   style: an assistant message's `tool_calls`, then `tool` messages with the results) of
 //!   the `llm` span after the one that made it; it belongs to that earlier `llm` span's turn.
@@ -52,10 +53,9 @@ pub fn entries(trace: &Trace, call_start_ns: i64, live: bool) -> Vec<Turn> {
 }
 
 fn caller_entry(trace: &Trace, turn: &Span, n: i64, call_start_ns: i64) -> Option<Turn> {
-    let stt: Vec<&Span> = trace
-        .children_of(turn, STT)
-        .filter(|s| !matches!(s.attrs.get("is_final"), Some(Value::Bool(false))))
-        .collect();
+    // Every `stt` span: since Pipecat 1.3 one is a whole speech segment, and one the caller
+    // ended by going quiet has `is_final = false` with what was said all the same.
+    let stt: Vec<&Span> = trace.children_of(turn, STT).collect();
     let words: Vec<&str> = stt
         .iter()
         .filter_map(|s| s.text(&["transcript"]))
@@ -130,10 +130,17 @@ fn assistant_entry(
         llm_ttfb_ms: latency.map(|l| l.0),
         tts_start_ms: latency.map(|l| l.1),
         tts_ttfb_ms: latency.map(|l| l.2),
-        interrupted: turn.flag("turn.was_interrupted")
-            || tts.iter().any(|t| t.flag("tts.interrupted")),
+        interrupted: interrupted(turn, &tts),
         stt_ms: None,
     })
+}
+
+/// Whether the caller cut the turn off: `turn.was_interrupted`, except on a turn the end of
+/// the call closed (Pipecat sets it on a goodbye the pipeline ended right after), or a
+/// `tts` span's `tts.interrupted`.
+fn interrupted(turn: &Span, tts: &[&Span]) -> bool {
+    (turn.flag("turn.was_interrupted") && !turn.flag("turn.ended_by_conversation_end"))
+        || tts.iter().any(|t| t.flag("tts.interrupted"))
 }
 
 /// Tool calls by the id of the `llm` span that made them.

@@ -24,6 +24,7 @@ pub const KEPT: &[&str] = &[
     "assistant_turn",
     "llm_node",
     "tts_node",
+    "tts_request",
     "function_tool",
 ];
 

@@ -116,14 +116,14 @@ impl Trace {
         false
     }
 
-    /// The root span of one of `names` (no parent).
+    /// The root: the span named one of `names` (one per trace). It may have a parent: an
+    /// application's own span around the session (LiveKit's `job_entrypoint` when the
+    /// provider is set globally, any ambient span for Pipecat).
     pub fn root(&self, names: &[&str]) -> Option<&Span> {
-        self.spans
-            .iter()
-            .find(|s| s.parent.is_none() && names.contains(&s.name.as_str()))
+        self.spans.iter().find(|s| names.contains(&s.name.as_str()))
     }
 
-    /// The first string any span has under `key` (the root's first).
+    /// The first string any span has under `key` (a parentless span's first).
     pub fn attribute(&self, key: &str) -> Option<&str> {
         let mut spans: Vec<&Span> = self.spans.iter().collect();
         spans.sort_by_key(|s| s.parent.is_some());

@@ -373,7 +373,8 @@ async fn demo_if_empty_leaves_a_filled_account_alone() {
             callscope_server::recordings::mp3::looks_like_mp3(&bytes),
             "{key}"
         );
-        let expected = callscope_server::recordings::mp3::silent_mp3((duration.clamp(1, 600) * 1000) as u32);
+        let expected =
+            callscope_server::recordings::mp3::silent_mp3((duration.clamp(1, 600) * 1000) as u32);
         assert_eq!(bytes.len(), expected.len(), "{key}");
     }
 }

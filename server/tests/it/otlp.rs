@@ -864,3 +864,110 @@ both_backends!(
         assert_eq!(w.send(vec![other]).await.partial_success, None);
     }
 );
+
+both_backends!(
+    framework_quirks_are_read_as_the_frameworks_emit_them,
+    |db: TestDb| async move {
+        let w = world(&db).await;
+        // LiveKit: the session under the application's own span (a global provider);
+        // a `session.say()` greeting (no `llm_node`; the text on `tts_request` only).
+        let meta = [
+            ("callscope.agent_id", w.agent.as_str()),
+            ("callscope.from_number", "+442071234567"),
+            ("callscope.to_number", "+31850012345"),
+        ];
+        let with = |mut attrs: Vec<(&'static str, any_value::Value)>| {
+            attrs.extend(meta.iter().map(|(k, v)| (*k, s(v))));
+            attrs
+        };
+        w.send(vec![
+            span(20, 2, Some(1), "agent_turn", (0.1, 3.0), with(vec![])),
+            span(
+                20,
+                3,
+                Some(2),
+                "tts_node",
+                (0.2, 2.9),
+                with(vec![("lk.response.ttfb", f(0.1))]),
+            ),
+            span(
+                20,
+                4,
+                Some(3),
+                "tts_request",
+                (0.21, 2.8),
+                with(vec![("lk.pii.input_text", s("Welcome to Lee's."))]),
+            ),
+            span(20, 1, Some(99), "agent_session", (0.0, 10.0), with(vec![])),
+        ])
+        .await;
+        // Pipecat: an `stt` segment closed by silence (`is_final` false), and a goodbye the
+        // end of the call closed (`turn.was_interrupted` with `turn.ended_by_conversation_end`).
+        let agent = creating_attrs(&w.agent);
+        w.send(vec![
+            span(
+                21,
+                11,
+                Some(10),
+                "stt",
+                (1.0, 2.0),
+                vec![
+                    ("transcript", s("Bye then")),
+                    ("is_final", b(false)),
+                    ("stt.incomplete", b(true)),
+                ],
+            ),
+            span(
+                21,
+                12,
+                Some(10),
+                "tts",
+                (2.5, 3.5),
+                vec![("text", s("Goodbye!"))],
+            ),
+            span(
+                21,
+                10,
+                Some(1),
+                "turn",
+                (1.0, 3.6),
+                vec![
+                    ("turn.number", i(1)),
+                    ("turn.was_interrupted", b(true)),
+                    ("turn.ended_by_conversation_end", b(true)),
+                ],
+            ),
+            span(21, 1, Some(77), "conversation", (0.0, 4.0), agent),
+        ])
+        .await;
+        let calls = w.calls().await;
+        assert_eq!(calls.len(), 2, "{calls:?}");
+        for listed in calls {
+            let call = w.call(listed["call_id"].as_str().unwrap()).await;
+            let entries: Vec<Value> = call["transcript"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|e| {
+                    json!([
+                        e["role"],
+                        e["content"],
+                        e["interrupted"].as_bool().unwrap_or(false)
+                    ])
+                })
+                .collect();
+            if call["from_number"] == "+442071234567" {
+                assert_eq!(entries, [json!(["assistant", "Welcome to Lee's.", false])]);
+                assert_eq!(call["status"], "completed");
+            } else {
+                assert_eq!(
+                    entries,
+                    [
+                        json!(["user", "Bye then", false]),
+                        json!(["assistant", "Goodbye!", false])
+                    ]
+                );
+            }
+        }
+    }
+);
