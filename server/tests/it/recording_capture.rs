@@ -5,7 +5,7 @@
 //! a non-MP3, an oversized body, a store that refuses, a private address) end as a failed
 //! recording with a reason the owner reads, never a half-written file.
 
-use crate::common::{self, TestDb, TestServer};
+use crate::common::{self, TestDb, TestServer, fake_s3};
 use crate::fake_telnyx::FakeTelnyx;
 
 use std::sync::Arc;
@@ -145,6 +145,9 @@ impl Drop for TempDir {
 struct W {
     server: TestServer,
     fake: FakeTelnyx,
+    /// The server's clock: T0, or the wall clock's now with an S3 store (the loopback S3
+    /// checks signatures against the wall clock, as S3 does).
+    t0: i64,
     key: String,
     recording_agent: String,
     plain_agent: String,
@@ -157,6 +160,8 @@ struct Options {
     broken_store: bool,
     max_bytes: usize,
     timeout: Duration,
+    /// The loopback S3's endpoint, instead of the embedded folder.
+    s3: Option<String>,
 }
 
 impl Default for Options {
@@ -166,6 +171,7 @@ impl Default for Options {
             broken_store: false,
             max_bytes: 1024 * 1024,
             timeout: Duration::from_secs(5),
+            s3: None,
         }
     }
 }
@@ -208,10 +214,22 @@ async fn world(db: &TestDb, options: Options) -> W {
         std::fs::write(&folder, b"not a folder").unwrap();
     }
     let server_key = ServerKey::generate();
-    let store = RecordingStore::Embedded(EmbeddedStore::new(
-        folder,
-        Keys::from_server_key(&server_key).recording_url,
-    ));
+    let (store, t0) = match options.s3 {
+        Some(endpoint) => (
+            RecordingStore::S3(fake_s3::recordings(endpoint)),
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap()
+                .as_secs() as i64,
+        ),
+        None => (
+            RecordingStore::Embedded(EmbeddedStore::new(
+                folder,
+                Keys::from_server_key(&server_key).recording_url,
+            )),
+            T0,
+        ),
+    };
     let mut config = Config {
         recordings: Some(store),
         server_key,
@@ -236,10 +254,11 @@ async fn world(db: &TestDb, options: Options) -> W {
     let app = Application::builder(config)
         .store(db.store.clone())
         .live(LiveStore::in_process())
-        .clock(Arc::new(ManualClock::new(UnixTime(T0))));
+        .clock(Arc::new(ManualClock::new(UnixTime(t0))));
     W {
         server: TestServer::start_app(app).await,
         fake,
+        t0,
         key: key.reveal().to_owned(),
         recording_agent,
         plain_agent,
@@ -335,7 +354,7 @@ impl W {
         let url = self.server.url("/telnyx/webhooks");
         let bytes = serde_json::to_vec(body).unwrap();
         let (status, answer) =
-            common::status_and_json(self.fake.send_webhook(&url, &bytes, T0 + 60).await).await;
+            common::status_and_json(self.fake.send_webhook(&url, &bytes, self.t0 + 60).await).await;
         assert_eq!(status, StatusCode::OK, "{answer}");
         answer["outcome"].clone()
     }
@@ -355,6 +374,19 @@ impl W {
                 .await,
         )
         .await
+    }
+
+    /// The ids of the account's calls.
+    async fn calls_created(&self) -> Vec<String> {
+        let (status, list) =
+            common::status_and_json(self.server.get("/v1/calls", &self.key).await).await;
+        assert_eq!(status, StatusCode::OK, "{list}");
+        list["calls"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["call_id"].as_str().unwrap().to_owned())
+            .collect()
     }
 
     /// The `record_start` bodies the fake received.
@@ -777,5 +809,56 @@ both_backends!(
             .await
             .unwrap();
         assert_eq!(audio.to_vec(), silent_mp3(42_000));
+    }
+);
+
+both_backends!(
+    a_recording_lands_in_an_s3_bucket_whole_or_not_at_all,
+    |db: TestDb| async move {
+        let s3 = fake_s3::FakeS3::start(&[], &fake_s3::credentials()).await;
+        let options = Options {
+            s3: Some(s3.endpoint()),
+            ..Options::default()
+        };
+        let audio = silent_mp3(9_000);
+        let (outcome, hits, w) = download_outcome(&db, options, Serve::Mp3(audio.clone())).await;
+        assert_eq!(outcome.0, StatusCode::OK, "{}", outcome.1);
+        assert_eq!(hits, 1);
+        let key = format!(
+            "recordings/{}.mp3",
+            w.calls_created().await.first().cloned().unwrap()
+        );
+        assert_eq!(
+            s3.object(&key),
+            Some((audio.clone(), Some("audio/mpeg".to_owned())))
+        );
+        // The owner's URL is a pre-signed GET the bucket serves.
+        let url = outcome.1["url"].as_str().unwrap();
+        assert!(url.starts_with(&s3.endpoint()), "{url}");
+        let served = reqwest::get(url).await.unwrap();
+        assert_eq!(served.status(), StatusCode::OK);
+        assert_eq!(served.bytes().await.unwrap().to_vec(), audio);
+    }
+);
+
+both_backends!(
+    a_bucket_that_refuses_the_upload_fails_the_recording,
+    |db: TestDb| async move {
+        let s3 = fake_s3::FakeS3::start(&[], &fake_s3::credentials()).await;
+        s3.fail_puts(true);
+        let options = Options {
+            s3: Some(s3.endpoint()),
+            ..Options::default()
+        };
+        let (outcome, hits, w) =
+            download_outcome(&db, options, Serve::Mp3(silent_mp3(2_000))).await;
+        assert_eq!(
+            outcome,
+            failed("the recordings store refused it (recordings bucket answered HTTP 500)")
+        );
+        // Fetched once per try; nothing stored.
+        assert_eq!(hits, 3);
+        let id = w.calls_created().await.first().cloned().unwrap();
+        assert_eq!(s3.object(&format!("recordings/{id}.mp3")), None);
     }
 );

@@ -51,6 +51,8 @@ struct S3State {
     fail_deletes: AtomicBool,
     /// Milliseconds to wait before answering a DELETE.
     delete_delay_ms: AtomicU64,
+    /// Answer PUTs with S3's 500 `InternalError` (nothing stored).
+    fail_puts: AtomicBool,
 }
 
 impl FakeS3 {
@@ -68,6 +70,7 @@ impl FakeS3 {
             deletes: Mutex::default(),
             fail_deletes: AtomicBool::new(false),
             delete_delay_ms: AtomicU64::new(0),
+            fail_puts: AtomicBool::new(false),
         });
         let app = axum::Router::new().fallback({
             let state = state.clone();
@@ -114,6 +117,11 @@ impl FakeS3 {
     /// Every DELETE from now on fails with a 500 (`true`) or is served again (`false`).
     pub fn fail_deletes(&self, fail: bool) {
         self.state.fail_deletes.store(fail, Ordering::SeqCst);
+    }
+
+    /// Every PUT from now on fails with a 500 (`true`) or is stored again (`false`).
+    pub fn fail_puts(&self, fail: bool) {
+        self.state.fail_puts.store(fail, Ordering::SeqCst);
     }
 
     /// Every DELETE from now on waits this long before it is answered.
@@ -328,6 +336,13 @@ fn s3_request(
     let name = (bucket.to_owned(), key.to_owned());
     let mut objects = s3.objects.lock().unwrap();
     if *method == Method::PUT {
+        if s3.fail_puts.load(Ordering::SeqCst) {
+            return s3_error(
+                AxumStatus::INTERNAL_SERVER_ERROR,
+                "InternalError",
+                "We encountered an internal error. Please try again.",
+            );
+        }
         let content_type = headers
             .get(header::CONTENT_TYPE)
             .and_then(|v| v.to_str().ok())
