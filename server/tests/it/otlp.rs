@@ -971,3 +971,72 @@ both_backends!(
         }
     }
 );
+
+both_backends!(
+    over_the_concurrency_limit_exporters_are_told_to_retry,
+    |db: TestDb| async move {
+        let key = create_key(&db.store, "acme", KeyMode::Live, UnixTime(1))
+            .await
+            .unwrap();
+        let acme = db.store.account_id("acme").await.unwrap().unwrap();
+        let agent = crate::common::fixtures::agent(&db.store, acme, AGENT_BITS).await;
+        let mut config = common::config();
+        config.pipeline_tokens = TOKEN.parse().unwrap();
+        config.otlp_concurrency = 1;
+        let app = Application::builder(config)
+            .store(db.store.clone())
+            .live(LiveStore::in_process())
+            .clock(Arc::new(ManualClock::new(UnixTime(T0 + 3600))));
+        let w = W {
+            server: TestServer::start_app(app).await,
+            key: key.reveal().to_owned(),
+            agent: agent.public_id.to_string(),
+        };
+        // Sixteen whole calls at once through one permit: each is taken or refused with
+        // 429 and Retry-After, never anything else; the refused ones are sent again.
+        let bodies: Vec<Vec<u8>> = (0..16u8)
+            .map(|t| {
+                request(pipecat_call(100 + t, "conv-load", creating_attrs(&w.agent)).concat())
+                    .encode_to_vec()
+            })
+            .collect();
+        let mut pending: Vec<Vec<u8>> = bodies.clone();
+        let mut refused = 0;
+        for _round in 0..50 {
+            if pending.is_empty() {
+                break;
+            }
+            let answers = futures_util::future::join_all(
+                pending
+                    .iter()
+                    .map(|b| w.send_raw(b.clone(), "application/x-protobuf", None)),
+            )
+            .await;
+            let mut again = Vec::new();
+            for (body, r) in pending.into_iter().zip(answers) {
+                match r.status() {
+                    StatusCode::OK => {}
+                    StatusCode::TOO_MANY_REQUESTS => {
+                        assert_eq!(r.headers()["retry-after"], "1");
+                        let answer: Value = r.json().await.unwrap();
+                        assert_eq!(answer["error"], "Too many trace requests at once");
+                        refused += 1;
+                        again.push(body);
+                    }
+                    other => panic!("{other}: {:?}", r.text().await),
+                }
+            }
+            pending = again;
+        }
+        assert!(pending.is_empty());
+        assert!(
+            refused > 0,
+            "sixteen requests at once never met the limit of one"
+        );
+        let calls = w.calls().await;
+        assert_eq!(calls.len(), 16);
+        for listed in calls {
+            expected_pipecat(&w.call(listed["call_id"].as_str().unwrap()).await, 0.0);
+        }
+    }
+);
