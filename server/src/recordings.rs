@@ -9,6 +9,7 @@
 
 pub mod embedded;
 pub mod link;
+pub mod mp3;
 pub mod store;
 
 pub use store::{RecordingStore, StoreFailure};
