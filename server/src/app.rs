@@ -47,6 +47,8 @@ pub struct AppState {
     /// The provider live calls are controlled through: Telnyx (when its API key is
     /// configured) or the simulator; `None`: no live-call control.
     pub telephony: Option<Telephony>,
+    /// The Content-Security-Policy of every HTML page (`csp::viewer_csp`).
+    pub csp: HeaderValue,
 }
 
 impl AppState {
@@ -60,6 +62,7 @@ impl AppState {
     ) -> Self {
         Self {
             keys: Arc::new(Keys::from_server_key(&config.server_key)),
+            csp: csp::viewer_csp(config.recordings.as_ref()),
             config,
             store,
             live,
@@ -93,7 +96,10 @@ pub fn router(state: AppState) -> Router {
             request_timeout,
         ))
         .layer(middleware::from_fn(json_errors))
-        .layer(middleware::from_fn(csp::on_html))
+        .layer(middleware::from_fn_with_state(
+            state.csp.clone(),
+            csp::on_html,
+        ))
         // Brotli or gzip when the client takes it: the viewer's wasm is ~400 KB raw and a
         // long call's JSON ~1 MB. A fast level: responses are compressed as they are sent.
         .layer(
