@@ -16,6 +16,7 @@ use serde_json::json;
 use super::NoStore;
 use super::calls::parse_call_id;
 use super::params::{Allowed, Params};
+use super::recording_file::Caching;
 use crate::app::AppState;
 use crate::auth::Auth;
 use crate::client_ip::{ClientKey, client_ip};
@@ -111,7 +112,8 @@ fn recording_access(state: &AppState) -> RecordingAccess<'_> {
 /// recording for a link that includes it (embedded store; `debug_link::recording`). The
 /// link is checked on every request, so revoking or expiring it stops the audio at once.
 /// Every failure is the link's one 404 (a miss, as on the JSON view); the file is served as
-/// `/recordings/…` serves it (ranges, `audio/mpeg`, `Cache-Control: private, max-age`).
+/// `/recordings/…` serves it (ranges, `audio/mpeg`), but `Cache-Control: private, no-cache`:
+/// a browser may keep the audio, and asks the server (a 304) before each reuse.
 pub async fn recording(
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
@@ -141,11 +143,12 @@ pub async fn recording(
         )
         .await;
     match opened {
+        // Revalidated on every reuse, so a revocation reaches a browser that has the audio.
         Ok(file) => {
-            super::recording_file::serve(file, now.secs(), request, || {
-                ApiError::from(debug_link::DebugLinkError::LinkNotFound).into_response()
-            })
-            .await
+            let not_found =
+                || ApiError::from(debug_link::DebugLinkError::LinkNotFound).into_response();
+            super::recording_file::serve(file, now.secs(), request, Caching::Revalidate, not_found)
+                .await
         }
         Err(err) => ApiError::from(err).into_response(),
     }
@@ -241,7 +244,7 @@ pub async fn public_headers(request: axum::extract::Request, next: Next) -> Resp
 }
 
 /// Headers on every answer of a link's recording: the public ones, except that a served
-/// file keeps its `Cache-Control: private, max-age` (nothing else is cached).
+/// file keeps its `Cache-Control: private, no-cache` (nothing else is cached).
 pub async fn recording_headers(request: axum::extract::Request, next: Next) -> Response {
     let mut response = next.run(request).await;
     let h = response.headers_mut();

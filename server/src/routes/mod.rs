@@ -51,8 +51,8 @@ pub fn api() -> Router<AppState> {
         )
         .route_layer(middleware::from_fn(debug::public_headers))
         // A link's recording: the same public headers but its own caching (a private
-        // cache may keep the audio while the URL works), and its own parameters (checked by
-        // the handler, others ignored).
+        // cache may keep the audio, revalidated before each reuse), and its own parameters
+        // (checked by the handler, others ignored).
         .merge(
             Router::new()
                 .route(

@@ -67,17 +67,29 @@ pub async fn recording_file(
     let Some(verified) = store.verify(&key, expires, signature, now) else {
         return not_found();
     };
-    serve(verified, now, request, not_found).await
+    serve(verified, now, request, Caching::UntilExpiry, not_found).await
+}
+
+/// How a served recording may be cached (always `private`: the URL is a credential).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Caching {
+    /// Kept no longer than the URL works: `private, max-age=<seconds left>`.
+    UntilExpiry,
+    /// Checked with the server before every reuse (`private, no-cache`; the file's
+    /// `Last-Modified` makes that a 304), so a URL whose link was revoked stops at once
+    /// even for a browser that has the audio.
+    Revalidate,
 }
 
 /// Serves a recording file a signed URL checked out for (`/recordings/…`, and a debug
 /// link's `…/recording`): `audio/mpeg` whatever the file is called, ranges, and
-/// `Cache-Control: private, max-age=<seconds the URL has left>`. A file that is not there
-/// (or is a folder) gets the caller's `not_found`.
+/// `Cache-Control` as `caching` says. A file that is not there (or is a folder) gets the
+/// caller's `not_found`.
 pub(super) async fn serve(
     verified: Verified,
     now: i64,
     request: Request,
+    caching: Caching,
     not_found: impl FnOnce() -> Response,
 ) -> Response {
     // Only files: a folder (a key that is a prefix of others) is as missing as nothing.
@@ -116,8 +128,13 @@ pub(super) async fn serve(
     }
     // Private: the URL is a credential. A cache may keep the audio no longer than the URL
     // works.
-    let max_age = verified.expires.saturating_sub(now).max(0);
-    let cache = format!("private, max-age={max_age}");
+    let cache = match caching {
+        Caching::UntilExpiry => {
+            let max_age = verified.expires.saturating_sub(now).max(0);
+            format!("private, max-age={max_age}")
+        }
+        Caching::Revalidate => "private, no-cache".to_owned(),
+    };
     if let Ok(value) = HeaderValue::from_str(&cache) {
         response.headers_mut().insert(header::CACHE_CONTROL, value);
     }

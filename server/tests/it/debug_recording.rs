@@ -422,12 +422,28 @@ both_backends!(
         let h = whole.headers().clone();
         assert_eq!(h["content-type"], "audio/mpeg");
         assert_eq!(h["accept-ranges"], "bytes");
-        assert_eq!(h["cache-control"], "private, max-age=600");
+        assert_eq!(
+            h["cache-control"], "private, no-cache",
+            "kept by the browser only if the server says so each time"
+        );
         assert_eq!(h["content-length"], len.to_string());
         assert_eq!(h["referrer-policy"], "no-referrer");
         assert_eq!(h["x-robots-tag"], "noindex, nofollow");
         assert_eq!(h["x-content-type-options"], "nosniff");
         assert_eq!(whole.bytes().await.unwrap().as_ref(), w.audio.as_slice());
+
+        // A browser that has the audio asks before reusing it: a 304 while the link opens.
+        let modified = h["last-modified"].to_str().unwrap().to_owned();
+        let again = w
+            .server
+            .client
+            .get(w.server.url(&url))
+            .header("if-modified-since", &modified)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(again.status(), StatusCode::NOT_MODIFIED);
+        assert_eq!(again.headers()["cache-control"], "private, no-cache");
 
         w.clock.advance(100);
         for (range, start, end) in [
@@ -444,7 +460,7 @@ both_backends!(
                 "{range}"
             );
             assert_eq!(h["content-type"], "audio/mpeg");
-            assert_eq!(h["cache-control"], "private, max-age=500");
+            assert_eq!(h["cache-control"], "private, no-cache");
             assert_eq!(
                 part.bytes().await.unwrap().as_ref(),
                 &w.audio[start..=end],
@@ -486,8 +502,18 @@ both_backends!(
             .unwrap()
             .to_owned();
         assert_eq!(w.fetch(&url, None).await.status(), StatusCode::OK);
+        let modified = w.fetch(&url, None).await.headers()["last-modified"].clone();
         w.revoke(w.recorded).await;
         assert_link_not_found(w.fetch(&url, None).await, "after revoke").await;
+        let cached = w
+            .server
+            .client
+            .get(w.server.url(&url))
+            .header("if-modified-since", modified)
+            .send()
+            .await
+            .unwrap();
+        assert_link_not_found(cached, "a browser's revalidation").await;
         assert_link_not_found(w.fetch(&url, Some("bytes=0-99")).await, "a range").await;
         assert_link_not_found(
             w.fetch(&format!("/api/v1/call-debug/{token}"), None).await,
