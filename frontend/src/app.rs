@@ -13,6 +13,7 @@ use crate::header::Header;
 use crate::latency::DEFAULT_BUDGET_MS;
 use crate::latency_summary::LatencySummary;
 use crate::live::{self, Link};
+use crate::player::{Playback, RecordingPlayer};
 use crate::timeline::Timeline;
 use crate::transcript::Transcript;
 use crate::webhooks::Webhooks;
@@ -162,13 +163,19 @@ fn CallView(loaded: Loaded, path: Arc<str>) -> impl IntoView {
     let duration = running_duration(call, link);
     follow::follow(&path, call, link);
     let call_id = call.peek(|v| v.call_id.to_string());
+    let recording = call.peek(|v| v.recording.clone());
+    let playback = recording.as_ref().map(Playback::new);
+    let player = recording.zip(playback).map(|(recording, playback)| {
+        view! { <RecordingPlayer recording playback call path=path.clone() /> }
+    });
     dom::mark_painted();
     view! {
         <article class="call" data-call-id=call_id data-link=move || link.get().class()>
             <Header call link duration />
             <LatencySummary call budget />
             <Timeline call budget />
-            <Transcript call budget target />
+            {player}
+            <Transcript call budget target playback />
             <CallControl call />
             <Webhooks call />
         </article>

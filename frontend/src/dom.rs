@@ -1,7 +1,7 @@
 //! The few imperative browser calls the viewer makes: local time offset, scrolling to and
 //! highlighting a turn, the clipboard, the download and a performance mark.
 
-use leptos::prelude::{document, request_animation_frame, window};
+use leptos::prelude::{UpdateValue, document, request_animation_frame, window};
 use wasm_bindgen::{JsCast, JsValue};
 use web_sys::js_sys;
 
@@ -92,6 +92,59 @@ pub fn highlight(id: String, tries: u32) {
     }
 }
 
+/// The class (with `aria-current="true"`) of the turn the recording is playing.
+pub const PLAYING: &str = "playing";
+
+/// Moves the playing mark from turn `before` to turn `now` (0-based; `None`: no turn).
+/// Also puts it back on a turn whose element was rendered anew (a search redraws the
+/// list). With `follow` (the audio is playing) and the reader looking at the turn that was
+/// playing, the new one is scrolled into view as little as needed.
+pub fn mark_playing(before: Option<usize>, now: Option<usize>, follow: bool) {
+    let turn = |i: usize| document().get_element_by_id(&crate::route::turn_anchor(i));
+    let target = now.and_then(turn);
+    if before == now
+        && target
+            .as_ref()
+            .is_none_or(|el| el.class_list().contains(PLAYING))
+    {
+        return;
+    }
+    let was_in_view = before.and_then(turn).is_some_and(|el| in_view(&el));
+    if let Ok(old) = document().query_selector_all(&format!(".{PLAYING}")) {
+        for i in 0..old.length() {
+            if let Some(e) = old
+                .item(i)
+                .and_then(|n| n.dyn_into::<web_sys::Element>().ok())
+            {
+                let _ = e.class_list().remove_1(PLAYING);
+                let _ = e.remove_attribute("aria-current");
+            }
+        }
+    }
+    let Some(el) = target else {
+        return;
+    };
+    let _ = el.class_list().add_1(PLAYING);
+    let _ = el.set_attribute("aria-current", "true");
+    if follow && was_in_view && !in_view(&el) {
+        let options = web_sys::ScrollIntoViewOptions::new();
+        options.set_block(web_sys::ScrollLogicalPosition::Nearest);
+        options.set_behavior(web_sys::ScrollBehavior::Instant);
+        el.scroll_into_view_with_scroll_into_view_options(&options);
+    }
+}
+
+/// Whether all of `el` is within the viewport's height.
+fn in_view(el: &web_sys::Element) -> bool {
+    let rect = el.get_bounding_client_rect();
+    let height = window()
+        .inner_height()
+        .ok()
+        .and_then(|h| h.as_f64())
+        .unwrap_or(0.0);
+    rect.top() >= 0.0 && rect.bottom() <= height
+}
+
 /// Scrolls `el` to the middle of the viewport at once (a smooth scroll over thousands of
 /// turns would race the layout of the turns it passes).
 fn center(el: &web_sys::Element) {
@@ -129,6 +182,31 @@ pub fn download(name: &str, text: &str, mime: &str) -> Result<(), JsValue> {
         std::time::Duration::from_secs(10),
     );
     Ok(())
+}
+
+/// Calls `handler` with the event's type for each of `kinds` on `target`, for as long as
+/// the current reactive owner lives (one closure for all of them).
+pub fn listen(
+    target: &web_sys::EventTarget,
+    kinds: &'static [&'static str],
+    handler: impl Fn(&str) + 'static,
+) {
+    let closure =
+        wasm_bindgen::closure::Closure::<dyn Fn(web_sys::Event)>::new(move |ev: web_sys::Event| {
+            handler(&ev.type_())
+        });
+    for kind in kinds {
+        let _ = target.add_event_listener_with_callback(kind, closure.as_ref().unchecked_ref());
+    }
+    let kept = leptos::prelude::StoredValue::new_local(Some((target.clone(), closure)));
+    leptos::prelude::on_cleanup(move || {
+        if let Some(Some((target, closure))) = kept.try_update_value(Option::take) {
+            for kind in kinds {
+                let _ = target
+                    .remove_event_listener_with_callback(kind, closure.as_ref().unchecked_ref());
+            }
+        }
+    });
 }
 
 /// The viewer's clock, in seconds since the Unix epoch.

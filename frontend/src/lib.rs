@@ -2,7 +2,8 @@
 //! `main.rs` mounts it; everything else lives here so tests can reach it.
 //!
 //! Components, one per visible part: `header` (with the live badge), `latency_summary`,
-//! `timeline`, `transcript`, `call_control`, `webhooks` (composed by `app`). `client`
+//! `timeline`, `player` (the recording, when the link includes it), `transcript`,
+//! `call_control`, `webhooks` (composed by `app`). `client`
 //! fetches the call; `follow` follows a live call's stream; `call_data` holds the view the
 //! components read, changed in place by live events; `dom` holds the few imperative
 //! browser calls. Pure logic with native tests: `format`, `latency`, `search`, `chart`
@@ -22,6 +23,7 @@ pub mod latency;
 pub mod latency_summary;
 pub mod live;
 pub mod markup;
+pub mod player;
 pub mod route;
 pub mod search;
 pub mod timeline;

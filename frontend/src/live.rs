@@ -119,7 +119,12 @@ pub fn apply(view: &mut PublicDebugView, event: LiveEvent) -> Applied {
             }
             applied.webhooks = next.webhooks != view.webhooks;
             applied.state = next.call_state() != view.call_state();
+            // Snapshots never carry the recording: keep the one the JSON view gave.
+            let recording = view.recording.take();
             *view = *next;
+            if view.recording.is_none() {
+                view.recording = recording;
+            }
         }
         LiveEvent::Turns(t) => match append(&mut view.turns, t.from as usize, t.turns) {
             Ok(from) => applied.turns_from = from,
@@ -324,6 +329,22 @@ mod tests {
         assert!(applied.turns_replaced);
         assert_eq!(v.turns.len(), 1);
         assert_eq!(v.turns[0].content, "Different");
+    }
+
+    #[test]
+    fn a_snapshot_keeps_the_recording_the_json_view_gave() {
+        let recording = callscope_shared::PublicRecording {
+            url: "/api/v1/call-debug/t/recording?expires=1&signature=s".into(),
+            expires_at: callscope_shared::Timestamp::from_unix(1).unwrap(),
+            offset_seconds: 2.0,
+        };
+        let mut v = view();
+        v.recording = Some(recording.clone());
+        let mut next = view();
+        next.turns.push(turn("more"));
+        assert_eq!(next.recording, None, "snapshots carry none");
+        apply(&mut v, LiveEvent::Snapshot(Box::new(next)));
+        assert_eq!((v.turns.len(), v.recording), (2, Some(recording)));
     }
 
     #[test]

@@ -11,6 +11,7 @@ use leptos::prelude::*;
 
 use crate::call_data::Call;
 use crate::latency::{Grade, Phases};
+use crate::player::Playback;
 use crate::search::{self, Index};
 use crate::{dom, format, route};
 
@@ -118,11 +119,16 @@ fn tool_calls(turn: &PublicTurn) -> Option<impl IntoView + use<>> {
     })
 }
 
+/// The class of a turn's time when it plays the recording from there; its `data-turn`
+/// holds the turn's index.
+pub const SEEK: &str = "seek";
+
 fn row(
     index: usize,
     turn: &PublicTurn,
     ranges: &[(usize, usize)],
     budget: RwSignal<u32>,
+    seekable: bool,
 ) -> impl IntoView + use<> {
     let (role_class, role) = match turn.role {
         Role::Assistant => ("assistant", "Assistant"),
@@ -149,10 +155,28 @@ fn row(
         })
         .collect_view();
     let offset = turn.timestamp.map(|ts| {
-        view! {
-            <span class="offset" title="Time since the call started">
-                {format::clock(ts)}
-            </span>
+        let clock = format::clock(ts);
+        if seekable {
+            let label = format!("Play the recording from {clock}");
+            view! {
+                <button
+                    type="button"
+                    class=format!("offset {SEEK}")
+                    data-turn=index
+                    title="Play the recording from this turn"
+                    aria-label=label
+                >
+                    {clock}
+                </button>
+            }
+            .into_any()
+        } else {
+            view! {
+                <span class="offset" title="Time since the call started">
+                    {clock}
+                </span>
+            }
+            .into_any()
         }
     });
     view! {
@@ -197,7 +221,12 @@ pub fn Transcript(
     budget: RwSignal<u32>,
     /// The turn a link points at (0-based); the transcript scrolls to and highlights it.
     target: RwSignal<Option<usize>>,
+    /// The recording's player, when the link includes the recording: each turn's time
+    /// then plays it from that turn.
+    #[prop(optional_no_strip)]
+    playback: Option<Playback>,
 ) -> impl IntoView {
+    let seekable = playback.is_some();
     // Turns the list knows of; a live call adds more (see the effect below).
     let known = StoredValue::new(call.peek(|v| v.turns.len()));
     let epoch = StoredValue::new(call.epoch());
@@ -402,7 +431,11 @@ pub fn Transcript(
         call.peek(|v| {
             r.items[c * CHUNK..end]
                 .iter()
-                .filter_map(|(i, ranges)| v.turns.get(*i).map(|t| row(*i, t, ranges, budget)))
+                .filter_map(|(i, ranges)| {
+                    v.turns
+                        .get(*i)
+                        .map(|t| row(*i, t, ranges, budget, seekable))
+                })
                 .collect_view()
         })
     };
@@ -424,7 +457,7 @@ pub fn Transcript(
             }
         };
         let added_row = move |(i, ranges): Row| {
-            call.peek(|v| v.turns.get(i).map(|t| row(i, t, &ranges, budget)))
+            call.peek(|v| v.turns.get(i).map(|t| row(i, t, &ranges, budget, seekable)))
         };
         view! {
             <ol
@@ -441,8 +474,25 @@ pub fn Transcript(
         }
     };
 
+    // One listener for every turn's time (a long call has thousands): a click, or Enter or
+    // Space on the focused button, plays the recording from that turn.
+    let on_click = move |ev: leptos::ev::MouseEvent| {
+        let Some(playback) = playback else {
+            return;
+        };
+        let turn = ev
+            .target()
+            .and_then(|t| wasm_bindgen::JsCast::dyn_into::<web_sys::Element>(t).ok())
+            .and_then(|el| el.closest(&format!("button.{SEEK}")).ok().flatten())
+            .and_then(|button| button.get_attribute("data-turn"))
+            .and_then(|i| i.parse::<usize>().ok());
+        if let Some(at) = turn.and_then(|i| call.peek(|v| v.turns.get(i)?.timestamp)) {
+            playback.seek(at);
+        }
+    };
+
     view! {
-        <section class="panel transcript" aria-labelledby="transcript-title">
+        <section class="panel transcript" aria-labelledby="transcript-title" on:click=on_click>
             <div class="section-head">
                 <h2 id="transcript-title">"Transcript"</h2>
                 <span class="count">

@@ -49,6 +49,8 @@ pub struct AppState {
     pub telephony: Option<Telephony>,
     /// `POST /v1/traces`'s concurrency limit and span expiry.
     pub traces: Arc<crate::otlp::Intake>,
+    /// The Content-Security-Policy of every HTML page (`csp::viewer_csp`).
+    pub csp: HeaderValue,
 }
 
 impl AppState {
@@ -63,6 +65,7 @@ impl AppState {
         Self {
             keys: Arc::new(Keys::from_server_key(&config.server_key)),
             traces: Arc::new(crate::otlp::Intake::new(config.otlp_concurrency)),
+            csp: csp::viewer_csp(config.recordings.as_ref()),
             config,
             store,
             live,
@@ -96,7 +99,10 @@ pub fn router(state: AppState) -> Router {
             request_timeout,
         ))
         .layer(middleware::from_fn(json_errors))
-        .layer(middleware::from_fn(csp::on_html))
+        .layer(middleware::from_fn_with_state(
+            state.csp.clone(),
+            csp::on_html,
+        ))
         // Brotli or gzip when the client takes it: the viewer's wasm is ~400 KB raw and a
         // long call's JSON ~1 MB. A fast level: responses are compressed as they are sent.
         .layer(

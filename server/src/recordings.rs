@@ -184,6 +184,11 @@ impl Recordings {
         self.bucket.region()
     }
 
+    /// `scheme://host[:port]` of the bucket's URLs (where its pre-signed GETs point).
+    pub fn origin(&self) -> String {
+        self.bucket.base_url().origin().ascii_serialization()
+    }
+
     /// A GET URL for object `key`, signed at `now` (Unix seconds) and valid for
     /// `expires_in` seconds from then.
     pub fn presign_get(&self, key: &str, expires_in: u64, now: i64) -> Result<Url, UnsignableKey> {

@@ -171,6 +171,8 @@ pub struct Keys {
     pub webhook_secret: [u8; 32],
     /// Signs the embedded recordings store's URLs.
     pub recording_url: [u8; 32],
+    /// Signs the recording URLs of debug links (`debug_link::recording`).
+    pub debug_recording_url: [u8; 32],
 }
 
 impl Keys {
@@ -180,6 +182,7 @@ impl Keys {
             link_encryption: key.derive("debug-link-token/v1"),
             webhook_secret: key.derive("webhook-signing-secret/v1"),
             recording_url: key.derive("recording-url/v1"),
+            debug_recording_url: key.derive("debug-link-recording-url/v1"),
         }
     }
 }

@@ -14,6 +14,10 @@ pub struct DebugLink {
     pub created_at: Option<Timestamp>,
     #[serde(default)]
     pub expires_at: Option<Timestamp>,
+    /// Whether the link's public view carries the call's recording (`include_recording` at
+    /// issue; fixed for the link's life, like `expires_at`).
+    #[serde(default)]
+    pub include_recording: bool,
     #[serde(default)]
     pub view_count: u64,
     #[serde(default)]
@@ -117,6 +121,18 @@ pub mod call_events {
     pub const END_REQUESTED: &str = "call.end.requested";
 }
 
+/// The call's recording in a public view, for a link issued with `include_recording=true`:
+/// a short-lived URL of the MP3 and where the audio sits on the call's clock.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PublicRecording {
+    /// Reads the audio until `expires_at` (and never past the link's own life).
+    pub url: String,
+    pub expires_at: Timestamp,
+    /// Seconds from the call's start (`started_at`, the transcript's clock) to the audio's
+    /// first sample: a turn at `timestamp` t is heard at `t - offset_seconds` in the audio.
+    pub offset_seconds: f64,
+}
+
 /// `GET /api/v1/call-debug/:token`: the spec's fields, then the viewer's additive ones.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PublicDebugView {
@@ -140,6 +156,11 @@ pub struct PublicDebugView {
     /// Call control as it happened (gathers, transfers, an end asked for), oldest first.
     #[serde(default)]
     pub events: Vec<PublicCallEvent>,
+    /// The recording, only on the JSON view of a link that includes it, when the call has
+    /// one and the server a recordings store; `null` otherwise (and always in the live
+    /// stream's snapshots).
+    #[serde(default)]
+    pub recording: Option<PublicRecording>,
 }
 
 impl PublicDebugView {

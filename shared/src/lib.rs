@@ -24,7 +24,7 @@ pub use call::{
 };
 pub use debug::{
     DebugLink, LatencySummary, MetricStats, PublicCallEvent, PublicCallState, PublicDebugView,
-    PublicToolCall, PublicTurn, PublicWebhookDelivery, SlowestTurn, call_events,
+    PublicRecording, PublicToolCall, PublicTurn, PublicWebhookDelivery, SlowestTurn, call_events,
 };
 pub use endpoint::{
     EndpointDeliveries, NewWebhookEndpoint, WEBHOOK_EVENTS, WebhookEndpoint, WebhookEndpointList,

@@ -15,6 +15,12 @@ pub fn debug_path(token: &str) -> String {
     format!("{DEBUG_PATH_PREFIX}{token}")
 }
 
+/// The path under a link that serves the call's recording on this server (embedded store):
+/// `/api/v1/call-debug/<token>/recording`.
+pub fn recording_path(token: &str) -> String {
+    format!("{}/recording", debug_path(token))
+}
+
 /// The token of a debug-link path `/api/v1/call-debug/<token>`, if `path` is one whose
 /// token has the right shape. Anything else (missing or extra segments, a trailing slash,
 /// percent-escapes, a query) is not a debug link.

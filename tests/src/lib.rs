@@ -10,6 +10,7 @@ pub mod browser;
 pub mod live_call;
 pub mod long_call;
 pub mod page;
+pub mod recorded_call;
 pub mod server;
 
 pub use browser::Browser;

@@ -79,7 +79,7 @@ pub async fn insert(database_url: &str, turns: usize) -> String {
         &Keys::from_server_key(&key).link_encryption,
         account_id,
         call_id,
-        None,
+        debug_link::IssueOptions::default(),
         now,
     )
     .await

@@ -2,8 +2,9 @@
 //!
 //! Lifecycle: the owner's `GET /v1/calls/:id/debug-link` issues a token (or returns the
 //! live one); `POST …/debug-link/revoke` kills it at once, and the next GET issues a new
-//! one. An optional expiry (`expires_in`, 60 s to 90 days) is fixed at issue; an expired
-//! link answers like an unknown one, and the next GET replaces it.
+//! one. An optional expiry (`expires_in`, 60 s to 90 days) and whether the public view
+//! carries the recording (`include_recording`, default false: `recording`) are fixed at
+//! issue; an expired link answers like an unknown one, and the next GET replaces it.
 //!
 //! The public endpoint's rules live here too (`DebugLinks::open_public`): a client over
 //! its miss limit is refused before any lookup, a miss counts against the client, and a
@@ -11,6 +12,7 @@
 
 pub mod limiter;
 pub mod recorder;
+pub mod recording;
 pub mod shared_misses;
 pub mod stream;
 pub mod token;
@@ -20,6 +22,7 @@ use callscope_shared::{CallId, DebugLink, PublicDebugView};
 
 pub use limiter::MissLimiter;
 pub use recorder::ViewRecorder;
+pub use recording::RecordingAccess;
 pub use shared_misses::SharedMisses;
 pub use stream::{LiveViews, StreamLimits};
 pub use token::DebugToken;
@@ -74,9 +77,20 @@ fn owner_view(token: &DebugToken, link: &LinkRecord) -> DebugLink {
         url: public_path(token),
         created_at: link.created_at.timestamp(),
         expires_at: link.expires_at.and_then(UnixTime::timestamp),
+        include_recording: link.include_recording,
         view_count: link.view_count.max(0) as u64,
         last_viewed_at: link.last_viewed_at.and_then(UnixTime::timestamp),
     }
+}
+
+/// What an issued link is fixed with. An existing link keeps what it was issued with,
+/// whatever a later request asks for (revoke it to change it).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct IssueOptions {
+    /// Seconds until the link expires; `None`: it does not.
+    pub expires_in: Option<i64>,
+    /// Whether the public view carries the call's recording.
+    pub include_recording: bool,
 }
 
 /// Returns the call's live link, issuing one if it has none (or only an expired one).
@@ -85,7 +99,7 @@ pub async fn issue(
     key: &[u8; 32],
     account_id: AccountId,
     call_id: CallId,
-    expires_in: Option<i64>,
+    options: IssueOptions,
     now: UnixTime,
 ) -> Result<DebugLink, DebugLinkError> {
     match store.debug_log_state(account_id, call_id).await? {
@@ -106,7 +120,7 @@ pub async fn issue(
         store.revoke_debug_link(call_id, now).await?;
     }
     let token = DebugToken::try_generate()?;
-    let expires_at = expires_in.map(|secs| now.plus(secs));
+    let expires_at = options.expires_in.map(|secs| now.plus(secs));
     let link = store
         .insert_debug_link(
             call_id,
@@ -114,6 +128,7 @@ pub async fn issue(
             &token.encrypt(key)?,
             now,
             expires_at,
+            options.include_recording,
         )
         .await?;
     // A concurrent request may have won the insert: show whichever link is live.
@@ -144,12 +159,24 @@ pub enum Opened {
     Missing,
 }
 
-/// Resolves a token to the masked view. Malformed tokens never reach the database.
-pub async fn open(store: &Store, token_text: &str, now: UnixTime) -> Result<Opened, StoreError> {
-    let Some(target) = find_open_link(store, token_text, now).await? else {
+/// Resolves a token to the masked view (with the recording if the link includes it).
+/// Malformed tokens never reach the database.
+pub async fn open(
+    store: &Store,
+    token_text: &str,
+    recordings: RecordingAccess<'_>,
+    now: UnixTime,
+) -> Result<Opened, StoreError> {
+    let Some((token, target)) = find_open_link(store, token_text, now).await? else {
         return Ok(Opened::Missing);
     };
-    let Some(view) = view::load(store, target.call_id).await? else {
+    let audience = view::Audience::Link {
+        token: &token,
+        link: &target,
+        recordings,
+        now,
+    };
+    let Some(view) = view::load(store, target.call_id, audience).await? else {
         return Ok(Opened::Missing);
     };
     Ok(Opened::Found {
@@ -158,18 +185,19 @@ pub async fn open(store: &Store, token_text: &str, now: UnixTime) -> Result<Open
     })
 }
 
-/// The link a presented token opens at `now`: `None` for a malformed token (which never
-/// reaches the database), an unknown, revoked or expired one, or a suspended account's.
+/// The link a presented token opens at `now`, with the token: `None` for a malformed
+/// token (which never reaches the database), an unknown, revoked or expired one, or a
+/// suspended account's.
 async fn find_open_link(
     store: &Store,
     token_text: &str,
     now: UnixTime,
-) -> Result<Option<LinkTarget>, StoreError> {
+) -> Result<Option<(DebugToken, LinkTarget)>, StoreError> {
     let Some(token) = DebugToken::parse(token_text) else {
         return Ok(None);
     };
     let target = store.find_debug_link(&token.hash()).await?;
-    Ok(target.filter(|t| !t.is_expired(now)))
+    Ok(target.filter(|t| !t.is_expired(now)).map(|t| (token, t)))
 }
 
 /// The public endpoint's helpers: miss limiting, view counting and live streams.
@@ -234,7 +262,7 @@ impl DebugLinks {
         if let Err(retry_after) = self.limiter.check(client).await {
             return Err(DebugLinkError::TooManyMisses { retry_after });
         }
-        let Some(target) = find_open_link(store, token, clock.now()).await? else {
+        let Some((_, target)) = find_open_link(store, token, clock.now()).await? else {
             return Err(self.miss(client).await);
         };
         let slot = self
@@ -266,12 +294,13 @@ impl DebugLinks {
         store: &Store,
         client: ClientKey,
         token: &str,
+        recordings: RecordingAccess<'_>,
         now: UnixTime,
     ) -> Result<Box<PublicDebugView>, DebugLinkError> {
         if let Err(retry_after) = self.limiter.check(client).await {
             return Err(DebugLinkError::TooManyMisses { retry_after });
         }
-        match open(store, token, now).await? {
+        match open(store, token, recordings, now).await? {
             Opened::Found { link_id, view } => {
                 self.recorder.record(link_id, now);
                 crate::metrics::link_view();
@@ -279,6 +308,32 @@ impl DebugLinks {
             }
             // The miss's own count decides: it may have raced others past the check above.
             Opened::Missing => Err(self.miss(client).await),
+        }
+    }
+
+    /// The recording file a request for a link's recording may read (`recording`), for
+    /// `client`: misses count as for the JSON view (an unknown, revoked or expired link, and
+    /// equally a bad or expired URL of an open one, so the answer tells nothing), and
+    /// nothing is counted as a view.
+    pub async fn open_recording(
+        &self,
+        store: &Store,
+        client: ClientKey,
+        token: &str,
+        query: recording::SignedQuery<'_>,
+        recordings: RecordingAccess<'_>,
+        now: UnixTime,
+    ) -> Result<crate::recordings::embedded::Verified, DebugLinkError> {
+        if let Err(retry_after) = self.limiter.check(client).await {
+            return Err(DebugLinkError::TooManyMisses { retry_after });
+        }
+        let file = match find_open_link(store, token, now).await? {
+            Some((_, link)) => recording::open_file(store, recordings, &link, query, now).await?,
+            None => None,
+        };
+        match file {
+            Some(file) => Ok(file),
+            None => Err(self.miss(client).await),
         }
     }
 }

@@ -1,5 +1,6 @@
 //! The public, masked view of one call. What is shown is chosen field by field: nothing
-//! from metadata, extracted_data, costs, recordings, the agent or the account is copied.
+//! from metadata, extracted_data, costs, the agent or the account is copied, and the
+//! recording only for a link issued with it (`recording`).
 
 use callscope_shared::latency;
 use callscope_shared::mask::{mask_phone, mask_text};
@@ -10,7 +11,10 @@ use callscope_shared::{
 };
 use serde_json::Value;
 
-use crate::storage::{ControlEvent, Store, StoreResult};
+use super::DebugToken;
+use super::recording::{self, RecordingAccess};
+use crate::clock::UnixTime;
+use crate::storage::{ControlEvent, LinkTarget, Store, StoreResult};
 
 /// Builds the view of `call` (loaded with transcript and latency), its deliveries and its
 /// call-control events. The JSON view and every event of the live stream come from here.
@@ -40,18 +44,49 @@ pub fn public_view(
         disposition: call.disposition,
         webhooks: deliveries.iter().map(public_delivery).collect(),
         events: events.iter().filter_map(public_event).collect(),
+        recording: None,
     }
 }
 
-/// Reads call `call_id` and builds its view; `None` when the call is gone. The JSON view
-/// and the live stream's snapshots both come from here.
-pub async fn load(store: &Store, call_id: CallId) -> StoreResult<Option<PublicDebugView>> {
+/// Whom a view is built for, which decides whether it carries the recording.
+#[derive(Clone, Copy)]
+pub enum Audience<'a> {
+    /// The JSON view of the link `link`, presented as `token`, at `now`: with the recording
+    /// when the link includes it (`recording::for_link`).
+    Link {
+        token: &'a DebugToken,
+        link: &'a LinkTarget,
+        recordings: RecordingAccess<'a>,
+        now: UnixTime,
+    },
+    /// A live stream's snapshot, shared by every stream of the call: never the recording
+    /// (which exists only once the call has ended, when its stream ends).
+    Stream,
+}
+
+/// Reads call `call_id` and builds its view for `audience`; `None` when the call is gone.
+/// The JSON view and the live stream's snapshots both come from here.
+pub async fn load(
+    store: &Store,
+    call_id: CallId,
+    audience: Audience<'_>,
+) -> StoreResult<Option<PublicDebugView>> {
     let Some(call) = store.get_call_for_link(call_id).await? else {
         return Ok(None);
     };
     let deliveries = store.call_deliveries(call_id).await?;
     let events = store.control_events(call_id).await?;
-    Ok(Some(public_view(&call, &deliveries, &events)))
+    let mut view = public_view(&call, &deliveries, &events);
+    if let Audience::Link {
+        token,
+        link,
+        recordings,
+        now,
+    } = audience
+    {
+        view.recording = recording::for_link(store, recordings, token, link, now).await?;
+    }
+    Ok(Some(view))
 }
 
 /// A call-control event with its detail masked; `None` for an instant out of range.

@@ -93,7 +93,7 @@ pub async fn run(store: &Store, args: &DemoArgs, database_url: &str) -> anyhow::
                 &key.link_encryption,
                 outcome.account_id,
                 id,
-                None,
+                debug_link::IssueOptions::default(),
                 clock::now(),
             )
             .await

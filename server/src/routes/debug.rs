@@ -16,18 +16,21 @@ use serde_json::json;
 use super::NoStore;
 use super::calls::parse_call_id;
 use super::params::{Allowed, Params};
+use super::recording_file::Caching;
 use crate::app::AppState;
 use crate::auth::Auth;
 use crate::client_ip::{ClientKey, client_ip};
-use crate::csp::VIEWER_CSP;
-use crate::debug_link::{self, MAX_EXPIRES_IN, MIN_EXPIRES_IN, StreamOpened};
+use crate::debug_link::recording::SignedQuery;
+use crate::debug_link::{
+    self, IssueOptions, MAX_EXPIRES_IN, MIN_EXPIRES_IN, RecordingAccess, StreamOpened,
+};
 use crate::error::{ApiError, messages};
 use crate::extract::PathParam;
 
 /// The query parameters of the owner's debug-link route.
-pub const ISSUE_PARAMS: Allowed = &["expires_in"];
+pub const ISSUE_PARAMS: Allowed = &["expires_in", "include_recording"];
 
-/// `GET /v1/calls/:callId/debug-link[?expires_in=SECONDS]`
+/// `GET /v1/calls/:callId/debug-link[?expires_in=SECONDS][&include_recording=true|false]`
 pub async fn issue(
     State(state): State<AppState>,
     auth: Auth,
@@ -35,13 +38,16 @@ pub async fn issue(
     params: Params,
 ) -> Result<NoStore<Json<DebugLink>>, ApiError> {
     let call_id = parse_call_id(&call_id)?;
-    let expires_in = params.optional_int_in("expires_in", MIN_EXPIRES_IN..=MAX_EXPIRES_IN)?;
+    let options = IssueOptions {
+        expires_in: params.optional_int_in("expires_in", MIN_EXPIRES_IN..=MAX_EXPIRES_IN)?,
+        include_recording: params.bool_or("include_recording", false)?,
+    };
     let link = debug_link::issue(
         &state.store,
         &state.keys.link_encryption,
         auth.account_id,
         call_id,
-        expires_in,
+        options,
         state.clock.now(),
     )
     .await?;
@@ -86,10 +92,64 @@ pub async fn public(
     let now = state.clock.now();
     match state
         .debug
-        .open_public(&state.store, client, &token, now)
+        .open_public(&state.store, client, &token, recording_access(&state), now)
         .await
     {
         Ok(view) => Json(view).into_response(),
+        Err(err) => ApiError::from(err).into_response(),
+    }
+}
+
+/// What signs and serves the recordings of links that include them.
+fn recording_access(state: &AppState) -> RecordingAccess<'_> {
+    RecordingAccess {
+        store: state.config.recordings.as_ref(),
+        key: &state.keys.debug_recording_url,
+    }
+}
+
+/// `GET`/`HEAD /api/v1/call-debug/:token/recording?expires=&signature=`: the call's
+/// recording for a link that includes it (embedded store; `debug_link::recording`). The
+/// link is checked on every request, so revoking or expiring it stops the audio at once.
+/// Every failure is the link's one 404 (a miss, as on the JSON view); the file is served as
+/// `/recordings/…` serves it (ranges, `audio/mpeg`), but `Cache-Control: private, no-cache`:
+/// a browser may keep the audio, and asks the server (a 304) before each reuse.
+pub async fn recording(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    PathParam(token): PathParam,
+    request: axum::extract::Request,
+) -> Response {
+    let client = ClientKey::from(client_ip(
+        peer.ip(),
+        request.headers(),
+        &state.config.trusted_proxies,
+    ));
+    let pairs = super::recording_file::query_pairs(&request);
+    let single = |name| super::recording_file::single(&pairs, name).unwrap_or_default();
+    let now = state.clock.now();
+    let opened = state
+        .debug
+        .open_recording(
+            &state.store,
+            client,
+            &token,
+            SignedQuery {
+                expires: single("expires"),
+                signature: single("signature"),
+            },
+            recording_access(&state),
+            now,
+        )
+        .await;
+    match opened {
+        // Revalidated on every reuse, so a revocation reaches a browser that has the audio.
+        Ok(file) => {
+            let not_found =
+                || ApiError::from(debug_link::DebugLinkError::LinkNotFound).into_response();
+            super::recording_file::serve(file, now.secs(), request, Caching::Revalidate, not_found)
+                .await
+        }
         Err(err) => ApiError::from(err).into_response(),
     }
 }
@@ -150,10 +210,9 @@ async fn viewer_page(state: &AppState) -> Response {
         Ok(html) => {
             let mut response =
                 ([(header::CONTENT_TYPE, "text/html; charset=utf-8")], html).into_response();
-            response.headers_mut().insert(
-                header::CONTENT_SECURITY_POLICY,
-                HeaderValue::from_static(VIEWER_CSP),
-            );
+            response
+                .headers_mut()
+                .insert(header::CONTENT_SECURITY_POLICY, state.csp.clone());
             response
         }
         // The viewer's index.html is missing from the dist directory.
@@ -181,6 +240,29 @@ pub async fn public_headers(request: axum::extract::Request, next: Next) -> Resp
         HeaderValue::from_static("nosniff"),
     );
     h.insert(header::VARY, HeaderValue::from_static("Accept"));
+    response
+}
+
+/// Headers on every answer of a link's recording: the public ones, except that a served
+/// file keeps its `Cache-Control: private, no-cache` (nothing else is cached).
+pub async fn recording_headers(request: axum::extract::Request, next: Next) -> Response {
+    let mut response = next.run(request).await;
+    let h = response.headers_mut();
+    if !h.contains_key(header::CACHE_CONTROL) {
+        h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
+    h.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
+    h.insert(
+        "x-robots-tag",
+        HeaderValue::from_static("noindex, nofollow"),
+    );
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
     response
 }
 

@@ -51,6 +51,17 @@ pub fn api() -> Router<AppState> {
             get(debug::events),
         )
         .route_layer(middleware::from_fn(debug::public_headers))
+        // A link's recording: the same public headers but its own caching (a private
+        // cache may keep the audio, revalidated before each reuse), and its own parameters
+        // (checked by the handler, others ignored).
+        .merge(
+            Router::new()
+                .route(
+                    &callscope_shared::link::recording_path("{token}"),
+                    get(debug::recording),
+                )
+                .route_layer(middleware::from_fn(debug::recording_headers)),
+        )
         // Embedded recordings: the handler checks the signed URL's own parameters (others
         // are ignored, like the public link's) and answers every failure with one 404.
         .route(

@@ -116,6 +116,18 @@ impl Params {
             .transpose()
     }
 
+    /// `true` or `false` (exactly: lowercase, nothing else), or `default` when absent.
+    pub fn bool_or(&self, name: &str, default: bool) -> Result<bool, ApiError> {
+        match self.get(name) {
+            None => Ok(default),
+            Some("true") => Ok(true),
+            Some("false") => Ok(false),
+            Some(_) => Err(ApiError::bad_request(format!(
+                "{name} must be true or false"
+            ))),
+        }
+    }
+
     pub fn status(&self) -> Result<Option<CallStatus>, ApiError> {
         self.enumeration("status", CallStatus::allowed())
     }
@@ -375,6 +387,27 @@ mod tests {
             assert!(p(spelled).agent_any().is_err(), "{spelled}");
             assert!(p(spelled).agent_numeric().is_err(), "{spelled}");
         }
+    }
+
+    #[test]
+    fn booleans_are_true_or_false_exactly() {
+        let p = |v: &str| {
+            params(&[("include_recording", v)], &["include_recording"])
+                .unwrap()
+                .bool_or("include_recording", false)
+        };
+        assert!(p("true").unwrap());
+        assert!(!p("false").unwrap());
+        for bad in ["", "1", "0", "yes", "True", "FALSE", " true", "true "] {
+            assert_eq!(
+                p(bad).unwrap_err().message,
+                "include_recording must be true or false",
+                "{bad:?}"
+            );
+        }
+        let absent = params(&[], &["include_recording"]).unwrap();
+        assert!(!absent.bool_or("include_recording", false).unwrap());
+        assert!(absent.bool_or("include_recording", true).unwrap());
     }
 
     #[test]

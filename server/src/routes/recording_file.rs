@@ -19,6 +19,7 @@ use tower_http::services::ServeFile;
 use crate::app::AppState;
 use crate::error::{ApiError, default_message, messages};
 use crate::recordings::RecordingStore;
+use crate::recordings::embedded::Verified;
 use crate::recordings::store::CONTENT_TYPE;
 
 /// The one answer for every URL that does not lead to a recording.
@@ -31,12 +32,19 @@ fn not_found() -> Response {
 }
 
 /// The value of query parameter `name` if it is given exactly once.
-fn single<'a>(pairs: &'a [(String, String)], name: &str) -> Option<&'a str> {
+pub(super) fn single<'a>(pairs: &'a [(String, String)], name: &str) -> Option<&'a str> {
     let mut values = pairs.iter().filter(|(n, _)| n == name);
     match (values.next(), values.next()) {
         (Some((_, v)), None) => Some(v),
         _ => None,
     }
+}
+
+/// The request's query parameters, decoded.
+pub(super) fn query_pairs(request: &Request) -> Vec<(String, String)> {
+    url::form_urlencoded::parse(request.uri().query().unwrap_or("").as_bytes())
+        .into_owned()
+        .collect()
 }
 
 pub async fn recording_file(
@@ -50,10 +58,7 @@ pub async fn recording_file(
     let Ok(Path(key)) = key else {
         return not_found();
     };
-    let pairs: Vec<(String, String)> =
-        url::form_urlencoded::parse(request.uri().query().unwrap_or("").as_bytes())
-            .into_owned()
-            .collect();
+    let pairs = query_pairs(&request);
     let (Some(expires), Some(signature)) = (single(&pairs, "expires"), single(&pairs, "signature"))
     else {
         return not_found();
@@ -62,6 +67,31 @@ pub async fn recording_file(
     let Some(verified) = store.verify(&key, expires, signature, now) else {
         return not_found();
     };
+    serve(verified, now, request, Caching::UntilExpiry, not_found).await
+}
+
+/// How a served recording may be cached (always `private`: the URL is a credential).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Caching {
+    /// Kept no longer than the URL works: `private, max-age=<seconds left>`.
+    UntilExpiry,
+    /// Checked with the server before every reuse (`private, no-cache`; the file's
+    /// `Last-Modified` makes that a 304), so a URL whose link was revoked stops at once
+    /// even for a browser that has the audio.
+    Revalidate,
+}
+
+/// Serves a recording file a signed URL checked out for (`/recordings/…`, and a debug
+/// link's `…/recording`): `audio/mpeg` whatever the file is called, ranges, and
+/// `Cache-Control` as `caching` says. A file that is not there (or is a folder) gets the
+/// caller's `not_found`.
+pub(super) async fn serve(
+    verified: Verified,
+    now: i64,
+    request: Request,
+    caching: Caching,
+    not_found: impl FnOnce() -> Response,
+) -> Response {
     // Only files: a folder (a key that is a prefix of others) is as missing as nothing.
     if !tokio::fs::metadata(&verified.path)
         .await
@@ -98,8 +128,13 @@ pub async fn recording_file(
     }
     // Private: the URL is a credential. A cache may keep the audio no longer than the URL
     // works.
-    let max_age = verified.expires.saturating_sub(now).max(0);
-    let cache = format!("private, max-age={max_age}");
+    let cache = match caching {
+        Caching::UntilExpiry => {
+            let max_age = verified.expires.saturating_sub(now).max(0);
+            format!("private, max-age={max_age}")
+        }
+        Caching::Revalidate => "private, no-cache".to_owned(),
+    };
     if let Ok(value) = HeaderValue::from_str(&cache) {
         response.headers_mut().insert(header::CACHE_CONTROL, value);
     }

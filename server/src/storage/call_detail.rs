@@ -160,7 +160,7 @@ impl TryFrom<LatencyRow> for LatencyTurn {
 }
 
 #[derive(sqlx::FromRow)]
-struct RecordingRow {
+pub(super) struct RecordingRow {
     recording_enabled: Flag,
     has_recording: Flag,
     recording_key: Option<String>,

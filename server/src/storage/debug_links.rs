@@ -2,8 +2,9 @@
 
 use callscope_shared::CallId;
 
+use super::call_detail::RecordingRow;
 use super::decode::{self, Flag};
-use super::{AccountStatus, Store, StoreError, StoreResult};
+use super::{AccountStatus, RecordingState, Store, StoreError, StoreResult};
 use crate::clock::UnixTime;
 use crate::ids::{AccountId, LinkId};
 
@@ -15,6 +16,8 @@ pub struct LinkRecord {
     pub token_enc: Vec<u8>,
     pub created_at: UnixTime,
     pub expires_at: Option<UnixTime>,
+    /// The public view carries the call's recording (fixed at issue).
+    pub include_recording: bool,
     pub view_count: i64,
     pub last_viewed_at: Option<UnixTime>,
 }
@@ -25,6 +28,8 @@ pub struct LinkTarget {
     pub link_id: LinkId,
     pub call_id: CallId,
     pub expires_at: Option<UnixTime>,
+    /// The public view carries the call's recording (fixed at issue).
+    pub include_recording: bool,
 }
 
 impl LinkTarget {
@@ -32,6 +37,24 @@ impl LinkTarget {
     pub fn is_expired(&self, now: UnixTime) -> bool {
         self.expires_at.is_some_and(|at| at <= now)
     }
+}
+
+/// A call's recording as a debug link shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LinkRecording {
+    pub state: RecordingState,
+    /// The call's `started_at`: the transcript's clock starts there.
+    pub call_started_at: UnixTime,
+    /// When the provider started recording; `None` when it did not say.
+    pub recording_started_at: Option<UnixTime>,
+}
+
+#[derive(sqlx::FromRow)]
+struct LinkRecordingRow {
+    #[sqlx(flatten)]
+    recording: RecordingRow,
+    recording_started_at: Option<UnixTime>,
+    started_at: UnixTime,
 }
 
 /// Whether an account's call can have a debug link.
@@ -43,7 +66,7 @@ pub enum DebugLogState {
 }
 
 const LINK_COLUMNS: &str =
-    "id, call_id, token_enc, created_at, expires_at, view_count, last_viewed_at";
+    "id, call_id, token_enc, created_at, expires_at, include_recording, view_count, last_viewed_at";
 
 #[derive(sqlx::FromRow)]
 struct LinkRow {
@@ -52,6 +75,7 @@ struct LinkRow {
     token_enc: Vec<u8>,
     created_at: UnixTime,
     expires_at: Option<UnixTime>,
+    include_recording: Flag,
     view_count: i64,
     last_viewed_at: Option<UnixTime>,
 }
@@ -66,6 +90,7 @@ impl TryFrom<LinkRow> for LinkRecord {
             token_enc: r.token_enc,
             created_at: r.created_at,
             expires_at: r.expires_at,
+            include_recording: r.include_recording.into(),
             view_count: r.view_count,
             last_viewed_at: r.last_viewed_at,
         })
@@ -77,6 +102,7 @@ struct TargetRow {
     id: LinkId,
     call_id: i64,
     expires_at: Option<UnixTime>,
+    include_recording: Flag,
 }
 
 impl TryFrom<TargetRow> for LinkTarget {
@@ -87,12 +113,14 @@ impl TryFrom<TargetRow> for LinkTarget {
             link_id: r.id,
             call_id: decode::call_id(r.call_id)?,
             expires_at: r.expires_at,
+            include_recording: r.include_recording.into(),
         })
     }
 }
 
 /// Links that open: unrevoked, of an active account (`$1`); callers add which.
-const OPEN_LINKS: &str = "SELECT l.id, l.call_id, l.expires_at FROM debug_links l
+const OPEN_LINKS: &str =
+    "SELECT l.id, l.call_id, l.expires_at, l.include_recording FROM debug_links l
      JOIN calls c ON c.id = l.call_id
      JOIN accounts a ON a.id = c.account_id
      WHERE l.revoked_at IS NULL AND a.status = $1";
@@ -128,7 +156,8 @@ impl Store {
     }
 
     /// Stores a new link unless the call already has a live one; returns the live link
-    /// either way (so two concurrent first requests agree on one token).
+    /// either way (so two concurrent first requests agree on one token, and on its
+    /// `expires_at` and `include_recording`: the first insert's).
     pub async fn insert_debug_link(
         &self,
         call_id: CallId,
@@ -136,10 +165,12 @@ impl Store {
         token_enc: &[u8],
         now: UnixTime,
         expires_at: Option<UnixTime>,
+        include_recording: bool,
     ) -> StoreResult<LinkRecord> {
         sqlx::query(
-            "INSERT INTO debug_links (call_id, token_hash, token_enc, created_at, expires_at)
-             VALUES ($1, $2, $3, $4, $5)
+            "INSERT INTO debug_links (call_id, token_hash, token_enc, created_at, expires_at,
+                include_recording)
+             VALUES ($1, $2, $3, $4, $5, $6)
              ON CONFLICT DO NOTHING",
         )
         .bind(call_id.get())
@@ -147,6 +178,7 @@ impl Store {
         .bind(token_enc.to_vec())
         .bind(now)
         .bind(expires_at)
+        .bind(include_recording)
         .execute(self.pool())
         .await?;
         self.live_debug_link(call_id)
@@ -191,6 +223,24 @@ impl Store {
             .fetch_optional(self.pool())
             .await?;
         row.map(LinkTarget::try_from).transpose()
+    }
+
+    /// What a link that includes the recording shows of call `call_id`'s recording,
+    /// whoever owns the call (the link names it); `None` when the call is gone.
+    pub async fn link_recording(&self, call_id: CallId) -> StoreResult<Option<LinkRecording>> {
+        let row: Option<LinkRecordingRow> = sqlx::query_as(
+            "SELECT recording_enabled, has_recording, recording_key, recording_status,
+                    recording_error, recording_started_at, started_at
+             FROM calls WHERE id = $1",
+        )
+        .bind(call_id.get())
+        .fetch_optional(self.pool())
+        .await?;
+        Ok(row.map(|r| LinkRecording {
+            state: r.recording.into(),
+            call_started_at: r.started_at,
+            recording_started_at: r.recording_started_at,
+        }))
     }
 
     /// Adds `views` to a link's count and moves `last_viewed_at` forward to `at`.

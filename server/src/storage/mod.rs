@@ -56,7 +56,7 @@ pub use call_updates::{CallState, CallTx, EntryLatency, SeqEntry};
 pub use calls::{CallEvents, NewCall, NewLatencyTurn, NewTranscriptEntry};
 pub use control_events::ControlEvent;
 pub use daily_stats::{DAY, Totals};
-pub use debug_links::{DebugLogState, LinkRecord, LinkTarget};
+pub use debug_links::{DebugLogState, LinkRecord, LinkRecording, LinkTarget};
 pub use deliveries::NewDelivery;
 pub use endpoints::{EndpointRecord, NewEndpoint};
 pub use gauges::Gauges;

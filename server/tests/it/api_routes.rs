@@ -257,7 +257,7 @@ impl World {
             (
                 Method::GET,
                 format!("/v1/calls/{call}/debug-link"),
-                &["expires_in"],
+                &["expires_in", "include_recording"],
                 None,
             ),
             (

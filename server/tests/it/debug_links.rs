@@ -266,6 +266,7 @@ both_backends!(
                 &token.encrypt(&w.server.state.keys.link_encryption).unwrap(),
                 now.plus(-100),
                 Some(now.plus(-1)),
+                false,
             )
             .await
             .unwrap();
@@ -450,6 +451,7 @@ both_backends!(
                     .unwrap(),
                 now.plus(-100),
                 Some(now.plus(-1)),
+                false,
             )
             .await
             .unwrap();

@@ -11,6 +11,7 @@ mod api_routes;
 mod call_control;
 mod cli;
 mod debug_links;
+mod debug_recording;
 mod edge;
 mod fake_telnyx;
 mod live_view;
