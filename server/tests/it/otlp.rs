@@ -1040,3 +1040,50 @@ both_backends!(
         }
     }
 );
+
+/// A Pipecat call whose turns arrive, then (`later` seconds on) an unrelated request, then
+/// its root: the call made.
+async fn root_after(db: &TestDb, later: i64) -> Value {
+    let key = create_key(&db.store, "acme", KeyMode::Live, UnixTime(1))
+        .await
+        .unwrap();
+    let acme = db.store.account_id("acme").await.unwrap().unwrap();
+    let agent = crate::common::fixtures::agent(&db.store, acme, AGENT_BITS).await;
+    let mut config = common::config();
+    config.pipeline_tokens = TOKEN.parse().unwrap();
+    let clock = ManualClock::new(UnixTime(T0 + 3600));
+    let app = Application::builder(config)
+        .store(db.store.clone())
+        .live(LiveStore::in_process())
+        .clock(Arc::new(clock.clone()));
+    let w = W {
+        server: TestServer::start_app(app).await,
+        key: key.reveal().to_owned(),
+        agent: agent.public_id.to_string(),
+    };
+    let mut batches = pipecat_call(30, "conv-late", creating_attrs(&w.agent));
+    let root = batches.pop().unwrap();
+    w.send(batches.concat()).await;
+    clock.advance(later);
+    // Expiry runs on a request, at most every ten minutes (the first request ran it).
+    w.send(vec![span(31, 1, None, "turn", (0.0, 1.0), vec![])])
+        .await;
+    w.send(root).await;
+    w.only_call().await
+}
+
+both_backends!(
+    spans_no_call_claims_expire_after_a_day,
+    |db: TestDb| async move {
+        // A day after they arrived, the turns are kept: the root makes the whole call.
+        let call = root_after(&db, callscope_server::otlp::UNCLAIMED_TTL).await;
+        expected_pipecat(&call, 0.0);
+    }
+);
+
+both_backends!(spans_older_than_a_day_are_gone, |db: TestDb| async move {
+    // A second more, and they were deleted: the root alone makes a call with no entries.
+    let call = root_after(&db, callscope_server::otlp::UNCLAIMED_TTL + 1).await;
+    assert_eq!(call["turn_count"], 0, "{call}");
+    assert_eq!(call["status"], "completed");
+});
