@@ -22,6 +22,10 @@ pub struct Ingested {
     pub message: String,
 }
 
+/// How long a request may take to create a trace's call before its claim is taken as
+/// abandoned.
+pub const STALE_CLAIM_SECONDS: i64 = 60;
+
 /// How a call's end is told when the trace does not say (`callscope.ended_reason`).
 pub const DEFAULT_ENDED_REASON: EndedReason = EndedReason::CallerHangup;
 
@@ -115,11 +119,19 @@ async fn apply(
         return Ok(None);
     };
     let root = trace.root(&[framework.root_name()]).cloned();
-    let call_id = match store.trace_claim(trace_id).await? {
+    let claim = match store.trace_claim(trace_id).await? {
+        // Its creator stopped midway (a crash): claimed again by whoever comes next.
+        TraceClaim::Creating { since } if now.since(since) > STALE_CLAIM_SECONDS => {
+            store.release_stale_trace(trace_id, since).await?;
+            store.trace_claim(trace_id).await?
+        }
+        claim => claim,
+    };
+    let call_id = match claim {
         TraceClaim::Call {
             completed: true, ..
         }
-        | TraceClaim::Creating => return Ok(None),
+        | TraceClaim::Creating { .. } => return Ok(None),
         TraceClaim::Call { call_id, .. } => call_id,
         TraceClaim::Unclaimed => match named_call(store, &trace).await? {
             Some(call_id) => {

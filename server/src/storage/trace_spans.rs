@@ -25,8 +25,8 @@ pub struct StoredSpan {
 pub enum TraceClaim {
     /// No call yet.
     Unclaimed,
-    /// Another request is creating its call.
-    Creating,
+    /// Another request is creating its call, since then.
+    Creating { since: UnixTime },
     /// Feeding this call.
     Call { call_id: CallId, completed: bool },
 }
@@ -35,6 +35,7 @@ pub enum TraceClaim {
 struct ClaimRow {
     call_id: Option<i64>,
     completed: decode::Flag,
+    created_at: UnixTime,
 }
 
 /// Most rows one INSERT carries (8 binds each, under SQLite's 32,766).
@@ -79,17 +80,23 @@ impl Store {
 
     /// What the trace feeds.
     pub async fn trace_claim(&self, trace_id: &str) -> StoreResult<TraceClaim> {
-        let row: Option<ClaimRow> =
-            sqlx::query_as("SELECT call_id, completed FROM trace_calls WHERE trace_id = $1")
-                .bind(trace_id)
-                .fetch_optional(self.pool())
-                .await?;
+        let row: Option<ClaimRow> = sqlx::query_as(
+            "SELECT call_id, completed, created_at FROM trace_calls WHERE trace_id = $1",
+        )
+        .bind(trace_id)
+        .fetch_optional(self.pool())
+        .await?;
         Ok(match row {
             None => TraceClaim::Unclaimed,
-            Some(ClaimRow { call_id: None, .. }) => TraceClaim::Creating,
+            Some(ClaimRow {
+                call_id: None,
+                created_at,
+                ..
+            }) => TraceClaim::Creating { since: created_at },
             Some(ClaimRow {
                 call_id: Some(id),
                 completed,
+                ..
             }) => TraceClaim::Call {
                 call_id: decode::call_id(id)?,
                 completed: completed.0,
@@ -135,6 +142,19 @@ impl Store {
             .bind(trace_id)
             .execute(self.pool())
             .await?;
+        Ok(())
+    }
+
+    /// Frees a claim made at `since` whose creator never named the call (it stopped
+    /// midway): the trace may be claimed again.
+    pub async fn release_stale_trace(&self, trace_id: &str, since: UnixTime) -> StoreResult<()> {
+        sqlx::query(
+            "DELETE FROM trace_calls WHERE trace_id = $1 AND call_id IS NULL AND created_at = $2",
+        )
+        .bind(trace_id)
+        .bind(since)
+        .execute(self.pool())
+        .await?;
         Ok(())
     }
 

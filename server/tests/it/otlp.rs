@@ -1087,3 +1087,32 @@ both_backends!(spans_older_than_a_day_are_gone, |db: TestDb| async move {
     assert_eq!(call["turn_count"], 0, "{call}");
     assert_eq!(call["status"], "completed");
 });
+
+both_backends!(
+    a_claim_abandoned_midway_is_taken_over,
+    |db: TestDb| async move {
+        let w = world(&db).await;
+        let now = T0 + 3600;
+        // A request claimed trace 40 to create its call and stopped (a crash) long ago;
+        // trace 41's claim is a second old: its creator may still be at work.
+        let stale = "28".repeat(16);
+        let fresh = "29".repeat(16);
+        assert!(
+            db.store
+                .claim_trace(&stale, None, UnixTime(now - 61))
+                .await
+                .unwrap()
+        );
+        assert!(
+            db.store
+                .claim_trace(&fresh, None, UnixTime(now - 1))
+                .await
+                .unwrap()
+        );
+        w.send(pipecat_call(40, "conv-stale", creating_attrs(&w.agent)).concat())
+            .await;
+        w.send(pipecat_call(41, "conv-fresh", creating_attrs(&w.agent)).concat())
+            .await;
+        expected_pipecat(&w.only_call().await, 0.0);
+    }
+);
