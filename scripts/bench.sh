@@ -67,6 +67,7 @@ fi
 if [ -z "$only" ] || [ "$only" = viewer ]; then
   echo "==> viewer first paint (release dist/, headless Chromium)"
   trunk build --release --offline >/dev/null
+  cargo run -q -p callscope-server --release --locked -- precompress dist >/dev/null
   cargo bench -p callscope-e2e --bench viewer_paint --locked
 fi
 if [ -z "$only" ] || [ "$only" = pipeline ]; then

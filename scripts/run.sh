@@ -26,6 +26,8 @@ echo "==> building the server ($profile)"
 cargo build -p callscope-server --locked --profile "$profile"
 case "$profile" in dev) dir=debug ;; *) dir=$profile ;; esac
 bin="$CARGO_TARGET_DIR/$dir/callscope"
+# Brotli (quality 11) and gzip copies of the viewer, sent as built.
+"$bin" precompress "$CALLSCOPE_DIST" >/dev/null
 
 echo "==> migrating and filling demo data"
 "$bin" migrate

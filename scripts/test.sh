@@ -29,8 +29,9 @@ cargo clippy -p callscope-shared --target wasm32-unknown-unknown --locked -- -D 
 step "viewer build (trunk, release, offline)"
 trunk build --release --offline
 
-step "server binary for the end-to-end tests"
+step "server binary for the end-to-end tests; the viewer pre-compressed"
 cargo build -p callscope-server --locked
+"$CARGO_TARGET_DIR/debug/callscope" precompress dist
 
 step "native tests (SQLite, PostgreSQL, Redis, headless Chromium)"
 cargo test --workspace --locked

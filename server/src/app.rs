@@ -155,7 +155,11 @@ async fn serve_file(dist: PathBuf, request: Request) -> Response {
     {
         return refused.into_response();
     }
-    let mut response = match ServeDir::new(dist).oneshot(request).await {
+    // `trunk build` then `callscope precompress` leave `.br` and `.gz` beside the files:
+    // sent as they are to a client that takes them (the compression layer leaves a
+    // response that has its Content-Encoding alone).
+    let files = ServeDir::new(dist).precompressed_br().precompressed_gzip();
+    let mut response = match files.oneshot(request).await {
         Ok(response) => response.into_response(),
         Err(never) => match never {},
     };

@@ -70,6 +70,13 @@ pub enum Command {
     /// Play a voice pipeline against a running server: live calls that ring, are
     /// answered, talk (the demo's conversations, in real time) and hang up.
     Simulate(SimulateArgs),
+    /// Write brotli (`.br`) and gzip (`.gz`) copies of the built viewer's files, which the
+    /// server then sends as they are (run after `trunk build`).
+    Precompress {
+        /// The viewer's build folder.
+        #[arg(default_value = "dist")]
+        dir: std::path::PathBuf,
+    },
 }
 
 #[derive(Debug, Args)]

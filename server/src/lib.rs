@@ -27,6 +27,7 @@ pub mod operator;
 pub mod otlp;
 pub mod pipeline;
 pub mod pipeline_auth;
+pub mod precompress;
 pub mod recordings;
 pub mod request_limits;
 pub mod request_line;

@@ -38,6 +38,20 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Serve(args) => return serve::serve(Config::from_cli(&cli.db, args)?).await,
         // An HTTP client of a running server (the database only to find the Demo agents).
         Command::Simulate(args) => return simulate::run_cli(&cli.db, args).await,
+        // Files only: no database.
+        Command::Precompress { dir } => {
+            for c in callscope_server::precompress::precompress(&dir)? {
+                let size = |n: Option<usize>| n.map_or("-".to_owned(), |n| n.to_string());
+                println!(
+                    "{}: {} bytes, brotli {}, gzip {}",
+                    c.path.display(),
+                    c.raw,
+                    size(c.brotli),
+                    size(c.gzip)
+                );
+            }
+            return Ok(());
+        }
         other => other,
     };
     let store = Store::connect(&cli.db.database_url, cli.db.db_max_connections)
@@ -48,7 +62,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Migrate => {
             tracing::info!("migrations applied");
         }
-        Command::Serve(_) | Command::Simulate(_) => unreachable!("run above"),
+        Command::Serve(_) | Command::Simulate(_) | Command::Precompress { .. } => {
+            unreachable!("run above")
+        }
         Command::Keys {
             command: KeysCommand::Create { account, test },
         } => {

@@ -135,6 +135,41 @@ backend_independent!(
 );
 
 backend_independent!(
+    precompressed_files_are_sent_as_built,
+    |db: TestDb| async move {
+        let (dir, wasm) = dist();
+        let made = callscope_server::precompress::precompress(&dir).unwrap();
+        assert!(
+            made.iter()
+                .any(|c| c.path.ends_with(&WASM[1..]) && c.brotli.is_some())
+        );
+        let server =
+            TestServer::start_with_dist(db.store.clone(), LiveStore::in_process(), dir.clone())
+                .await;
+        let br = std::fs::read(dir.join(format!("{}.br", &WASM[1..]))).unwrap();
+        let gz = std::fs::read(dir.join(format!("{}.gz", &WASM[1..]))).unwrap();
+        for (accept, expected, bytes) in [
+            (Some("gzip, deflate, br"), Some("br"), &br),
+            (Some("gzip"), Some("gzip"), &gz),
+            (None, None, &wasm),
+        ] {
+            let (status, headers, body) = fetch(&server, WASM, accept).await;
+            assert_eq!(status, StatusCode::OK, "{accept:?}");
+            assert_eq!(encoding(&headers), expected, "{accept:?}");
+            // The built file itself (quality 11), not one compressed again per response.
+            assert_eq!(&body, bytes, "{accept:?}");
+            assert_eq!(decode(expected, &body), wasm, "{accept:?}");
+            assert_eq!(headers["content-type"], "application/wasm", "{accept:?}");
+            assert_eq!(
+                headers["cache-control"], "public, max-age=31536000, immutable",
+                "{accept:?}"
+            );
+        }
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+);
+
+backend_independent!(
     api_json_is_compressed_when_asked_and_identical_once_decoded,
     |db: TestDb| async move {
         let key = create_key(&db.store, "acme", KeyMode::Live, UnixTime(1))
