@@ -12,6 +12,8 @@
 //! - A body that is not an MP3, larger than `max_bytes`, an HTTP error or a timeout are
 //!   failed attempts; the store's `put` writes whole objects only (a temporary file renamed
 //!   into place; one S3 `PUT`), so nothing half-written is ever visible.
+//! - A recording asked for whose `call.recording.saved` has not come [`SAVE_DEADLINE`]
+//!   after its call ended is failed (`the provider never saved the recording`).
 //! - The URL obeys the webhook delivery policy: public addresses only, unless
 //!   `--webhook-allow-private` (tests on loopback turn it on). No redirects are followed.
 
@@ -33,6 +35,11 @@ use crate::webhooks::target::{PublicResolver, is_private_literal, validate};
 pub const URL_VALID_FOR: i64 = 600;
 /// Reason given when no store is configured.
 pub const NO_STORE: &str = "no recordings store is configured on this server";
+/// How long after its call ended a recording asked for may wait for the provider's
+/// `call.recording.saved` before it is failed.
+pub const SAVE_DEADLINE: i64 = 3600;
+/// Reason given then.
+pub const NEVER_SAVED: &str = "the provider never saved the recording";
 
 /// The downloader's settings.
 #[derive(Debug, Clone)]
@@ -156,10 +163,24 @@ impl Downloader {
     }
 
     /// Claims the due downloads and runs them (`concurrency` at once); returns how many
-    /// were claimed.
+    /// were claimed. First fails the recordings the provider never saved.
     pub async fn run_once(&self) -> usize {
         let config = &self.inner.config;
         let now = self.inner.clock.now();
+        let deadline = UnixTime(now.secs() - SAVE_DEADLINE);
+        match self
+            .inner
+            .store
+            .fail_unsaved_recordings(deadline, NEVER_SAVED)
+            .await
+        {
+            Ok(0) => {}
+            Ok(n) => tracing::warn!(
+                recordings = n,
+                "recordings never saved by the provider: failed"
+            ),
+            Err(e) => tracing::warn!(error = %e, "failing unsaved recordings failed"),
+        }
         let limit = config.concurrency.max(1) as i64;
         let claimed = match self
             .inner

@@ -118,6 +118,29 @@ impl Store {
         Ok(())
     }
 
+    /// Fails the recordings asked for whose call ended before `ended_before` and that the
+    /// provider never saved (no download queued); returns how many.
+    pub async fn fail_unsaved_recordings(
+        &self,
+        ended_before: UnixTime,
+        reason: &str,
+    ) -> StoreResult<u64> {
+        let ids: Vec<i64> = sqlx::query_scalar(
+            "UPDATE calls SET recording_status = 'failed', recording_error = $2
+             WHERE recording_status = 'requested' AND ended_at < $1
+               AND NOT EXISTS (SELECT 1 FROM recording_downloads d WHERE d.call_id = calls.id)
+             RETURNING id",
+        )
+        .bind(ended_before)
+        .bind(reason)
+        .fetch_all(self.pool())
+        .await?;
+        for id in &ids {
+            self.changes().notify(decode::call_id(*id)?);
+        }
+        Ok(ids.len() as u64)
+    }
+
     /// Remembers the provider's leg id of the call's own leg (the first one seen stays).
     pub async fn set_call_leg_id(&self, call_id: CallId, leg_id: &str) -> StoreResult<()> {
         sqlx::query("UPDATE calls SET call_leg_id = $2 WHERE id = $1 AND call_leg_id IS NULL")

@@ -148,6 +148,7 @@ struct W {
     /// The server's clock: T0, or the wall clock's now with an S3 store (the loopback S3
     /// checks signatures against the wall clock, as S3 does).
     t0: i64,
+    clock: ManualClock,
     key: String,
     recording_agent: String,
     plain_agent: String,
@@ -241,6 +242,7 @@ async fn world(db: &TestDb, options: Options) -> W {
     config.telnyx.api_url = fake.api_url();
     config.telnyx.api_key = Some(TelnyxApiKey::parse(TELNYX_KEY).unwrap());
     config.telephony = TelephonyConfig::Telnyx;
+    let clock = ManualClock::new(UnixTime(t0));
     config.recording_downloads = DownloadConfig {
         allow_private: options.allow_private,
         timeout: options.timeout,
@@ -254,11 +256,12 @@ async fn world(db: &TestDb, options: Options) -> W {
     let app = Application::builder(config)
         .store(db.store.clone())
         .live(LiveStore::in_process())
-        .clock(Arc::new(ManualClock::new(UnixTime(t0))));
+        .clock(Arc::new(clock.clone()));
     W {
         server: TestServer::start_app(app).await,
         fake,
         t0,
+        clock,
         key: key.reveal().to_owned(),
         recording_agent,
         plain_agent,
@@ -266,11 +269,15 @@ async fn world(db: &TestDb, options: Options) -> W {
     }
 }
 
-fn event(id: &str, event_type: &str, at: i64, payload: Value) -> Value {
-    let occurred_at = time::OffsetDateTime::from_unix_timestamp(at)
+fn rfc3339(at: i64) -> String {
+    time::OffsetDateTime::from_unix_timestamp(at)
         .unwrap()
         .format(&time::format_description::well_known::Rfc3339)
-        .unwrap();
+        .unwrap()
+}
+
+fn event(id: &str, event_type: &str, at: i64, payload: Value) -> Value {
+    let occurred_at = rfc3339(at);
     json!({"data": {"record_type": "event", "event_type": event_type, "id": id,
         "occurred_at": occurred_at, "payload": payload}, "meta": {"attempt": 1}})
 }
@@ -285,30 +292,30 @@ fn leg_payload(extra: Value) -> Value {
     payload
 }
 
-fn answered() -> Value {
+fn answered(t0: i64) -> Value {
     event(
         "ev-rec-answered",
         "call.answered",
-        T0 + 2,
+        t0 + 2,
         leg_payload(json!({})),
     )
 }
 
-fn hangup() -> Value {
+fn hangup(t0: i64) -> Value {
     event(
         "ev-rec-hangup",
         "call.hangup",
-        T0 + 65,
+        t0 + 65,
         leg_payload(json!({"hangup_cause": "normal_clearing", "hangup_source": "caller"})),
     )
 }
 
 /// `call.recording.saved` as the facts file describes it: no call control id.
-fn saved(id: &str, url: &str, client_state: Option<&str>) -> Value {
+fn saved(t0: i64, id: &str, url: &str, client_state: Option<&str>) -> Value {
     event(
         id,
         "call.recording.saved",
-        T0 + 66,
+        t0 + 66,
         json!({"call_leg_id": LEG, "call_session_id": "session-rec-1",
             "connection_id": "conn-1", "client_state": client_state, "channels": "single",
             "recording_started_at": "2026-01-15T10:00:03Z",
@@ -322,7 +329,7 @@ impl W {
     async fn create(&self, agent: &str, status: &str) -> String {
         let body = json!({"agent_id": agent, "from_number": "+31612345678",
             "to_number": "+31850012345", "call_control_id": CONTROL, "status": status,
-            "started_at": "2026-01-15T10:00:00Z"});
+            "started_at": rfc3339(self.t0)});
         let r = self
             .server
             .client
@@ -425,7 +432,7 @@ async fn eventually(what: &str, mut check: impl AsyncFnMut() -> bool) {
 /// A recorded call with one `record_start` sent, answered by Telnyx.
 async fn answered_recorded_call(w: &W) -> String {
     let id = w.create(&w.recording_agent, "ringing").await;
-    assert_eq!(w.deliver(&answered()).await, "applied");
+    assert_eq!(w.deliver(&answered(w.t0)).await, "applied");
     eventually("record_start sent", async || w.record_starts().len() == 1).await;
     id
 }
@@ -447,7 +454,7 @@ both_backends!(
             .await
             .unwrap();
         assert_eq!(answer.status(), StatusCode::OK);
-        assert_eq!(w.deliver(&answered()).await, "applied");
+        assert_eq!(w.deliver(&answered(w.t0)).await, "applied");
         eventually("record_start sent", async || w.record_starts().len() == 1).await;
         tokio::time::sleep(Duration::from_millis(150)).await;
         let starts = w.record_starts();
@@ -473,12 +480,15 @@ both_backends!(
                 json!({"error": "Recording not yet available"})
             )
         );
-        assert_eq!(w.deliver(&hangup()).await, "applied");
+        assert_eq!(w.deliver(&hangup(w.t0)).await, "applied");
         assert_eq!(w.call(&id).await["has_recording"], false);
 
         // Saved: matched by the call's leg id (no client_state), downloaded, stored.
         let url = format!("{}/recording.mp3", files.base);
-        assert_eq!(w.deliver(&saved("ev-saved-1", &url, None)).await, "applied");
+        assert_eq!(
+            w.deliver(&saved(w.t0, "ev-saved-1", &url, None)).await,
+            "applied"
+        );
         let (status, link) = w.settled_recording(&id).await;
         assert_eq!(status, StatusCode::OK, "{link}");
         assert_eq!(w.call(&id).await["has_recording"], true);
@@ -497,10 +507,13 @@ both_backends!(
 
         // The event again, and the same recording under a new event id: nothing fetched.
         assert_eq!(
-            w.deliver(&saved("ev-saved-1", &url, None)).await,
+            w.deliver(&saved(w.t0, "ev-saved-1", &url, None)).await,
             "duplicate"
         );
-        assert_eq!(w.deliver(&saved("ev-saved-2", &url, None)).await, "applied");
+        assert_eq!(
+            w.deliver(&saved(w.t0, "ev-saved-2", &url, None)).await,
+            "applied"
+        );
         tokio::time::sleep(Duration::from_millis(300)).await;
         assert_eq!(files.hits.load(Ordering::SeqCst), 1);
         assert_eq!(w.recording(&id).await.0, StatusCode::OK);
@@ -520,7 +533,7 @@ both_backends!(
             .to_owned();
         let url = format!("{}/recording.mp3", files.base);
         // Before the hangup, with a leg id callscope never saw: the tag names the call.
-        let mut early = saved("ev-early", &url, Some(&tag));
+        let mut early = saved(w.t0, "ev-early", &url, Some(&tag));
         early["data"]["payload"]["call_leg_id"] = json!("some-other-leg");
         let outcomes = futures_util::future::join_all([
             w.deliver(&early),
@@ -533,7 +546,7 @@ both_backends!(
             1,
             "{outcomes:?}"
         );
-        assert_eq!(w.deliver(&hangup()).await, "applied");
+        assert_eq!(w.deliver(&hangup(w.t0)).await, "applied");
         let (status, link) = w.settled_recording(&id).await;
         assert_eq!(status, StatusCode::OK, "{link}");
         assert_eq!(files.hits.load(Ordering::SeqCst), 1);
@@ -551,10 +564,13 @@ both_backends!(
         let w = world(&db, Options::default()).await;
         let files = file_server(Serve::Mp3(silent_mp3(3_000))).await;
         let id = w.create(&w.plain_agent, "in-progress").await;
-        assert_eq!(w.deliver(&answered()).await, "applied");
+        assert_eq!(w.deliver(&answered(w.t0)).await, "applied");
         // A recording Telnyx saved anyway (recorded by someone else) is dropped.
         let url = format!("{}/recording.mp3", files.base);
-        assert_eq!(w.deliver(&saved("ev-unasked", &url, None)).await, "ignored");
+        assert_eq!(
+            w.deliver(&saved(w.t0, "ev-unasked", &url, None)).await,
+            "ignored"
+        );
         // The end of the call: every answer it got has been handled by now.
         let (status, _) = w
             .pipeline(
@@ -587,9 +603,12 @@ async fn download_outcome(
     let w = world(db, options).await;
     let files = file_server(serve).await;
     let id = answered_recorded_call(&w).await;
-    assert_eq!(w.deliver(&hangup()).await, "applied");
+    assert_eq!(w.deliver(&hangup(w.t0)).await, "applied");
     let url = format!("{}/recording.mp3", files.base);
-    assert_eq!(w.deliver(&saved("ev-fault", &url, None)).await, "applied");
+    assert_eq!(
+        w.deliver(&saved(w.t0, "ev-fault", &url, None)).await,
+        "applied"
+    );
     let outcome = w.settled_recording(&id).await;
     assert_eq!(
         w.call(&id).await["has_recording"],
@@ -709,7 +728,7 @@ both_backends!(
         let w = world(&db, Options::default()).await;
         let id = w.create(&w.recording_agent, "ringing").await;
         w.fake.end_call(CONTROL);
-        assert_eq!(w.deliver(&answered()).await, "applied");
+        assert_eq!(w.deliver(&answered(w.t0)).await, "applied");
         assert_eq!(
             w.settled_recording(&id).await,
             failed("the call ended before the recording could start")
@@ -860,5 +879,30 @@ both_backends!(
         assert_eq!(hits, 3);
         let id = w.calls_created().await.first().cloned().unwrap();
         assert_eq!(s3.object(&format!("recordings/{id}.mp3")), None);
+    }
+);
+
+both_backends!(
+    a_recording_the_provider_never_saves_fails_an_hour_after_the_call,
+    |db: TestDb| async move {
+        let w = world(&db, Options::default()).await;
+        let id = answered_recorded_call(&w).await;
+        assert_eq!(w.deliver(&hangup(w.t0)).await, "applied");
+        let ended_at = w.t0 + 65;
+        // Up to the hour, still waiting for call.recording.saved.
+        w.clock.set(UnixTime(ended_at + 3600));
+        tokio::time::sleep(Duration::from_millis(400)).await;
+        assert_eq!(
+            w.recording(&id).await,
+            (
+                StatusCode::NOT_FOUND,
+                json!({"error": "Recording not yet available"})
+            )
+        );
+        w.clock.set(UnixTime(ended_at + 3601));
+        assert_eq!(
+            w.settled_recording(&id).await,
+            failed("the provider never saved the recording")
+        );
     }
 );
