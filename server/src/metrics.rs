@@ -13,7 +13,6 @@
 //!   `callscope_provider_command_duration_seconds{provider, action}`;
 //! - `callscope_debug_link_views_total`, `callscope_debug_link_misses_total`.
 
-use std::net::SocketAddr;
 use std::sync::OnceLock;
 use std::time::Instant;
 
@@ -129,9 +128,4 @@ async fn scrape(State(state): State<AppState>) -> Response {
         HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
     );
     response
-}
-
-/// Binds the metrics listener (before serving, so a taken port fails at start).
-pub async fn bind(addr: SocketAddr) -> std::io::Result<tokio::net::TcpListener> {
-    tokio::net::TcpListener::bind(addr).await
 }

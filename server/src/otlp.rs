@@ -4,7 +4,7 @@
 //! with no code.
 //!
 //! Rules:
-//! - only the span names a mapping reads are kept (`spans::KEPT`), durably, per trace
+//! - only the span names a mapping reads are kept (`pipecat::SPANS`, `livekit::SPANS`), durably, per trace
 //!   (`trace_spans`); each request then looks at every trace it touched as a whole, so the
 //!   result does not depend on how spans were batched, ordered or repeated;
 //! - which call: `callscope.call_id` on any span, or Pipecat's `conversation.id`, naming an

@@ -69,13 +69,13 @@ impl Telephony {
         call_control_id: &str,
         command: &Hangup,
     ) -> Result<CommandAccepted, CommandError> {
-        let started = std::time::Instant::now();
-        let answer = match self {
-            Self::Telnyx(client) => client.hangup(call_control_id, command).await,
-            Self::Simulated(sim) => sim.hangup(call_control_id, command).await,
-        };
-        crate::metrics::provider_command(self.name(), "hangup", answer.is_ok(), started);
-        answer
+        self.timed("hangup", async {
+            match self {
+                Self::Telnyx(client) => client.hangup(call_control_id, command).await,
+                Self::Simulated(sim) => sim.hangup(call_control_id, command).await,
+            }
+        })
+        .await
     }
 
     /// Transfers the call to a new leg.
@@ -84,13 +84,13 @@ impl Telephony {
         call_control_id: &str,
         command: &Transfer,
     ) -> Result<CommandAccepted, CommandError> {
-        let started = std::time::Instant::now();
-        let answer = match self {
-            Self::Telnyx(client) => client.transfer(call_control_id, command).await,
-            Self::Simulated(sim) => sim.transfer(call_control_id, command).await,
-        };
-        crate::metrics::provider_command(self.name(), "transfer", answer.is_ok(), started);
-        answer
+        self.timed("transfer", async {
+            match self {
+                Self::Telnyx(client) => client.transfer(call_control_id, command).await,
+                Self::Simulated(sim) => sim.transfer(call_control_id, command).await,
+            }
+        })
+        .await
     }
 
     /// Speaks a prompt and gathers digits.
@@ -99,18 +99,13 @@ impl Telephony {
         call_control_id: &str,
         command: &GatherUsingSpeak,
     ) -> Result<CommandAccepted, CommandError> {
-        let started = std::time::Instant::now();
-        let answer = match self {
-            Self::Telnyx(client) => client.gather_using_speak(call_control_id, command).await,
-            Self::Simulated(sim) => sim.gather_using_speak(call_control_id, command).await,
-        };
-        crate::metrics::provider_command(
-            self.name(),
-            "gather_using_speak",
-            answer.is_ok(),
-            started,
-        );
-        answer
+        self.timed("gather_using_speak", async {
+            match self {
+                Self::Telnyx(client) => client.gather_using_speak(call_control_id, command).await,
+                Self::Simulated(sim) => sim.gather_using_speak(call_control_id, command).await,
+            }
+        })
+        .await
     }
 
     /// Starts recording the call.
@@ -119,12 +114,24 @@ impl Telephony {
         call_control_id: &str,
         command: &RecordStart,
     ) -> Result<CommandAccepted, CommandError> {
+        self.timed("record_start", async {
+            match self {
+                Self::Telnyx(client) => client.record_start(call_control_id, command).await,
+                Self::Simulated(sim) => sim.record_start(call_control_id, command).await,
+            }
+        })
+        .await
+    }
+
+    /// Runs a command, counted and timed in the metrics under `action`.
+    async fn timed(
+        &self,
+        action: &'static str,
+        command: impl Future<Output = Result<CommandAccepted, CommandError>>,
+    ) -> Result<CommandAccepted, CommandError> {
         let started = std::time::Instant::now();
-        let answer = match self {
-            Self::Telnyx(client) => client.record_start(call_control_id, command).await,
-            Self::Simulated(sim) => sim.record_start(call_control_id, command).await,
-        };
-        crate::metrics::provider_command(self.name(), "record_start", answer.is_ok(), started);
+        let answer = command.await;
+        crate::metrics::provider_command(self.name(), action, answer.is_ok(), started);
         answer
     }
 

@@ -39,18 +39,9 @@ enum Framework {
 impl Framework {
     fn of(trace: &Trace) -> Option<Self> {
         let any = |names: &[&str]| trace.named(names).next().is_some();
-        if any(&[
-            "agent_session",
-            "user_turn",
-            "agent_turn",
-            "assistant_turn",
-            "llm_node",
-            "tts_node",
-            "tts_request",
-            "function_tool",
-        ]) {
+        if any(livekit::SPANS) {
             Some(Framework::LiveKit)
-        } else if any(&["conversation", "turn", "stt", "llm", "tts"]) {
+        } else if any(pipecat::SPANS) {
             Some(Framework::Pipecat)
         } else {
             None
@@ -83,8 +74,9 @@ pub async fn ingest(
             .push(span);
     }
     for (trace_id, spans) in by_trace {
+        let claim = store.trace_claim(&trace_id).await?;
         if matches!(
-            store.trace_claim(&trace_id).await?,
+            claim,
             TraceClaim::Call {
                 completed: true,
                 ..
@@ -93,7 +85,7 @@ pub async fn ingest(
             continue;
         }
         store.put_spans(&spans, now).await?;
-        if let Some(reason) = apply(store, live, &trace_id, now).await? {
+        if let Some(reason) = apply(store, live, &trace_id, claim, now).await? {
             rejected += 1;
             reasons.push(reason);
         }
@@ -107,11 +99,15 @@ pub async fn ingest(
 }
 
 /// Looks at the whole trace again: binds or creates its call, adds the entries that are
-/// complete, and ends the call once the root is in. A reason when its root is refused.
+/// complete, and ends the call once the root is in. `claim` is what the trace fed when
+/// this request began (a concurrent one may have claimed it since: claiming is
+/// conditional, and adding entries and ending are idempotent). A reason when its root is
+/// refused.
 async fn apply(
     store: &Store,
     live: &LiveStore,
     trace_id: &str,
+    claim: TraceClaim,
     now: UnixTime,
 ) -> Result<Option<String>, PipelineError> {
     let trace = Trace::new(store.trace_spans(trace_id).await?);
@@ -119,7 +115,7 @@ async fn apply(
         return Ok(None);
     };
     let root = trace.root(&[framework.root_name()]).cloned();
-    let claim = match store.trace_claim(trace_id).await? {
+    let claim = match claim {
         // Its creator stopped midway (a crash): claimed again by whoever comes next.
         TraceClaim::Creating { since } if now.since(since) > STALE_CLAIM_SECONDS => {
             store.release_stale_trace(trace_id, since).await?;
@@ -134,12 +130,15 @@ async fn apply(
         | TraceClaim::Creating { .. } => return Ok(None),
         TraceClaim::Call { call_id, .. } => call_id,
         TraceClaim::Unclaimed => match named_call(store, &trace).await? {
-            Some(call_id) => {
-                if !store.claim_trace(trace_id, Some(call_id), now).await? {
-                    return Ok(None);
-                }
-                call_id
-            }
+            Some(call_id) if store.claim_trace(trace_id, Some(call_id), now).await? => call_id,
+            // A concurrent request claimed it first: feed the call it named.
+            Some(_) => match store.trace_claim(trace_id).await? {
+                TraceClaim::Call {
+                    call_id,
+                    completed: false,
+                } => call_id,
+                _ => return Ok(None),
+            },
             None => {
                 let Some(root) = &root else {
                     // Not claimed yet: the spans wait for their root.

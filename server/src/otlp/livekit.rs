@@ -21,6 +21,17 @@ use super::trace::{Span, Trace, ns_to_ms, offset_seconds};
 use crate::pipeline::Turn;
 
 pub const ROOT: &str = "agent_session";
+/// Every span name this mapping reads.
+pub const SPANS: &[&str] = &[
+    ROOT,
+    "user_turn",
+    "agent_turn",
+    "assistant_turn",
+    "llm_node",
+    "tts_node",
+    "tts_request",
+    "function_tool",
+];
 const USER_TURN: &[&str] = &["user_turn"];
 const AGENT_TURN: &[&str] = &["agent_turn", "assistant_turn"];
 const LLM: &[&str] = &["llm_node"];

@@ -22,6 +22,8 @@ use super::trace::{Span, Trace, ns_to_ms, offset_seconds};
 use crate::pipeline::Turn;
 
 pub const ROOT: &str = "conversation";
+/// Every span name this mapping reads.
+pub const SPANS: &[&str] = &[ROOT, "turn", "stt", "llm", "tts"];
 const TURN: &[&str] = &["turn"];
 const STT: &[&str] = &["stt"];
 const LLM: &[&str] = &["llm"];

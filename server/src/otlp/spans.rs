@@ -1,5 +1,5 @@
 //! An export request flattened into the spans callscope keeps: checked (ids, times, size),
-//! attributes as one JSON object, only the span names the mappings read (`KEPT`).
+//! attributes as one JSON object, only the span names the mappings read (`kept`).
 
 use std::collections::BTreeMap;
 
@@ -10,23 +10,11 @@ use serde_json::{Map, Value};
 
 use crate::storage::StoredSpan;
 
-/// Span names a mapping reads (Pipecat's, then LiveKit Agents'); others are accepted and
-/// dropped.
-pub const KEPT: &[&str] = &[
-    "conversation",
-    "turn",
-    "stt",
-    "llm",
-    "tts",
-    "agent_session",
-    "user_turn",
-    "agent_turn",
-    "assistant_turn",
-    "llm_node",
-    "tts_node",
-    "tts_request",
-    "function_tool",
-];
+/// Whether a mapping reads spans of this name (Pipecat's or LiveKit Agents'); others are
+/// accepted and dropped.
+pub fn kept(name: &str) -> bool {
+    super::pipecat::SPANS.contains(&name) || super::livekit::SPANS.contains(&name)
+}
 
 /// Largest attributes of one span, as JSON.
 pub const MAX_ATTRIBUTES_BYTES: usize = 1024 * 1024;
@@ -54,7 +42,7 @@ pub fn flatten(request: &ExportTraceServiceRequest) -> Flattened {
     for resource in &request.resource_spans {
         for scope in &resource.scope_spans {
             for span in &scope.spans {
-                if !KEPT.contains(&span.name.as_str()) {
+                if !kept(&span.name) {
                     continue;
                 }
                 match check(span) {
