@@ -3,7 +3,8 @@
 #  1. fills 1,000,000 demo calls over 365 days into SQLite and PostgreSQL, once (cached
 #     under ~/.cache/callscope-bench; PostgreSQL database `callscope_bench`);
 #  2. runs the criterion bench of the Calls read API's queries on each backend;
-#  3. load-tests the public debug endpoint next to /healthz with wrk, on loopback;
+#  3. load-tests the public debug endpoint (an ended call, a live one, a live one being
+#     appended to) next to /healthz with wrk, on loopback, on SQLite and PostgreSQL;
 #  4. times the viewer's first meaningful paint in headless Chromium (40 and 5,000 turns);
 #  5. drives the pipeline API (64 live calls appending turns, then signed Telnyx hangups) on
 #     SQLite and PostgreSQL (database `callscope_bench_pipeline`, made afresh).
@@ -44,24 +45,46 @@ if [ -z "$only" ] || [ "$only" = postgres ]; then
 fi
 if [ -z "$only" ] || [ "$only" = http ]; then
   command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk >/dev/null; }
-  db="$cache/http.db"
-  "$bin" --database-url "sqlite://$db" demo --calls 2000 --seed 3 --if-empty \
-    --base-url http://127.0.0.1:18090 --json >"$cache/http.json"
-  url=$(sed -E 's/.*"debug_url":"([^"]+)".*/\1/' "$cache/http.json")
-  # Once with the miss limiter in process, once sharing it (and live state) through Redis.
-  for redis in "" "redis://127.0.0.1:6379"; do
-    echo "==> serve with REDIS_URL=${redis:-unset}"
-    if [ -n "$redis" ]; then with_redis=(--redis-url "$redis" --redis-prefix callscope-bench:); else with_redis=(); fi
-    env -u REDIS_URL RUST_LOG=warn "$bin" --database-url "sqlite://$db" \
-      serve --bind 127.0.0.1:18090 --dist dist "${with_redis[@]}" >/dev/null &
-    server=$!
-    trap 'kill $server 2>/dev/null || true' EXIT
-    sleep 1
-    for target in "http://127.0.0.1:18090/healthz" "$url"; do
-      echo "==> wrk -t2 -c32 -d15s --latency ${target%%call-debug/*}$( [ "$target" = "$url" ] && echo 'call-debug/<token>')"
-      wrk -t2 -c32 -d15s --latency -H 'Accept: application/json' "$target" | sed -n '/Latency Distribution/,/Transfer/p'
+  # SQLite (2,000 demo calls), then the same calls in PostgreSQL (`callscope_bench_http`).
+  pg_http="postgres://postgres@127.0.0.1:5432/callscope_bench_http"
+  psql -h 127.0.0.1 -U postgres -d test -tAc "SELECT 1 FROM pg_database WHERE datname = 'callscope_bench_http'" | grep -q 1 \
+    || psql -h 127.0.0.1 -U postgres -d test -tAc "CREATE DATABASE callscope_bench_http" >/dev/null
+  for db_url in "sqlite://$cache/http.db" "$pg_http"; do
+    name=$(case $db_url in sqlite*) echo sqlite ;; *) echo postgres ;; esac)
+    "$bin" --database-url "$db_url" demo --calls 2000 --seed 3 --if-empty \
+      --link-key-file "$cache/http-$name.key" --base-url http://127.0.0.1:18090 --json >"$cache/http-$name.json"
+    url=$(sed -E 's/.*"debug_url":"([^"]+)".*/\1/' "$cache/http-$name.json")
+    key=$(sed -E 's/.*"api_key":"([^"]+)".*/\1/' "$cache/http-$name.json")
+    # Once with the miss limiter in process, once sharing it (and live state) through Redis.
+    for redis in "" "redis://127.0.0.1:6379"; do
+      echo "==> $name, serve with REDIS_URL=${redis:-unset}"
+      if [ -n "$redis" ]; then with_redis=(--redis-url "$redis" --redis-prefix callscope-bench:); else with_redis=(); fi
+      env -u REDIS_URL RUST_LOG=warn "$bin" --database-url "$db_url" serve --link-key-file "$cache/http-$name.key" \
+        --bind 127.0.0.1:18090 --dist dist --pipeline-token bench-token "${with_redis[@]}" >/dev/null &
+      server=$!
+      trap 'kill $server 2>/dev/null || true' EXIT
+      sleep 1
+      # A live call of 40 entries; then the same call while an entry is appended every 100 ms.
+      read -r live_id live_url < <(python3 scripts/bench/live_link.py http://127.0.0.1:18090 "$key" bench-token)
+      for target in healthz ended live live-appending; do
+        case $target in
+          healthz) t=http://127.0.0.1:18090/healthz ;;
+          ended) t=$url ;;
+          *) t=$live_url ;;
+        esac
+        if [ "$target" = live-appending ]; then
+          python3 scripts/bench/live_link.py http://127.0.0.1:18090 "$key" bench-token --append "$live_id" &
+          appender=$!
+        fi
+        echo "==> wrk -t2 -c64 -d15s --latency ($target)"
+        wrk -t2 -c64 -d15s --latency -H 'Accept: application/json' "$t" \
+          | grep -E 'Requests/sec|^ +(50|90|99)%|Non-2xx|Socket errors'
+        if [ "$target" = live-appending ]; then kill $appender; wait $appender 2>/dev/null || true; fi
+      done
+      curl -sf -X POST -H "Authorization: Bearer bench-token" -H 'Content-Type: application/json' \
+        "http://127.0.0.1:18090/pipeline/v1/calls/$live_id/end" -d '{"ended_reason": "caller-hangup"}' >/dev/null
+      kill $server; wait $server 2>/dev/null || true
     done
-    kill $server; wait $server 2>/dev/null || true
   done
 fi
 if [ -z "$only" ] || [ "$only" = viewer ]; then

@@ -6,8 +6,12 @@
 //! (or a bridge that lost Redis for a while) gets `Change::Everything` and re-reads all it
 //! follows, so nothing is missed for long.
 
+use std::sync::Arc;
+
 use callscope_shared::CallId;
 use tokio::sync::broadcast;
+
+use crate::debug_link::view_cache::ViewCache;
 
 /// Room for announcements not yet taken by the slowest listener; beyond it, the listener
 /// gets `Everything`.
@@ -23,15 +27,22 @@ pub enum Change {
 }
 
 /// The announcement channel. Cheap to clone; announcing with no listener costs nothing.
+///
+/// It also holds the public views built from the calls (`ViewCache`), which an
+/// announcement drops at once, before the writer that announced answers: a listener of
+/// the channel would drop them a moment later, and a request in that moment could still
+/// be shown the call as it was before a write its writer already saw acknowledged.
 #[derive(Debug, Clone)]
 pub struct CallChanges {
     sender: broadcast::Sender<Change>,
+    views: Arc<ViewCache>,
 }
 
 impl Default for CallChanges {
     fn default() -> Self {
         Self {
             sender: broadcast::channel(BACKLOG).0,
+            views: Arc::default(),
         }
     }
 }
@@ -39,6 +50,7 @@ impl Default for CallChanges {
 impl CallChanges {
     /// A change committed by this instance.
     pub fn notify(&self, call_id: CallId) {
+        self.views.invalidate(call_id);
         let _ = self.sender.send(Change::Call {
             call_id,
             remote: false,
@@ -47,6 +59,7 @@ impl CallChanges {
 
     /// A change another instance announced.
     pub fn notify_remote(&self, call_id: CallId) {
+        self.views.invalidate(call_id);
         let _ = self.sender.send(Change::Call {
             call_id,
             remote: true,
@@ -55,7 +68,13 @@ impl CallChanges {
 
     /// Tells every listener to re-read all it follows.
     pub fn notify_everything(&self) {
+        self.views.clear();
         let _ = self.sender.send(Change::Everything);
+    }
+
+    /// The public views built from the calls, dropped by every announcement.
+    pub fn views(&self) -> &ViewCache {
+        &self.views
     }
 
     pub fn subscribe(&self) -> Listener {

@@ -17,7 +17,9 @@ pub mod shared_misses;
 pub mod stream;
 pub mod token;
 pub mod view;
+pub mod view_cache;
 
+use axum::body::Bytes;
 use callscope_shared::{CallId, DebugLink, PublicDebugView};
 
 pub use limiter::MissLimiter;
@@ -26,6 +28,7 @@ pub use recording::RecordingAccess;
 pub use shared_misses::SharedMisses;
 pub use stream::{LiveViews, StreamLimits};
 pub use token::DebugToken;
+pub use view_cache::{CachedView, ViewCache};
 
 use crate::client_ip::ClientKey;
 use crate::clock::UnixTime;
@@ -153,14 +156,16 @@ pub async fn revoke(
 pub enum Opened {
     Found {
         link_id: LinkId,
-        view: Box<PublicDebugView>,
+        /// The masked view, as JSON.
+        json: Bytes,
     },
     /// Unknown, malformed, revoked or expired: all the same to the caller.
     Missing,
 }
 
-/// Resolves a token to the masked view (with the recording if the link includes it).
-/// Malformed tokens never reach the database.
+/// Resolves a token to the masked view as JSON (with the recording if the link includes
+/// it). Malformed tokens never reach the database; the link is looked up on every call,
+/// what it shows is built once per change of the call (`view_cache`).
 pub async fn open(
     store: &Store,
     token_text: &str,
@@ -170,19 +175,55 @@ pub async fn open(
     let Some((token, target)) = find_open_link(store, token_text, now).await? else {
         return Ok(Opened::Missing);
     };
-    let audience = view::Audience::Link {
-        token: &token,
-        link: &target,
-        recordings,
-        now,
-    };
-    let Some(view) = view::load(store, target.call_id, audience).await? else {
+    let Some(shared) = shared_view(store, target.call_id).await? else {
         return Ok(Opened::Missing);
+    };
+    let recording =
+        recording::for_link(recordings, &token, &target, shared.recording.as_ref(), now);
+    let json = match recording {
+        None => shared.json.clone(),
+        Some(recording) => {
+            let mut view = shared.view.clone();
+            view.recording = Some(recording);
+            to_json(&view)?
+        }
     };
     Ok(Opened::Found {
         link_id: target.link_id,
-        view: Box::new(view),
+        json,
     })
+}
+
+/// The call's public view as every link shows it (without the recording), from the cache
+/// or built and offered to it; `None` when the call is gone.
+async fn shared_view(
+    store: &Store,
+    call_id: CallId,
+) -> Result<Option<std::sync::Arc<CachedView>>, StoreError> {
+    let views = store.changes().views();
+    let started = std::time::Instant::now();
+    let ticket = match views.lookup(call_id, started) {
+        view_cache::Lookup::Hit(view) => return Ok(Some(view)),
+        view_cache::Lookup::Miss(ticket) => ticket,
+    };
+    let Some(view) = view::load(store, call_id).await? else {
+        return Ok(None);
+    };
+    let recording = store.link_recording(call_id).await?;
+    let json = to_json(&view)?;
+    let built = CachedView {
+        view,
+        json,
+        recording,
+    };
+    // Aged from before the reads: what it shows is at least as old as that.
+    Ok(Some(views.put(ticket, built, started)))
+}
+
+fn to_json(view: &PublicDebugView) -> Result<Bytes, StoreError> {
+    serde_json::to_vec(view)
+        .map(Bytes::from)
+        .map_err(|e| StoreError::Corrupt(format!("serialising a public view: {e}")))
 }
 
 /// The link a presented token opens at `now`, with the token: `None` for a malformed
@@ -286,7 +327,7 @@ impl DebugLinks {
         )))
     }
 
-    /// A presented token's masked view, for `client`: refused outright while the client
+    /// A presented token's masked view as JSON, for `client`: refused outright while the client
     /// is over its miss limit; a miss counts against it; a view is counted later, off the
     /// response's path. A storage failure is neither a miss nor a view.
     pub async fn open_public(
@@ -296,15 +337,15 @@ impl DebugLinks {
         token: &str,
         recordings: RecordingAccess<'_>,
         now: UnixTime,
-    ) -> Result<Box<PublicDebugView>, DebugLinkError> {
+    ) -> Result<Bytes, DebugLinkError> {
         if let Err(retry_after) = self.limiter.check(client).await {
             return Err(DebugLinkError::TooManyMisses { retry_after });
         }
         match open(store, token, recordings, now).await? {
-            Opened::Found { link_id, view } => {
+            Opened::Found { link_id, json } => {
                 self.recorder.record(link_id, now);
                 crate::metrics::link_view();
-                Ok(view)
+                Ok(json)
             }
             // The miss's own count decides: it may have raced others past the check above.
             Opened::Missing => Err(self.miss(client).await),

@@ -51,23 +51,20 @@ pub struct RecordingAccess<'a> {
     pub key: &'a [u8; 32],
 }
 
-/// The view's `recording` for `link` (presented as `token`) at `now`: `None` unless the
-/// link includes the recording, the call's recording is stored and a store is configured.
-pub async fn for_link(
-    store: &Store,
+/// The view's `recording` for `link` (presented as `token`) at `now`, given the call's
+/// `recording` as the store has it: `None` unless the link includes the recording, the
+/// call's recording is stored and a store is configured.
+pub fn for_link(
     access: RecordingAccess<'_>,
     token: &DebugToken,
     link: &LinkTarget,
+    recording: Option<&LinkRecording>,
     now: UnixTime,
-) -> StoreResult<Option<PublicRecording>> {
-    let Some(recordings) = access.store.filter(|_| link.include_recording) else {
-        return Ok(None);
-    };
-    let Some(recording) = store.link_recording(link.call_id).await? else {
-        return Ok(None);
-    };
+) -> Option<PublicRecording> {
+    let recordings = access.store.filter(|_| link.include_recording)?;
+    let recording = recording?;
     let RecordingState::Available(key) = &recording.state else {
-        return Ok(None);
+        return None;
     };
     let expires = url_expiry(link, now);
     let url = match recordings {
@@ -85,13 +82,13 @@ pub async fn for_link(
     };
     let (Some(url), Some(expires_at)) = (url, expires.timestamp()) else {
         tracing::warn!(call_id = %link.call_id, "a recording URL could not be signed; the view shows none");
-        return Ok(None);
+        return None;
     };
-    Ok(Some(PublicRecording {
+    Some(PublicRecording {
         url,
         expires_at,
-        offset_seconds: offset_seconds(&recording),
-    }))
+        offset_seconds: offset_seconds(recording),
+    })
 }
 
 /// When a URL signed at `now` for `link` stops working: `now + AUDIO_URL_TTL`, or the

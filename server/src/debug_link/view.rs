@@ -11,10 +11,7 @@ use callscope_shared::{
 };
 use serde_json::Value;
 
-use super::DebugToken;
-use super::recording::{self, RecordingAccess};
-use crate::clock::UnixTime;
-use crate::storage::{ControlEvent, LinkTarget, Store, StoreResult};
+use crate::storage::{ControlEvent, Store, StoreResult};
 
 /// Builds the view of `call` (loaded with transcript and latency), its deliveries and its
 /// call-control events. The JSON view and every event of the live stream come from here.
@@ -48,45 +45,16 @@ pub fn public_view(
     }
 }
 
-/// Whom a view is built for, which decides whether it carries the recording.
-#[derive(Clone, Copy)]
-pub enum Audience<'a> {
-    /// The JSON view of the link `link`, presented as `token`, at `now`: with the recording
-    /// when the link includes it (`recording::for_link`).
-    Link {
-        token: &'a DebugToken,
-        link: &'a LinkTarget,
-        recordings: RecordingAccess<'a>,
-        now: UnixTime,
-    },
-    /// A live stream's snapshot, shared by every stream of the call: never the recording
-    /// (which exists only once the call has ended, when its stream ends).
-    Stream,
-}
-
-/// Reads call `call_id` and builds its view for `audience`; `None` when the call is gone.
-/// The JSON view and the live stream's snapshots both come from here.
-pub async fn load(
-    store: &Store,
-    call_id: CallId,
-    audience: Audience<'_>,
-) -> StoreResult<Option<PublicDebugView>> {
+/// Reads call `call_id` and builds its view, without the recording (which the JSON view
+/// of a link that includes it adds per request: `recording::for_link`); `None` when the
+/// call is gone. The JSON view and the live stream's snapshots both come from here.
+pub async fn load(store: &Store, call_id: CallId) -> StoreResult<Option<PublicDebugView>> {
     let Some(call) = store.get_call_for_link(call_id).await? else {
         return Ok(None);
     };
     let deliveries = store.call_deliveries(call_id).await?;
     let events = store.control_events(call_id).await?;
-    let mut view = public_view(&call, &deliveries, &events);
-    if let Audience::Link {
-        token,
-        link,
-        recordings,
-        now,
-    } = audience
-    {
-        view.recording = recording::for_link(store, recordings, token, link, now).await?;
-    }
-    Ok(Some(view))
+    Ok(Some(public_view(&call, &deliveries, &events)))
 }
 
 /// A call-control event with its detail masked; `None` for an instant out of range.

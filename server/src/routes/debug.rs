@@ -95,7 +95,14 @@ pub async fn public(
         .open_public(&state.store, client, &token, recording_access(&state), now)
         .await
     {
-        Ok(view) => Json(view).into_response(),
+        Ok(json) => (
+            [(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/json"),
+            )],
+            json,
+        )
+            .into_response(),
         Err(err) => ApiError::from(err).into_response(),
     }
 }

@@ -83,6 +83,8 @@ struct World {
 }
 
 /// Sets a call's `recording_started_at`, as the provider's `call.recording.saved` does.
+/// Writes the call's `recording_started_at` behind the store's back, then announces the
+/// change as every writer of the store does (the public view is rebuilt on announcements).
 async fn set_recording_started_at(db: &TestDb, call: CallId, at: Option<i64>) {
     let mut conn = sqlx::AnyConnection::connect(&db.url).await.unwrap();
     sqlx::query("UPDATE calls SET recording_started_at = $1 WHERE id = $2")
@@ -92,6 +94,7 @@ async fn set_recording_started_at(db: &TestDb, call: CallId, at: Option<i64>) {
         .await
         .unwrap();
     conn.close().await.unwrap();
+    db.store.changes().notify(call);
 }
 
 async fn world_with(db: &TestDb, stores: Stores, miss_limit: u32) -> World {

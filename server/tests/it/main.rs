@@ -20,6 +20,7 @@ mod miss_limiter;
 mod otlp;
 mod otlp_clients;
 mod pipeline;
+mod public_view_cache;
 mod recording_capture;
 mod recordings;
 mod retention;

@@ -113,7 +113,7 @@ impl Snapshot {
 
     /// Reads the call as the JSON view shows it; `None` when the call is gone.
     pub async fn load(store: &Store, call_id: CallId) -> StoreResult<Option<Self>> {
-        let Some(view) = view::load(store, call_id, view::Audience::Stream).await? else {
+        let Some(view) = view::load(store, call_id).await? else {
             return Ok(None);
         };
         let link = store.open_link_of_call(call_id).await?;
