@@ -273,12 +273,14 @@ pub async fn add_late_turns(
     append(store, call_id, turns, true).await
 }
 
-async fn append(
-    store: &Store,
-    call_id: CallId,
-    turns: Vec<Turn>,
-    after_end: bool,
-) -> Result<TurnsAdded, PipelineError> {
+/// A batch's entries as they would be stored, each checked, repeats within the batch
+/// folded: everything a turns request refuses before it reads the store. The number of
+/// distinct entries is public for the fuzz target (`fuzz/`); the entries stay private.
+pub fn check_batch(turns: Vec<Turn>) -> Result<usize, PipelineError> {
+    checked_batch(turns).map(|entries| entries.len())
+}
+
+fn checked_batch(turns: Vec<Turn>) -> Result<Vec<SeqEntry>, PipelineError> {
     if turns.is_empty() {
         return Err(invalid("turns must not be empty"));
     }
@@ -296,6 +298,16 @@ async fn append(
             None => entries.push(entry),
         }
     }
+    Ok(entries)
+}
+
+async fn append(
+    store: &Store,
+    call_id: CallId,
+    turns: Vec<Turn>,
+    after_end: bool,
+) -> Result<TurnsAdded, PipelineError> {
+    let entries = checked_batch(turns)?;
     let mut tx = lock(store, call_id).await?;
     let seqs: Vec<i64> = entries.iter().map(|e| e.seq).collect();
     let stored = tx.entries(&seqs).await?;
