@@ -93,10 +93,15 @@ fuzz() {
     api_key=$(field api_key <<<"$demo")
 
     # --webhook-allow-private: endpoint URLs are not resolved at creation (no DNS queries
-    # for the fuzzer's host names); --webhook-concurrency 0: nothing is ever delivered.
+    # for the fuzzer's host names); --webhook-concurrency 0: nothing is ever delivered;
+    # --recordings-dir on PostgreSQL: a recordings store (SQLite has one beside the database,
+    # with the demo's audio; without one, PostgreSQL's recording links are the operator's 503).
+    local recordings=()
+    [ "$backend" = postgres ] && recordings=(--recordings-dir "$work/postgres-recordings")
     local log="$work/$backend-server.log"
     "$bin" --database-url "$db_url" serve --bind 127.0.0.1:0 --dist "$root/dist" \
         --webhook-concurrency 0 --webhook-allow-private \
+        "${recordings[@]}" \
         --debug-miss-limit 0 --recording-retention-interval 0 \
         >"$work/$backend-server.out" 2>"$log" &
     server_pid=$!

@@ -18,10 +18,12 @@ use crate::pipeline::PipelineError;
 use crate::pipeline_auth::PipelineAuth;
 
 /// An OTLP/JSON `ExportTraceServiceRequest`: `resourceSpans`, each with `scopeSpans`, each
-/// with `spans` (hex ids; int64 as strings or numbers).
+/// with `spans` (hex ids; int64 as strings or numbers). Absent, like any field at its
+/// default in proto3 JSON: `{}` is a request with no spans.
 #[derive(ToSchema)]
 #[allow(dead_code, non_snake_case)] // Described, not deserialised; OTLP/JSON's names.
 pub struct OtlpTraces {
+    #[serde(default)]
     #[schema(value_type = Vec<Object>)]
     resourceSpans: Vec<serde_json::Value>,
 }
@@ -92,7 +94,16 @@ pub async fn traces(
             return refused(StatusCode::UNSUPPORTED_MEDIA_TYPE, &e.to_string());
         }
     };
-    let request = match wire::decompress(&body, text(header::CONTENT_ENCODING))
+    // A Content-Encoding that is not text names no encoding we take: 415, not "none".
+    let content_encoding = match headers.get(header::CONTENT_ENCODING).map(|v| v.to_str()) {
+        None => None,
+        Some(Ok(encoding)) => Some(encoding),
+        Some(Err(_)) => {
+            let refusal = WireError::UnsupportedContentEncoding.to_string();
+            return refused(StatusCode::UNSUPPORTED_MEDIA_TYPE, &refusal);
+        }
+    };
+    let request = match wire::decompress(&body, content_encoding)
         .and_then(|bytes| wire::decode(encoding, &bytes))
     {
         Ok(request) => request,
