@@ -13,6 +13,9 @@
 #   CALLSCOPE_SETUP_OTLP     0 skips the OpenTelemetry Python SDK (only the tests use it)
 #   CALLSCOPE_OTLP_VENV      venv with the OpenTelemetry  default $HOME/.cache/callscope-otlp-venv
 #                            Python SDK (tests/otlp/)
+#   CALLSCOPE_SETUP_SCHEMATHESIS  0 skips schemathesis (only the fuzz step uses it)
+#   CALLSCOPE_SCHEMATHESIS_VENV   venv with schemathesis default $HOME/.cache/callscope-schemathesis-venv
+#                                 (tests/schemathesis/)
 #
 # Pins (see /work/shared/TOOLCHAIN.md): trunk 0.21.14; wasm-bindgen-cli == the wasm-bindgen
 # in Cargo.lock; wasm-opt from npm binaryen@132.0.0 (Debian's binaryen 108 breaks the wasm:
@@ -20,7 +23,9 @@
 # axe-core 4.14.1 from npm, which the browser tests inject to check accessibility;
 # the OpenTelemetry Python SDK and OTLP/HTTP exporter pinned in tests/otlp/requirements.txt
 # (PyPI), in a venv outside the clone, for the tests that send traces as real clients do
-# (exports CALLSCOPE_OTLP_PYTHON, the venv's python).
+# (exports CALLSCOPE_OTLP_PYTHON, the venv's python); schemathesis and its dependencies
+# pinned in tests/schemathesis/requirements.txt (PyPI), in another venv outside the clone,
+# for the OpenAPI fuzz step (exports CALLSCOPE_SCHEMATHESIS_VENV).
 
 _callscope_setup() {
     local root tools want have
@@ -36,6 +41,35 @@ _callscope_setup() {
             CARGO_PROFILE_RELEASE_OPT_LEVEL=1 cargo install --quiet "$@"
     }
     _callscope_fail() { printf 'setup: FAILED: %s\n' "$*" >&2; return 1; }
+    # A venv outside the clone with exactly the packages a requirements file pins (PyPI),
+    # stamped with the file's checksum so a changed pin reinstalls; skipped when it holds
+    # them already. Sets _callscope_venv_dir. Arguments: step name, venv, requirements file
+    # (relative to the clone), a Python import that proves the install.
+    _callscope_venv() {
+        local name="$1" venv="$2" requirements="$root/$3" probe="$4" python stamp
+        _callscope_venv_dir="$venv"
+        python="$(command -v python3.11 || command -v python3)" \
+            || { _callscope_fail "python3 not found (apt-get install -y python3 python3-venv)"; return 1; }
+        stamp="$(sha256sum "$requirements" | awk '{print $1}')"
+        if [ "$(cat "$venv/.callscope-requirements" 2>/dev/null)" = "$stamp" ] \
+            && "$venv/bin/python" -c "$probe" 2>/dev/null; then
+            _callscope_step "$name" "ok ($venv)"
+            return 0
+        fi
+        _callscope_step "$name" "installing $3 into $venv"
+        if [ -e "$venv" ] && [ ! -f "$venv/pyvenv.cfg" ]; then
+            _callscope_fail "$venv exists and is not a venv"; return 1
+        fi
+        rm -rf "$venv"
+        "$python" -m venv "$venv" \
+            || { _callscope_fail "$python -m venv $venv (apt-get install -y python3-venv)"; return 1; }
+        # Every package is pinned in the file: --no-deps installs exactly those, pip check
+        # proves nothing is missing.
+        { "$venv/bin/python" -m pip install --quiet --disable-pip-version-check --no-deps \
+            -r "$requirements" && "$venv/bin/python" -m pip check >/dev/null; } \
+            || { _callscope_fail "pip install -r $3"; return 1; }
+        printf '%s\n' "$stamp" > "$venv/.callscope-requirements"
+    }
 
     export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/callscope-target}"
     # Cargo names a workspace crate's build the same in every checkout and trusts file times:
@@ -133,35 +167,23 @@ _callscope_setup() {
         export CALLSCOPE_AXE="$tools/node_modules/axe-core/axe.min.js"
     fi
     # 7. The OpenTelemetry Python SDK for tests/otlp/ (server/tests/it/otlp_clients.rs).
-    # The venv is stamped with the requirements' checksum: a changed pin reinstalls.
     if [ "${CALLSCOPE_SETUP_OTLP:-1}" = 0 ]; then
         _callscope_step "opentelemetry (python)" "skipped (CALLSCOPE_SETUP_OTLP=0)"
-        return 0
-    fi
-    local venv="${CALLSCOPE_OTLP_VENV:-$HOME/.cache/callscope-otlp-venv}"
-    local requirements="$root/tests/otlp/requirements.txt" python stamp
-    python="$(command -v python3.11 || command -v python3)" \
-        || { _callscope_fail "python3 not found (apt-get install -y python3 python3-venv)"; return 1; }
-    stamp="$(sha256sum "$requirements" | awk '{print $1}')"
-    if [ "$(cat "$venv/.callscope-requirements" 2>/dev/null)" = "$stamp" ] \
-        && "$venv/bin/python" -c 'import opentelemetry.exporter.otlp.proto.http.trace_exporter' 2>/dev/null; then
-        _callscope_step "opentelemetry (python)" "ok ($venv)"
     else
-        _callscope_step "opentelemetry (python)" "installing tests/otlp/requirements.txt into $venv"
-        if [ -e "$venv" ] && [ ! -f "$venv/pyvenv.cfg" ]; then
-            _callscope_fail "$venv exists and is not a venv"; return 1
-        fi
-        rm -rf "$venv"
-        "$python" -m venv "$venv" \
-            || { _callscope_fail "$python -m venv $venv (apt-get install -y python3-venv)"; return 1; }
-        # Every package is pinned in the file: --no-deps installs exactly those, pip check
-        # proves nothing is missing.
-        { "$venv/bin/python" -m pip install --quiet --disable-pip-version-check --no-deps \
-            -r "$requirements" && "$venv/bin/python" -m pip check >/dev/null; } \
-            || { _callscope_fail "pip install -r tests/otlp/requirements.txt"; return 1; }
-        printf '%s\n' "$stamp" > "$venv/.callscope-requirements"
+        _callscope_venv "opentelemetry (python)" \
+            "${CALLSCOPE_OTLP_VENV:-$HOME/.cache/callscope-otlp-venv}" tests/otlp/requirements.txt \
+            'import opentelemetry.exporter.otlp.proto.http.trace_exporter' || return 1
+        export CALLSCOPE_OTLP_PYTHON="$_callscope_venv_dir/bin/python"
     fi
-    export CALLSCOPE_OTLP_PYTHON="$venv/bin/python"
+    # 8. schemathesis for tests/schemathesis/run.sh (the OpenAPI fuzz step of test.sh).
+    if [ "${CALLSCOPE_SETUP_SCHEMATHESIS:-1}" = 0 ]; then
+        _callscope_step "schemathesis (python)" "skipped (CALLSCOPE_SETUP_SCHEMATHESIS=0)"
+    else
+        _callscope_venv "schemathesis (python)" \
+            "${CALLSCOPE_SCHEMATHESIS_VENV:-$HOME/.cache/callscope-schemathesis-venv}" \
+            tests/schemathesis/requirements.txt 'import schemathesis' || return 1
+        export CALLSCOPE_SCHEMATHESIS_VENV="$_callscope_venv_dir"
+    fi
     return 0
 }
 

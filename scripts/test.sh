@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Every check CI runs, in order: tools, services, formatting, lints (native and wasm),
 # the viewer build, native tests (SQLite, PostgreSQL, Redis, end-to-end in headless
-# Chromium) and the viewer's wasm tests in headless Chromium.
+# Chromium), the OpenAPI fuzz (schemathesis) and the viewer's wasm tests in headless
+# Chromium.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -35,6 +36,9 @@ cargo build -p callscope-server --locked
 
 step "native tests (SQLite, PostgreSQL, Redis, headless Chromium)"
 cargo test --workspace --locked
+
+step "OpenAPI fuzz: schemathesis against a live server (SQLite, PostgreSQL)"
+bash tests/schemathesis/run.sh
 
 step "viewer wasm tests (headless Chromium)"
 CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner \

@@ -23,6 +23,7 @@ pub mod http_server;
 pub mod ids;
 pub mod live;
 pub mod metrics;
+pub mod openapi;
 pub mod operator;
 pub mod otlp;
 pub mod pipeline;

@@ -8,6 +8,7 @@ use crate::{
 
 /// One tool the assistant called during its turn (additive to the spec's transcript).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ToolCall {
     pub name: String,
     #[serde(default)]
@@ -19,6 +20,7 @@ pub struct ToolCall {
 
 /// A transcript entry. `timestamp` is seconds from the start of the call.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TranscriptEntry {
     pub role: Role,
     pub content: String,
@@ -37,6 +39,7 @@ pub struct TranscriptEntry {
 /// One assistant turn's latency, in milliseconds from the start of that turn.
 /// `ts` is when the turn started, in seconds from the start of the call.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct LatencyTurn {
     pub turn: u32,
     pub ts: f64,
@@ -47,6 +50,7 @@ pub struct LatencyTurn {
 
 /// `latency_data`: `{ turns: [...] }`.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct LatencyData {
     pub turns: Vec<LatencyTurn>,
 }
@@ -54,6 +58,7 @@ pub struct LatencyData {
 /// The call object. `transcript` and `latency_data` are present only on
 /// `GET /v1/calls/:callId`; the list omits them.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Call {
     pub call_id: CallId,
     pub agent_id: AgentId,
@@ -90,6 +95,7 @@ pub struct Call {
 
 /// `GET /v1/calls`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CallList {
     pub calls: Vec<Call>,
     pub has_more: bool,
@@ -98,6 +104,7 @@ pub struct CallList {
 
 /// `GET /v1/calls/:callId/status`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CallStatusView {
     pub call_id: CallId,
     pub status: CallStatus,
@@ -108,6 +115,7 @@ pub struct CallStatusView {
 
 /// `GET /v1/calls/:callId/recording`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RecordingLink {
     pub url: String,
     pub expires_at: Timestamp,

@@ -7,6 +7,7 @@ use crate::{CallId, CallStatus, Disposition, EndedReason, Role, Timestamp};
 
 /// `GET /v1/calls/:callId/debug-link`. The spec's two fields, then the owner's extras.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DebugLink {
     pub debug_token: String,
     pub url: String,
@@ -27,6 +28,7 @@ pub struct DebugLink {
 /// A tool call as the public view shows it: its name, arguments and result, masked like
 /// all text.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PublicToolCall {
     pub name: String,
     #[serde(default)]
@@ -38,6 +40,7 @@ pub struct PublicToolCall {
 
 /// One conversation turn. Assistant turns carry their latency; user turns do not.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PublicTurn {
     pub role: Role,
     pub content: String,
@@ -62,6 +65,7 @@ pub struct PublicTurn {
 
 /// p50/p90/p99/max of one latency metric over the call's assistant turns.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct MetricStats {
     pub p50: Option<u32>,
     pub p90: Option<u32>,
@@ -71,6 +75,7 @@ pub struct MetricStats {
 
 /// The assistant turn the caller waited longest for audio (`latency::slowest_turn`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SlowestTurn {
     /// Index into `turns`.
     pub index: u32,
@@ -80,6 +85,7 @@ pub struct SlowestTurn {
 
 /// Latency summary of the call.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct LatencySummary {
     pub llm_ttfb_ms: MetricStats,
     pub tts_start_ms: MetricStats,
@@ -89,6 +95,7 @@ pub struct LatencySummary {
 
 /// A delivery attempt as the public view shows it: the URL reduced to its origin.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PublicWebhookDelivery {
     pub event: String,
     pub url: String,
@@ -103,6 +110,7 @@ pub struct PublicWebhookDelivery {
 /// through the API. `detail` is already masked (a prompt, the digits entered, a masked
 /// destination, a failure reason).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PublicCallEvent {
     /// One of `CALL_EVENTS`.
     pub event: String,
@@ -124,6 +132,7 @@ pub mod call_events {
 /// The call's recording in a public view, for a link issued with `include_recording=true`:
 /// a short-lived URL of the MP3 and where the audio sits on the call's clock.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PublicRecording {
     /// Reads the audio until `expires_at` (and never past the link's own life).
     pub url: String,
@@ -135,6 +144,7 @@ pub struct PublicRecording {
 
 /// `GET /api/v1/call-debug/:token`: the spec's fields, then the viewer's additive ones.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PublicDebugView {
     pub call_id: CallId,
     pub status: CallStatus,
@@ -191,6 +201,7 @@ impl PublicDebugView {
 
 /// The replaceable part of a `PublicDebugView`: the data of a live stream's `call` event.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PublicCallState {
     pub status: CallStatus,
     pub duration_seconds: i64,

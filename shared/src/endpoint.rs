@@ -17,8 +17,13 @@ pub const WEBHOOK_EVENTS: [&str; 6] = [
 
 /// The body of `POST /v1/webhooks`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct NewWebhookEndpoint {
+    #[cfg_attr(
+        feature = "openapi",
+        schema(pattern = "^https?://[^/?#@]+", max_length = 2048)
+    )]
     pub url: String,
     /// Events to receive; absent or empty: every event.
     #[serde(default)]
@@ -27,6 +32,7 @@ pub struct NewWebhookEndpoint {
 
 /// One endpoint as the API shows it. `secret` is present only in the answer that created it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct WebhookEndpoint {
     pub id: String,
     pub url: String,
@@ -41,12 +47,14 @@ pub struct WebhookEndpoint {
 
 /// `GET /v1/webhooks`
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct WebhookEndpointList {
     pub webhooks: Vec<WebhookEndpoint>,
 }
 
 /// `POST /v1/webhooks/:id/test` (202): the queued event.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct WebhookTestQueued {
     pub event: String,
     pub event_id: String,
@@ -54,6 +62,7 @@ pub struct WebhookTestQueued {
 
 /// `GET /v1/webhooks/:id/deliveries`: newest first, keyset-paginated like `GET /v1/calls`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct EndpointDeliveries {
     pub webhook_id: String,
     pub deliveries: Vec<WebhookDelivery>,

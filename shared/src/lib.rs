@@ -12,6 +12,8 @@ pub mod latency;
 pub mod link;
 pub mod live_view;
 pub mod mask;
+#[cfg(feature = "openapi")]
+mod openapi;
 pub mod phone;
 pub mod stats;
 pub mod summary;

@@ -6,6 +6,7 @@ use crate::{Minutes, Money};
 
 /// What the summary was filtered by, echoed back; absent filters are omitted.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SummaryFilters {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub agent_id: Option<i64>,
@@ -17,6 +18,7 @@ pub struct SummaryFilters {
 
 /// Aggregate stats for a date range. Money fields are rounded to cents after an exact sum.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Summary {
     pub total_calls: i64,
     pub completed_calls: i64,

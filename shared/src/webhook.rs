@@ -6,6 +6,7 @@ use crate::{CallId, Timestamp};
 
 /// One delivery attempt of one event to one endpoint.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct WebhookDelivery {
     pub id: i64,
     pub event: String,
@@ -20,6 +21,7 @@ pub struct WebhookDelivery {
 
 /// The call's delivery history, ordered by `created_at` then `attempt`, at most 500.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CallWebhooks {
     pub call_id: CallId,
     pub deliveries: Vec<WebhookDelivery>,

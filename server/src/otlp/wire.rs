@@ -86,6 +86,11 @@ pub fn decode(encoding: Encoding, bytes: &[u8]) -> Result<ExportTraceServiceRequ
     match encoding {
         Encoding::Protobuf => ExportTraceServiceRequest::decode(bytes)
             .map_err(|e| WireError::Undecodable(e.to_string())),
+        // serde would read the message from an array by position (`[]` is an empty one);
+        // OTLP/JSON is an object.
+        Encoding::Json if bytes.trim_ascii_start().first() != Some(&b'{') => Err(
+            WireError::Undecodable("the body must be a JSON object".to_owned()),
+        ),
         Encoding::Json => serde_json::from_slice(bytes).or_else(|e| {
             // Protobuf's JSON mapping leaves empty repeated fields out, so an empty array
             // or key-value list attribute comes as `{"arrayValue": {}}` (the Python SDK's
@@ -161,6 +166,17 @@ pub fn grpc_code(http_status: u16) -> i32 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_json_body_must_be_an_object() {
+        assert!(decode(Encoding::Json, b" {}").is_ok());
+        for body in [&b"[]"[..], b"[[]]", b"null", b"1", b""] {
+            assert!(
+                matches!(decode(Encoding::Json, body), Err(WireError::Undecodable(_))),
+                "{body:?}"
+            );
+        }
+    }
     use std::io::Write;
 
     #[test]

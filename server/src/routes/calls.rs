@@ -3,7 +3,8 @@
 use axum::Json;
 use axum::extract::State;
 use callscope_shared::{
-    Call, CallId, CallList, CallStatusView, CallWebhooks, Minutes, Money, Summary, SummaryFilters,
+    Call, CallId, CallList, CallStatusView, CallWebhooks, ErrorBody, Minutes, Money, Summary,
+    SummaryFilters,
 };
 
 use super::params::{Allowed, Params};
@@ -34,6 +35,20 @@ pub const LIST_PARAMS: Allowed = &[
 ];
 
 /// `GET /v1/calls`
+#[utoipa::path(get, path = "/v1/calls", operation_id = "list_calls", tag = "calls", security(("ApiKey" = [])),
+    params(crate::openapi::params::ListQuery),
+    responses(
+        (status = 200, description = "A page of the account's calls, newest first (no transcript or latency_data)", body = CallList,
+            links(
+                ("GetCall" = (operation_id = "get_call", parameters(("call_id" = "$response.body#/calls/0/call_id")))),
+                ("CallStatus" = (operation_id = "call_status", parameters(("call_id" = "$response.body#/calls/0/call_id")))),
+                ("CallWebhooks" = (operation_id = "call_webhooks", parameters(("call_id" = "$response.body#/calls/0/call_id")))),
+                ("CallRecording" = (operation_id = "call_recording", parameters(("call_id" = "$response.body#/calls/0/call_id")))),
+                ("IssueDebugLink" = (operation_id = "issue_debug_link", parameters(("call_id" = "$response.body#/calls/0/call_id")))),
+                ("RevokeDebugLink" = (operation_id = "revoke_debug_link", parameters(("call_id" = "$response.body#/calls/0/call_id")))),
+            )),
+        (status = 400, description = "A bad filter, limit or cursor, or an unknown or repeated parameter", body = ErrorBody),
+    ))]
 pub async fn list(
     State(state): State<AppState>,
     auth: Auth,
@@ -78,6 +93,12 @@ pub async fn list(
 pub const SUMMARY_PARAMS: Allowed = &["agent_id", "from_date", "to_date"];
 
 /// `GET /v1/calls/summary`
+#[utoipa::path(get, path = "/v1/calls/summary", operation_id = "calls_summary", tag = "calls", security(("ApiKey" = [])),
+    params(crate::openapi::params::SummaryQuery),
+    responses(
+        (status = 200, description = "Aggregate figures of the account's calls in the range", body = Summary),
+        (status = 400, description = "A bad agent id or date, or an unknown or repeated parameter", body = ErrorBody),
+    ))]
 pub async fn summary(
     State(state): State<AppState>,
     auth: Auth,
@@ -116,6 +137,12 @@ pub async fn summary(
 }
 
 /// `GET /v1/calls/:callId`
+#[utoipa::path(get, path = "/v1/calls/{call_id}", operation_id = "get_call", tag = "calls", security(("ApiKey" = [])),
+    params(crate::openapi::params::CallPath),
+    responses(
+        (status = 200, description = "The call, with transcript and latency_data", body = Call),
+        (status = 404, description = "`Call not found` (unknown, another account's, or malformed id)", body = ErrorBody),
+    ))]
 pub async fn detail(
     State(state): State<AppState>,
     auth: Auth,
@@ -128,6 +155,12 @@ pub async fn detail(
 }
 
 /// `GET /v1/calls/:callId/status`: live state while the call is live, the record after.
+#[utoipa::path(get, path = "/v1/calls/{call_id}/status", operation_id = "call_status", tag = "calls", security(("ApiKey" = [])),
+    params(crate::openapi::params::CallPath),
+    responses(
+        (status = 200, description = "The call's state: live while it is live, the record after", body = CallStatusView),
+        (status = 404, description = "`Call not found`", body = ErrorBody),
+    ))]
 pub async fn status(
     State(state): State<AppState>,
     auth: Auth,
@@ -146,6 +179,12 @@ pub async fn status(
 }
 
 /// `GET /v1/calls/:callId/webhooks`
+#[utoipa::path(get, path = "/v1/calls/{call_id}/webhooks", operation_id = "call_webhooks", tag = "calls", security(("ApiKey" = [])),
+    params(crate::openapi::params::CallPath),
+    responses(
+        (status = 200, description = "Up to 500 delivery attempts of the call's events, oldest first", body = CallWebhooks),
+        (status = 404, description = "`Call not found`", body = ErrorBody),
+    ))]
 pub async fn webhooks(
     State(state): State<AppState>,
     auth: Auth,

@@ -9,9 +9,10 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
-use callscope_shared::DebugLink;
+use callscope_shared::{DebugLink, ErrorBody, PublicDebugView};
 use futures_util::{StreamExt, stream};
-use serde_json::json;
+use serde::Serialize;
+use utoipa::ToSchema;
 
 use super::NoStore;
 use super::calls::parse_call_id;
@@ -31,6 +32,14 @@ use crate::extract::PathParam;
 pub const ISSUE_PARAMS: Allowed = &["expires_in", "include_recording"];
 
 /// `GET /v1/calls/:callId/debug-link[?expires_in=SECONDS][&include_recording=true|false]`
+#[utoipa::path(get, path = "/v1/calls/{call_id}/debug-link", operation_id = "issue_debug_link", tag = "debug links", security(("ApiKey" = [])),
+    params(crate::openapi::params::CallPath, crate::openapi::params::IssueQuery),
+    responses(
+        (status = 200, description = "The call's public debug link (the same one until revoked; `Cache-Control: no-store`)", body = DebugLink,
+            links(("OpenLink" = (operation_id = "public_debug_view", parameters(("token" = "$response.body#/debug_token")))))),
+        (status = 400, description = "A bad `expires_in` or `include_recording`, or an unknown or repeated parameter", body = ErrorBody),
+        (status = 404, description = "`Call not found` or `Debug log not available`", body = ErrorBody),
+    ))]
 pub async fn issue(
     State(state): State<AppState>,
     auth: Auth,
@@ -55,15 +64,31 @@ pub async fn issue(
 }
 
 /// `POST /v1/calls/:callId/debug-link/revoke`
+#[utoipa::path(post, path = "/v1/calls/{call_id}/debug-link/revoke", operation_id = "revoke_debug_link", tag = "debug links", security(("ApiKey" = [])),
+    params(crate::openapi::params::CallPath),
+    responses(
+        (status = 200, description = "The call's link no longer opens (`revoked`: whether there was one)", body = Revoked),
+        (status = 404, description = "`Call not found`", body = ErrorBody),
+    ))]
 pub async fn revoke(
     State(state): State<AppState>,
     auth: Auth,
     PathParam(call_id): PathParam,
-) -> Result<Json<serde_json::Value>, ApiError> {
+) -> Result<Json<Revoked>, ApiError> {
     let call_id = parse_call_id(&call_id)?;
     let now = state.clock.now();
     let revoked = debug_link::revoke(&state.store, auth.account_id, call_id, now).await?;
-    Ok(Json(json!({ "success": true, "revoked": revoked })))
+    Ok(Json(Revoked {
+        success: true,
+        revoked,
+    }))
+}
+
+/// The answer of a revoke: `revoked` is whether the call had a link to revoke.
+#[derive(Serialize, ToSchema)]
+pub struct Revoked {
+    success: bool,
+    revoked: bool,
 }
 
 /// Whether a request is a browser navigation (HTML) rather than an API call (JSON).
@@ -75,6 +100,20 @@ fn wants_html(headers: &HeaderMap) -> bool {
 }
 
 /// `GET /api/v1/call-debug/:token`: the viewer page for browsers, masked JSON otherwise.
+#[utoipa::path(get, path = "/api/v1/call-debug/{token}", operation_id = "public_debug_view", tag = "public", security(()),
+    params(crate::openapi::params::TokenPath),
+    responses(
+        (status = 200, description = "The call as the link shows it: masked and read-only. A browser (`Accept: text/html`) gets the viewer page, which then fetches the same URL as JSON.",
+            content(
+                (PublicDebugView = "application/json"),
+                (String = "text/html"),
+            )),
+        (status = 404, description = "`Debug link not found`: unknown, revoked or expired token, or a suspended account", body = ErrorBody),
+        (status = 429, description = "`Too many requests`: too many misses from this client", body = ErrorBody,
+            headers(("Retry-After" = u64, description = "Seconds to wait"))),
+        (status = 503, description = "`Viewer not built` (HTML only), or storage unavailable", body = ErrorBody,
+            headers(("Retry-After" = u64, description = "Seconds to wait (storage)"))),
+    ))]
 pub async fn public(
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
@@ -121,6 +160,18 @@ fn recording_access(state: &AppState) -> RecordingAccess<'_> {
 /// Every failure is the link's one 404 (a miss, as on the JSON view); the file is served as
 /// `/recordings/…` serves it (ranges, `audio/mpeg`), but `Cache-Control: private, no-cache`:
 /// a browser may keep the audio, and asks the server (a 304) before each reuse.
+#[utoipa::path(get, path = "/api/v1/call-debug/{token}/recording", operation_id = "public_debug_recording", tag = "public", security(()),
+    params(crate::openapi::params::TokenPath, crate::openapi::params::LinkRecordingQuery,
+        ("Range" = Option<String>, Header, description = "One byte range (`bytes=a-b`, `a-`, `-n`)")),
+    responses(
+        (status = 200, description = "The recording (MP3) of a link that includes it (`Cache-Control: private, no-cache`)", content_type = "audio/mpeg", body = crate::openapi::schemas::Binary),
+        (status = 206, description = "The requested range of it", content_type = "audio/mpeg", body = crate::openapi::schemas::Binary),
+        (status = 304, description = "Not modified since the client's copy"),
+        (status = 404, description = "`Debug link not found`: any failure (link, signature, file)", body = ErrorBody),
+        (status = 416, description = "A range outside the file (`Content-Range: bytes */<length>`)"),
+        (status = 429, description = "`Too many requests`: too many misses from this client", body = ErrorBody,
+            headers(("Retry-After" = u64, description = "Seconds to wait"))),
+    ))]
 pub async fn recording(
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
@@ -168,6 +219,16 @@ const RECONNECT_AFTER: Duration = Duration::from_secs(2);
 
 /// `GET /api/v1/call-debug/:token/events`: the call as it goes on, as Server-Sent Events
 /// (`debug_link::stream`); 204 when the call has ended and the client has it all.
+#[utoipa::path(get, path = "/api/v1/call-debug/{token}/events", operation_id = "public_debug_events", tag = "public", security(()),
+    params(crate::openapi::params::TokenPath,
+        ("Last-Event-ID" = Option<String>, Header, description = "The id of the last event received: the stream resumes after it")),
+    responses(
+        (status = 200, description = "The call as it goes on, as Server-Sent Events (`snapshot`, `turns`, `webhooks`, `call`, `end`, `closed`); each event's data is JSON", content_type = "text/event-stream", body = String),
+        (status = 204, description = "The call has ended and the client has it all"),
+        (status = 404, description = "`Debug link not found`", body = ErrorBody),
+        (status = 429, description = "`Too many requests` or `Too many live streams open`", body = ErrorBody,
+            headers(("Retry-After" = u64, description = "Seconds to wait"))),
+    ))]
 pub async fn events(
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
@@ -274,6 +335,8 @@ pub async fn recording_headers(request: axum::extract::Request, next: Next) -> R
 }
 
 /// `GET /robots.txt`: keep debug links out of search engines.
+#[utoipa::path(get, path = "/robots.txt", operation_id = "robots", tag = "health", security(()),
+    responses((status = 200, description = "Keeps debug links out of search engines", content_type = "text/plain", body = String)))]
 pub async fn robots() -> impl IntoResponse {
     (
         [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],

@@ -1,16 +1,16 @@
 //! HTTP routes. Handlers are thin: parse, call the store or a service, serialise.
 
-mod calls;
-mod control;
-mod debug;
-mod health;
+pub(crate) mod calls;
+pub(crate) mod control;
+pub(crate) mod debug;
+pub(crate) mod health;
 pub mod params;
-mod pipeline;
-mod recording;
-mod recording_file;
+pub(crate) mod pipeline;
+pub(crate) mod recording;
+pub(crate) mod recording_file;
 pub mod telnyx;
-mod traces;
-mod webhooks;
+pub(crate) mod traces;
+pub(crate) mod webhooks;
 
 use axum::Router;
 use axum::http::{HeaderValue, header};
@@ -21,14 +21,27 @@ use axum::routing::{MethodRouter, delete, get, patch, post};
 use crate::app::AppState;
 use params::{Allowed, strict_query};
 
-/// Routes registered with the query parameters each takes (see `params`).
+/// Routes registered with the query parameters each takes (see `params`), and the path of
+/// each, so the OpenAPI document can be checked against them (`route_paths`).
 #[derive(Default)]
-struct Routes(Router<AppState>);
+struct Routes {
+    router: Router<AppState>,
+    paths: Vec<String>,
+}
 
 impl Routes {
-    fn route(self, path: &str, methods: MethodRouter<AppState>, query: Allowed) -> Self {
+    fn route(mut self, path: &str, methods: MethodRouter<AppState>, query: Allowed) -> Self {
         let checked = methods.route_layer(middleware::from_fn_with_state(query, strict_query));
-        Self(self.0.route(path, checked))
+        self.paths.push(path.to_owned());
+        self.router = self.router.route(path, checked);
+        self
+    }
+
+    /// A route that reads its own parameters (the public ones: others are ignored).
+    fn route_unchecked(mut self, path: &str, methods: MethodRouter<AppState>) -> Self {
+        self.paths.push(path.to_owned());
+        self.router = self.router.route(path, methods);
+        self
     }
 }
 
@@ -37,38 +50,53 @@ const NONE: Allowed = &[];
 
 /// Every API route. Unknown paths under `/v1` and `/api` are JSON 404s.
 pub fn api() -> Router<AppState> {
+    routes().router
+}
+
+/// The path of every API route, as registered (`{name}` parameters, `{*name}` for the rest
+/// of the path).
+pub fn route_paths() -> Vec<String> {
+    routes().paths
+}
+
+fn routes() -> Routes {
     // The public link takes no parameters but ignores any it is given: links get shared
     // through tools that append tracking parameters (`?utm_source=…`, `?fbclid=…`), and
     // such a link must still open. The strict rule is for the API, where a typo'd filter
     // would silently return everything.
-    let public = Router::new()
-        .route(
+    let links = Routes::default()
+        .route_unchecked(
             &callscope_shared::link::debug_path("{token}"),
             get(debug::public),
         )
-        .route(
+        .route_unchecked(
             &format!("{}/events", callscope_shared::link::debug_path("{token}")),
             get(debug::events),
-        )
+        );
+    // A link's recording: the same public headers but its own caching (a private cache may
+    // keep the audio, revalidated before each reuse), and its own parameters (checked by
+    // the handler, others ignored).
+    let link_recording = Routes::default().route_unchecked(
+        &callscope_shared::link::recording_path("{token}"),
+        get(debug::recording),
+    );
+    // Embedded recordings: the handler checks the signed URL's own parameters (others are
+    // ignored, like the public link's) and answers every failure with one 404.
+    let files = Routes::default().route_unchecked(
+        &format!("{}{{*key}}", crate::recordings::embedded::PATH_PREFIX),
+        get(recording_file::recording_file),
+    );
+    let public = links
+        .router
         .route_layer(middleware::from_fn(debug::public_headers))
-        // A link's recording: the same public headers but its own caching (a private
-        // cache may keep the audio, revalidated before each reuse), and its own parameters
-        // (checked by the handler, others ignored).
         .merge(
-            Router::new()
-                .route(
-                    &callscope_shared::link::recording_path("{token}"),
-                    get(debug::recording),
-                )
+            link_recording
+                .router
                 .route_layer(middleware::from_fn(debug::recording_headers)),
         )
-        // Embedded recordings: the handler checks the signed URL's own parameters (others
-        // are ignored, like the public link's) and answers every failure with one 404.
-        .route(
-            &format!("{}{{*key}}", crate::recordings::embedded::PATH_PREFIX),
-            get(recording_file::recording_file),
-        );
-    Routes::default()
+        .merge(files.router);
+    let public_paths = [links.paths, link_recording.paths, files.paths].concat();
+    let api = Routes::default()
         .route("/healthz", get(health::healthz), NONE)
         .route("/readyz", get(health::readyz), NONE)
         .route("/v1/calls", get(calls::list), calls::LIST_PARAMS)
@@ -150,9 +178,14 @@ pub fn api() -> Router<AppState> {
             NONE,
         )
         .route("/robots.txt", get(debug::robots), NONE)
-        .0
-        .merge(public)
-        .route_layer(middleware::from_fn(crate::metrics::track_http))
+        .route("/openapi.json", get(crate::openapi::document), NONE);
+    Routes {
+        router: api
+            .router
+            .merge(public)
+            .route_layer(middleware::from_fn(crate::metrics::track_http)),
+        paths: [api.paths, public_paths].concat(),
+    }
 }
 
 /// An answer that carries a secret (a debug token, a webhook signing secret, a pre-signed

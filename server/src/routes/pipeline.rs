@@ -6,10 +6,11 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use callscope_shared::{
-    Call, CallStatus, Disposition, EndedReason, Money, Role, Timestamp, ToolCall,
+    Call, CallStatus, Disposition, EndedReason, ErrorBody, Money, Role, Timestamp, ToolCall,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use utoipa::ToSchema;
 
 use super::calls::parse_call_id;
 use crate::app::AppState;
@@ -21,20 +22,31 @@ use crate::pipeline::{self, CallPatch, EndCall, StartCall, Turn, TurnsAdded};
 use crate::pipeline_auth::PipelineAuth;
 
 /// `POST /pipeline/v1/calls`
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateBody {
     /// `agent_…` or the numeric id (a string or a number).
+    #[schema(schema_with = crate::openapi::schemas::agent_ref)]
     agent_id: Value,
+    /// E.164 when it looks like a number; otherwise (a SIP URI, `anonymous`) kept as sent,
+    /// 1 to 256 characters without control characters.
+    #[schema(min_length = 1, max_length = 256)]
     from_number: String,
+    /// As `from_number`.
+    #[schema(min_length = 1, max_length = 256)]
     to_number: String,
+    /// The provider's call control id; a second create naming it answers the same call.
     #[serde(default)]
     call_control_id: Option<String>,
+    /// `ringing` (the default) or `in-progress`.
     #[serde(default)]
     status: Option<CallStatus>,
+    /// When the call started; default now, at most 5 minutes ahead.
     #[serde(default)]
     started_at: Option<Timestamp>,
+    /// A JSON object.
     #[serde(default)]
+    #[schema(value_type = Option<Object>)]
     metadata: Option<Value>,
 }
 
@@ -51,6 +63,20 @@ fn agent_ref(value: &Value) -> Result<AgentRef, ApiError> {
 
 /// `POST /pipeline/v1/calls` → 201 with the call (200 with the existing one when its
 /// `call_control_id` names a call already made).
+#[utoipa::path(post, path = "/pipeline/v1/calls", operation_id = "pipeline_create_call", tag = "pipeline", security(("PipelineToken" = [])),
+    request_body(content = CreateBody, content_type = "application/json"),
+    responses(
+        (status = 201, description = "The new call", body = Call,
+            links(
+                ("AnswerCall" = (operation_id = "pipeline_answer_call", parameters(("call_id" = "$response.body#/call_id")))),
+                ("AddTurns" = (operation_id = "pipeline_add_turns", parameters(("call_id" = "$response.body#/call_id")))),
+                ("UpdateCall" = (operation_id = "pipeline_update_call", parameters(("call_id" = "$response.body#/call_id")))),
+                ("EndCall" = (operation_id = "pipeline_end_call", parameters(("call_id" = "$response.body#/call_id")))),
+            )),
+        (status = 200, description = "The call its `call_control_id` already names, unchanged", body = Call),
+        (status = 400, description = "A field missing, unknown, of the wrong type or out of range (the message names it)", body = ErrorBody),
+        (status = 404, description = "`Agent not found`, or `The pipeline API is not enabled (set CALLSCOPE_PIPELINE_TOKEN)`", body = ErrorBody),
+    ))]
 pub async fn create(
     State(state): State<AppState>,
     _: PipelineAuth,
@@ -79,6 +105,13 @@ pub async fn create(
 }
 
 /// `POST /pipeline/v1/calls/:callId/answer`
+#[utoipa::path(post, path = "/pipeline/v1/calls/{call_id}/answer", operation_id = "pipeline_answer_call", tag = "pipeline", security(("PipelineToken" = [])),
+    params(crate::openapi::params::CallPath),
+    responses(
+        (status = 200, description = "The call, now in progress (unchanged if it already was)", body = Call),
+        (status = 404, description = "`Call not found`, or the pipeline API is not enabled", body = ErrorBody),
+        (status = 409, description = "`Call is not in progress`: it has ended", body = ErrorBody),
+    ))]
 pub async fn answer(
     State(state): State<AppState>,
     _: PipelineAuth,
@@ -90,35 +123,47 @@ pub async fn answer(
     Ok(Json(call))
 }
 
-/// One entry of `POST /pipeline/v1/calls/:callId/turns`.
-#[derive(Debug, Deserialize)]
+/// One entry of `POST /pipeline/v1/calls/:callId/turns`. The latency fields and
+/// `interrupted` are for assistant entries, `stt_ms` for user entries (400 on the other).
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TurnBody {
+    /// The entry's place in the transcript.
+    #[schema(minimum = 1, maximum = 1000000)]
     seq: i64,
     role: Role,
     content: String,
+    /// Seconds from the call's start.
+    #[schema(minimum = 0, maximum = 86400)]
     timestamp: f64,
     #[serde(default)]
     tool_calls: Vec<ToolCall>,
     #[serde(default)]
+    #[schema(minimum = 0, maximum = 600000)]
     llm_ttfb_ms: Option<i64>,
     #[serde(default)]
+    #[schema(minimum = 0, maximum = 600000)]
     tts_start_ms: Option<i64>,
     #[serde(default)]
+    #[schema(minimum = 0, maximum = 600000)]
     tts_ttfb_ms: Option<i64>,
     #[serde(default)]
     interrupted: bool,
     #[serde(default)]
+    #[schema(minimum = 0, maximum = 600000)]
     stt_ms: Option<i64>,
 }
 
-#[derive(Debug, Deserialize)]
+/// `POST /pipeline/v1/calls/:callId/turns`: all or nothing.
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TurnsBody {
+    #[schema(min_items = 1, max_items = 1000)]
     turns: Vec<TurnBody>,
 }
 
-#[derive(Debug, Serialize)]
+/// What a turns request did: `added` new entries, `repeated` ones already stored.
+#[derive(Debug, Serialize, ToSchema)]
 pub struct TurnsAnswer {
     call_id: callscope_shared::CallId,
     added: usize,
@@ -127,6 +172,15 @@ pub struct TurnsAnswer {
 }
 
 /// `POST /pipeline/v1/calls/:callId/turns`
+#[utoipa::path(post, path = "/pipeline/v1/calls/{call_id}/turns", operation_id = "pipeline_add_turns", tag = "pipeline", security(("PipelineToken" = [])),
+    params(crate::openapi::params::CallPath),
+    request_body(content = TurnsBody, content_type = "application/json"),
+    responses(
+        (status = 200, description = "The entries were stored (repeats counted, not stored twice)", body = TurnsAnswer),
+        (status = 400, description = "A field missing, unknown, of the wrong type or out of range (the message names it)", body = ErrorBody),
+        (status = 404, description = "`Call not found`, or the pipeline API is not enabled", body = ErrorBody),
+        (status = 409, description = "`seq N already holds a different entry`, or `Call has ended`", body = ErrorBody),
+    ))]
 pub async fn turns(
     State(state): State<AppState>,
     _: PipelineAuth,
@@ -165,12 +219,16 @@ pub async fn turns(
 }
 
 /// `PATCH /pipeline/v1/calls/:callId`
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PatchBody {
+    /// A JSON object.
     #[serde(default)]
+    #[schema(value_type = Option<Object>)]
     metadata: Option<Value>,
+    /// A JSON object.
     #[serde(default)]
+    #[schema(value_type = Option<Object>)]
     extracted_data: Option<Value>,
     #[serde(default)]
     ws_unavailable: Option<bool>,
@@ -181,6 +239,14 @@ pub struct PatchBody {
 }
 
 /// `PATCH /pipeline/v1/calls/:callId`
+#[utoipa::path(patch, path = "/pipeline/v1/calls/{call_id}", operation_id = "pipeline_update_call", tag = "pipeline", security(("PipelineToken" = [])),
+    params(crate::openapi::params::CallPath),
+    request_body(content = PatchBody, content_type = "application/json"),
+    responses(
+        (status = 200, description = "The call, patched", body = Call),
+        (status = 400, description = "A field unknown, of the wrong type or out of range (the message names it)", body = ErrorBody),
+        (status = 404, description = "`Call not found`, or the pipeline API is not enabled", body = ErrorBody),
+    ))]
 pub async fn update(
     State(state): State<AppState>,
     _: PipelineAuth,
@@ -199,7 +265,7 @@ pub async fn update(
 }
 
 /// `POST /pipeline/v1/calls/:callId/end`
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct EndBody {
     ended_reason: EndedReason,
@@ -212,6 +278,14 @@ pub struct EndBody {
 }
 
 /// `POST /pipeline/v1/calls/:callId/end`
+#[utoipa::path(post, path = "/pipeline/v1/calls/{call_id}/end", operation_id = "pipeline_end_call", tag = "pipeline", security(("PipelineToken" = [])),
+    params(crate::openapi::params::CallPath),
+    request_body(content = EndBody, content_type = "application/json"),
+    responses(
+        (status = 200, description = "The ended call (ending again: the record as it stands)", body = Call),
+        (status = 400, description = "A field missing, unknown, of the wrong type or out of range (the message names it)", body = ErrorBody),
+        (status = 404, description = "`Call not found`, or the pipeline API is not enabled", body = ErrorBody),
+    ))]
 pub async fn end(
     State(state): State<AppState>,
     _: PipelineAuth,

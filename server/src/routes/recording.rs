@@ -3,7 +3,7 @@
 
 use axum::Json;
 use axum::extract::State;
-use callscope_shared::RecordingLink;
+use callscope_shared::{ErrorBody, RecordingLink};
 
 use super::NoStore;
 use super::calls::parse_call_id;
@@ -23,6 +23,13 @@ pub const DEFAULT_EXPIRES_IN: i64 = 3_600;
 pub const PARAMS: Allowed = &["expires_in"];
 
 /// `GET /v1/calls/:callId/recording[?expires_in=SECONDS]`
+#[utoipa::path(get, path = "/v1/calls/{call_id}/recording", operation_id = "call_recording", tag = "calls", security(("ApiKey" = [])),
+    params(crate::openapi::params::CallPath, crate::openapi::params::RecordingQuery),
+    responses(
+        (status = 200, description = "A URL of the recording, signed for `expires_in` seconds (`Cache-Control: no-store`)", body = RecordingLink),
+        (status = 400, description = "`expires_in must be an integer between 60 and 86400`, or an unknown or repeated parameter", body = ErrorBody),
+        (status = 404, description = "`Call not found`, `Recording was not enabled for this call`, `Recording not yet available`, `Recording failed: <reason>` or `Recording was deleted after its retention period`", body = ErrorBody),
+    ))]
 pub async fn recording(
     State(state): State<AppState>,
     auth: Auth,

@@ -16,6 +16,8 @@ use axum::response::{IntoResponse, Response};
 use tower::ServiceExt;
 use tower_http::services::ServeFile;
 
+use callscope_shared::ErrorBody;
+
 use crate::app::AppState;
 use crate::error::{ApiError, default_message, messages};
 use crate::recordings::RecordingStore;
@@ -47,6 +49,19 @@ pub(super) fn query_pairs(request: &Request) -> Vec<(String, String)> {
         .collect()
 }
 
+/// `GET /recordings/{key}`: a recording of the embedded store, by a signed URL.
+#[utoipa::path(get, path = "/recordings/{key}", operation_id = "recording_file", tag = "public", security(()),
+    params(
+        ("key" = String, Path, description = "The recording's key, `/`-separated segments percent-encoded"),
+        crate::openapi::params::RecordingFileQuery,
+        ("Range" = Option<String>, Header, description = "One byte range (`bytes=a-b`, `a-`, `-n`)")),
+    responses(
+        (status = 200, description = "The recording (MP3)", content_type = "audio/mpeg", body = crate::openapi::schemas::Binary),
+        (status = 206, description = "The requested range of it", content_type = "audio/mpeg", body = crate::openapi::schemas::Binary),
+        (status = 304, description = "Not modified since the client's copy"),
+        (status = 404, description = "`Not found`: any failure (signature, expiry, key, file)", body = ErrorBody),
+        (status = 416, description = "A range outside the file (`Content-Range: bytes */<length>`)"),
+    ))]
 pub async fn recording_file(
     State(state): State<AppState>,
     key: Result<Path<String>, PathRejection>,

@@ -5,13 +5,14 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use callscope_shared::{
-    EndpointDeliveries, NewWebhookEndpoint, WebhookEndpoint, WebhookEndpointList, WebhookTestQueued,
+    EndpointDeliveries, ErrorBody, NewWebhookEndpoint, WebhookEndpoint, WebhookEndpointList,
+    WebhookTestQueued,
 };
 use hmac::{Hmac, Mac};
-use serde_json::{Value, json};
 use sha2::Sha256;
 
 use super::NoStore;
+use super::control::Success;
 use super::params::{Allowed, Params};
 use crate::app::AppState;
 use crate::auth::Auth;
@@ -39,6 +40,17 @@ fn view(e: EndpointRecord, secret: Option<String>) -> WebhookEndpoint {
 }
 
 /// `POST /v1/webhooks` → 201 with the endpoint and its signing secret (shown only here).
+#[utoipa::path(post, path = "/v1/webhooks", operation_id = "create_webhook", tag = "webhooks", security(("ApiKey" = [])),
+    request_body(content = NewWebhookEndpoint, content_type = "application/json"),
+    responses(
+        (status = 201, description = "The endpoint, with its signing secret (shown only here; `Cache-Control: no-store`)", body = WebhookEndpoint,
+            links(
+                ("DeleteWebhook" = (operation_id = "delete_webhook", parameters(("id" = "$response.body#/id")))),
+                ("TestWebhook" = (operation_id = "test_webhook", parameters(("id" = "$response.body#/id")))),
+                ("WebhookDeliveries" = (operation_id = "webhook_deliveries", parameters(("id" = "$response.body#/id")))),
+            )),
+        (status = 400, description = "A URL that is not an allowed https target, an unknown event, too many endpoints, or a bad body", body = ErrorBody),
+    ))]
 pub async fn create(
     State(state): State<AppState>,
     auth: Auth,
@@ -61,6 +73,8 @@ pub async fn create(
 }
 
 /// `GET /v1/webhooks`
+#[utoipa::path(get, path = "/v1/webhooks", operation_id = "list_webhooks", tag = "webhooks", security(("ApiKey" = [])),
+    responses((status = 200, description = "The account's endpoints (no secrets)", body = WebhookEndpointList)))]
 pub async fn list(
     State(state): State<AppState>,
     auth: Auth,
@@ -77,16 +91,29 @@ pub async fn list(
 
 /// `DELETE /v1/webhooks/:id` → `{"success": true}`; queued deliveries to it are dropped,
 /// its delivery history stays.
+#[utoipa::path(delete, path = "/v1/webhooks/{id}", tag = "webhooks", security(("ApiKey" = [])), operation_id = "delete_webhook",
+    params(crate::openapi::params::WebhookPath),
+    responses(
+        (status = 200, description = "Deleted; its queued deliveries are dropped", body = Success),
+        (status = 404, description = "`Webhook not found`", body = ErrorBody),
+    ))]
 pub async fn delete(
     State(state): State<AppState>,
     auth: Auth,
     PathParam(id): PathParam,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Success>, ApiError> {
     endpoints::delete(&state.store, auth.account_id, &id, state.clock.now()).await?;
-    Ok(Json(json!({ "success": true })))
+    Ok(Json(Success::YES))
 }
 
 /// `POST /v1/webhooks/:id/test` → 202: a `webhook.test` event queued through the outbox.
+#[utoipa::path(post, path = "/v1/webhooks/{id}/test", tag = "webhooks", security(("ApiKey" = [])), operation_id = "test_webhook",
+    params(crate::openapi::params::WebhookPath),
+    responses(
+        (status = 202, description = "A `webhook.test` event was queued for the endpoint", body = WebhookTestQueued),
+        (status = 404, description = "`Webhook not found`", body = ErrorBody),
+        (status = 409, description = "`Webhook endpoint is disabled`", body = ErrorBody),
+    ))]
 pub async fn test(
     State(state): State<AppState>,
     auth: Auth,
@@ -115,6 +142,13 @@ fn cursor_key(state: &AppState, endpoint_id: EndpointId) -> [u8; 32] {
 pub const DELIVERIES_PARAMS: Allowed = &["after", "limit"];
 
 /// `GET /v1/webhooks/:id/deliveries?limit=&after=`: newest first.
+#[utoipa::path(get, path = "/v1/webhooks/{id}/deliveries", tag = "webhooks", security(("ApiKey" = [])), operation_id = "webhook_deliveries",
+    params(crate::openapi::params::WebhookPath, crate::openapi::params::DeliveriesQuery),
+    responses(
+        (status = 200, description = "The endpoint's delivery attempts, newest first", body = EndpointDeliveries),
+        (status = 400, description = "A bad limit or cursor, or an unknown or repeated parameter", body = ErrorBody),
+        (status = 404, description = "`Webhook not found`", body = ErrorBody),
+    ))]
 pub async fn deliveries(
     State(state): State<AppState>,
     auth: Auth,

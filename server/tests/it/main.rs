@@ -17,6 +17,7 @@ mod fake_telnyx;
 mod live_view;
 mod metrics;
 mod miss_limiter;
+mod openapi;
 mod otlp;
 mod otlp_clients;
 mod pipeline;
