@@ -13,7 +13,8 @@
 # it; BENCH_PIPELINE_SECONDS (default 15) sets how long each pipeline load runs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-CALLSCOPE_SETUP_OTLP=${CALLSCOPE_SETUP_OTLP:-0} source scripts/setup.sh >/dev/null
+CALLSCOPE_SETUP_OTLP=${CALLSCOPE_SETUP_OTLP:-0} CALLSCOPE_SETUP_SCHEMATHESIS=${CALLSCOPE_SETUP_SCHEMATHESIS:-0} \
+  source scripts/setup.sh >/dev/null
 bash scripts/services.sh >/dev/null
 
 calls=${BENCH_CALLS:-1000000}

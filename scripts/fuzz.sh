@@ -11,7 +11,7 @@
 # these fuzz builds only (their own target dir, fuzz/target; nothing shipped is built so).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-CALLSCOPE_SETUP_BROWSER=0 CALLSCOPE_SETUP_OTLP=0 source scripts/setup.sh >/dev/null
+CALLSCOPE_SETUP_BROWSER=0 CALLSCOPE_SETUP_OTLP=0 CALLSCOPE_SETUP_SCHEMATHESIS=0 source scripts/setup.sh >/dev/null
 unset CARGO_TARGET_DIR
 
 cargo_fuzz_version=0.13.2

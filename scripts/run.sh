@@ -11,6 +11,8 @@ CALLSCOPE_SETUP_BROWSER=${CALLSCOPE_SETUP_BROWSER:-0}
 export CALLSCOPE_SETUP_BROWSER
 # Nor is the OpenTelemetry Python SDK.
 export CALLSCOPE_SETUP_OTLP=${CALLSCOPE_SETUP_OTLP:-0}
+# Nor schemathesis.
+export CALLSCOPE_SETUP_SCHEMATHESIS=${CALLSCOPE_SETUP_SCHEMATHESIS:-0}
 # shellcheck source=scripts/setup.sh
 source scripts/setup.sh
 
