@@ -5,6 +5,7 @@ use callscope_shared::{CallId, WebhookDelivery};
 
 use super::decode::{self, Flag};
 use super::outbox::ClaimedJob;
+use super::sql::Sql;
 use super::{Store, StoreError, StoreResult};
 use crate::clock::UnixTime;
 use crate::cursor::Position;
@@ -28,7 +29,7 @@ pub struct NewDelivery {
 /// The most delivery records one call's history returns (spec: up to 500).
 pub const CALL_DELIVERIES_CAP: i64 = 500;
 
-/// One attempt of a claimed job, as `finish_attempt` records it.
+/// One attempt of a claimed job, as `finish_attempts` records it.
 pub(super) struct Attempt<'a> {
     pub attempt: u32,
     pub status_code: Option<u16>,
@@ -74,31 +75,42 @@ impl TryFrom<DeliveryRow> for WebhookDelivery {
     }
 }
 
-/// Records one attempt of `job` in `conn`'s transaction; returns the record's id.
-pub(super) async fn insert_attempt(
+/// Most records one `INSERT` writes (12 bound values each).
+const INSERT_ROWS: usize = 500;
+
+/// Records attempts of claimed jobs in `conn`'s transaction, in order, a few hundred rows
+/// per statement.
+pub(super) async fn insert_attempts(
     conn: &mut sqlx::AnyConnection,
-    job: &ClaimedJob,
-    a: &Attempt<'_>,
-) -> StoreResult<i64> {
-    Ok(sqlx::query_scalar(
-        "INSERT INTO webhook_deliveries (job_id, endpoint_id, account_id, call_id, event, event_id, url,
-            attempt, status_code, success, error, created_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING id",
-    )
-    .bind(job.job_id)
-    .bind(job.endpoint_id)
-    .bind(job.account_id)
-    .bind(job.call_id.map(CallId::get))
-    .bind(job.event.as_str())
-    .bind(job.event_id.as_str())
-    .bind(job.url.as_str())
-    .bind(i64::from(a.attempt))
-    .bind(a.status_code.map(i64::from))
-    .bind(a.success)
-    .bind(a.error)
-    .bind(a.at)
-    .fetch_one(conn)
-    .await?)
+    records: &[(&ClaimedJob, Attempt<'_>)],
+) -> StoreResult<()> {
+    for chunk in records.chunks(INSERT_ROWS) {
+        let mut sql = Sql::new(
+            "INSERT INTO webhook_deliveries (job_id, endpoint_id, account_id, call_id, event, event_id,
+                url, attempt, status_code, success, error, created_at)",
+        );
+        sql.values(chunk, |row, (job, a)| {
+            row.bind(job.job_id)?
+                .bind(job.endpoint_id)?
+                .bind(job.account_id)?
+                .bind(job.call_id.map(CallId::get))?
+                .bind(job.event.as_str())?
+                .bind(job.event_id.as_str())?
+                .bind(job.url.as_str())?
+                .bind(i64::from(a.attempt))?
+                .bind(a.status_code.map(i64::from))?
+                .bind(a.success)?
+                .bind(a.error)?
+                .bind(a.at)?;
+            Ok(())
+        })?;
+        let (sql, args) = sql.finish();
+        sqlx::query_with(&sql, args)
+            .persistent(false)
+            .execute(&mut *conn)
+            .await?;
+    }
+    Ok(())
 }
 
 impl Store {

@@ -61,7 +61,7 @@ pub use deliveries::NewDelivery;
 pub use endpoints::{EndpointRecord, NewEndpoint};
 pub use gauges::Gauges;
 pub use listing::{CallFilter, Position, StatusRow};
-pub use outbox::{AttemptOutcome, ClaimedJob, JobState, OutboxEvent};
+pub use outbox::{AttemptOutcome, ClaimedJob, FinishedAttempt, JobState, OutboxEvent};
 pub use recording_jobs::{ClaimedDownload, NewDownload, StartClaim};
 pub use retention::{DueBefore, DueRecording};
 pub use telnyx_events::SeenTelnyxEvent;

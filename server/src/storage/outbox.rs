@@ -12,7 +12,7 @@ use callscope_shared::{AgentId, CallId};
 
 use super::calls::CallEvents;
 use super::decode::{self, Flag};
-use super::deliveries::{Attempt, insert_attempt};
+use super::deliveries::{Attempt, insert_attempts};
 use super::endpoints::{EndpointRecord, live_endpoints};
 use super::sql::Sql;
 use super::{Backend, NewCall, Store, StoreError, StoreResult};
@@ -46,6 +46,17 @@ pub struct ClaimedJob {
     /// died mid-attempt): that attempt is recorded as interrupted with this one.
     pub interrupted: bool,
 }
+
+/// A claimed job's attempt and what came of it, waiting to be recorded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FinishedAttempt {
+    pub job: ClaimedJob,
+    pub outcome: AttemptOutcome,
+}
+
+/// Most rows one multi-row statement of a batch writes (SQLite's and PostgreSQL's limits on
+/// bound parameters stay far off).
+const BATCH_ROWS: usize = 500;
 
 /// What happened to one attempt, and what the job does next.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -365,59 +376,107 @@ impl Store {
         Ok(jobs)
     }
 
-    /// Records one attempt and moves its job on, in one transaction. The record is written
-    /// whatever happens (the attempt took place); the job moves only if this attempt is still
-    /// the job's latest claim. Returns the delivery record's id.
-    pub async fn finish_attempt(
-        &self,
-        job: &ClaimedJob,
-        outcome: &AttemptOutcome,
-    ) -> StoreResult<i64> {
-        let mut tx = self.pool().begin().await?;
-        if job.interrupted && job.attempt > 1 {
-            let interrupted = Attempt {
-                attempt: job.attempt - 1,
-                status_code: None,
-                success: false,
-                error: Some(INTERRUPTED),
+    /// Records finished attempts and moves their jobs on, all in one transaction (one commit
+    /// for the batch: the dispatcher's group commit). Each attempt's record is written whatever
+    /// happens (the attempt took place), after an `interrupted` record for the attempt before
+    /// it when that one's claim ran out; a job moves only if its attempt is still the job's
+    /// latest claim. If the transaction fails nothing of the batch is written, and every job
+    /// in it stays leased: it falls due again when its lease runs out.
+    pub async fn finish_attempts(&self, batch: &[FinishedAttempt]) -> StoreResult<()> {
+        if batch.is_empty() {
+            return Ok(());
+        }
+        let mut records = Vec::with_capacity(batch.len());
+        for FinishedAttempt { job, outcome } in batch {
+            if job.interrupted && job.attempt > 1 {
+                let interrupted = Attempt {
+                    attempt: job.attempt - 1,
+                    status_code: None,
+                    success: false,
+                    error: Some(INTERRUPTED),
+                    at: outcome.at,
+                };
+                records.push((job, interrupted));
+            }
+            let attempt = Attempt {
+                attempt: job.attempt,
+                status_code: outcome.status_code,
+                success: outcome.success,
+                error: outcome.error.as_deref(),
                 at: outcome.at,
             };
-            insert_attempt(&mut tx, job, &interrupted).await?;
+            records.push((job, attempt));
         }
-        let attempt = Attempt {
-            attempt: job.attempt,
-            status_code: outcome.status_code,
-            success: outcome.success,
-            error: outcome.error.as_deref(),
-            at: outcome.at,
-        };
-        let id = insert_attempt(&mut tx, job, &attempt).await?;
-        let (state, due_at) = match (outcome.success, outcome.retry_at) {
-            (true, _) => ("delivered", None),
-            (false, Some(at)) => ("pending", Some(at)),
-            (false, None) => ("failed", None),
-        };
-        sqlx::query(
-            "UPDATE webhook_jobs SET state = $1, due_at = COALESCE($2, due_at), locked_until = NULL,
-                last_error = $3, updated_at = $4
-             WHERE id = $5 AND attempts = $6 AND state = 'pending'",
-        )
-        .bind(state)
-        .bind(due_at)
-        .bind(outcome.error.as_deref())
-        .bind(outcome.at)
-        .bind(job.job_id)
-        .bind(i64::from(job.attempt))
-        .execute(&mut *tx)
-        .await?;
-        if let Some(reason) = &outcome.disable_endpoint {
-            super::endpoints::disable(&mut tx, job.endpoint_id, reason, outcome.at).await?;
+        let mut tx = self.pool().begin().await?;
+        insert_attempts(&mut tx, &records).await?;
+        for chunk in batch.chunks(BATCH_ROWS) {
+            let mut sql =
+                Sql::new("WITH settled (id, attempts, state, due_at, last_error, updated_at) AS (");
+            sql.values(chunk, |row, FinishedAttempt { job, outcome }| {
+                let (state, due_at) = match (outcome.success, outcome.retry_at) {
+                    (true, _) => ("delivered", None),
+                    (false, Some(at)) => ("pending", Some(at)),
+                    (false, None) => ("failed", None),
+                };
+                row.bind(job.job_id)?
+                    .bind(i64::from(job.attempt))?
+                    .bind(state)?
+                    .bind(due_at)?
+                    .bind(outcome.error.as_deref())?
+                    .bind(outcome.at)?;
+                Ok(())
+            })?;
+            sql.push(
+                ") UPDATE webhook_jobs SET state = settled.state,
+                     due_at = COALESCE(settled.due_at, webhook_jobs.due_at), locked_until = NULL,
+                     last_error = settled.last_error, updated_at = settled.updated_at
+                 FROM settled
+                 WHERE webhook_jobs.id = settled.id AND webhook_jobs.attempts = settled.attempts
+                     AND webhook_jobs.state = 'pending'",
+            );
+            let (sql, args) = sql.finish();
+            sqlx::query_with(&sql, args)
+                .persistent(false)
+                .execute(&mut *tx)
+                .await?;
+        }
+        for FinishedAttempt { job, outcome } in batch {
+            if let Some(reason) = &outcome.disable_endpoint {
+                super::endpoints::disable(&mut tx, job.endpoint_id, reason, outcome.at).await?;
+            }
         }
         tx.commit().await?;
-        if let Some(call_id) = job.call_id {
+        let mut calls: Vec<CallId> = batch.iter().filter_map(|f| f.job.call_id).collect();
+        calls.sort_unstable_by_key(|c| c.get());
+        calls.dedup();
+        for call_id in calls {
             self.changes().notify(call_id);
         }
-        Ok(id)
+        Ok(())
+    }
+
+    /// Gives back claimed jobs whose attempts were never started (a dispatcher stopping, or
+    /// holding a claim too long to start it safely), in one statement: each is due again as
+    /// the same attempt, as if never claimed. A job claimed since by someone else (its lease
+    /// ran out) is left alone.
+    pub async fn release_jobs(&self, jobs: &[ClaimedJob]) -> StoreResult<()> {
+        for chunk in jobs.chunks(BATCH_ROWS) {
+            let mut sql = Sql::new(
+                "UPDATE webhook_jobs SET locked_until = NULL, attempts = attempts - 1
+                 WHERE state = 'pending' AND (id, attempts) IN (",
+            );
+            sql.values(chunk, |row, job| {
+                row.bind(job.job_id)?.bind(i64::from(job.attempt))?;
+                Ok(())
+            })?;
+            sql.push(")");
+            let (sql, args) = sql.finish();
+            sqlx::query_with(&sql, args)
+                .persistent(false)
+                .execute(self.pool())
+                .await?;
+        }
+        Ok(())
     }
 
     /// Settles a claimed job without an attempt (its endpoint is gone or disabled).

@@ -5,19 +5,28 @@
 //! (`locked_until`) and its attempt number is bumped as it is claimed; if the process dies
 //! mid-attempt, the lease runs out and the job is due again as its next attempt. Time comes
 //! from a `Clock`, so tests drive the retry schedule without waiting for it.
+//!
+//! Three stages run side by side so that no commit waits on another: one claim at a time
+//! takes a batch of due jobs (one statement), `concurrency` attempts are in flight, and a
+//! recorder writes the finished attempts that have piled up in one transaction (group
+//! commit: while one batch commits, the next collects). An attempt is *acknowledged* when
+//! its outcome is handed to the recorder; its slot is free from then on, and its job stays
+//! leased until the record is committed, so a crash in between is a crash mid-attempt, as
+//! above.
 
+use std::collections::VecDeque;
 use std::sync::Arc;
 use std::time::Duration;
 
 use rand::Rng;
 use reqwest::header::{CONTENT_TYPE, HeaderValue, RETRY_AFTER};
-use tokio::sync::watch;
+use tokio::sync::{mpsc, watch};
 use tokio::task::JoinSet;
 
 use super::secret::SigningSecret;
 use super::target::{PublicResolver, is_private_literal};
-use crate::clock::Clock;
-use crate::storage::{AttemptOutcome, ClaimedJob, Store};
+use crate::clock::{Clock, UnixTime};
+use crate::storage::{AttemptOutcome, ClaimedJob, FinishedAttempt, Store, StoreResult};
 
 /// Delay before each attempt after the first, in seconds: immediately, 5 s, 5 min, 30 min,
 /// 2 h, 5 h, 10 h. Seven attempts in all, over about 17.6 hours.
@@ -26,6 +35,17 @@ pub const DEFAULT_SCHEDULE: [i64; 7] = [0, 5, 300, 1_800, 7_200, 18_000, 36_000]
 pub const MAX_RETRY_AFTER: i64 = 86_400;
 /// Response bodies are read (so connections can be reused) up to this much, then dropped.
 const MAX_RESPONSE_BYTES: usize = 64 * 1024;
+/// Jobs claimed ahead of the attempts in flight, at least: claims come in batches this big
+/// or bigger, so their commits are shared even at concurrency 1.
+const MIN_CLAIM_AHEAD: usize = 64;
+/// A claimed job not started within this many seconds of its claim is given back rather
+/// than started: its lease (timeout + 30 s) must still cover the attempt and its record.
+const CLAIM_FRESH_SECS: i64 = 10;
+/// Most finished attempts one recording transaction writes.
+const MAX_RECORD_BATCH: usize = 256;
+/// Finished attempts waiting for the recorder, at most; attempts wait to hand theirs over
+/// beyond this (the recorder sets the pace when the database is the bottleneck).
+const RECORD_QUEUE: usize = 1_024;
 
 /// Every `error` a delivery record can carry besides `HTTP <status>` (an answer that is not
 /// 2xx). They are what endpoint owners see and may match on, so each is written once here
@@ -96,6 +116,11 @@ impl DispatchConfig {
     /// Seconds a claim holds a job: the attempt's timeout plus a margin for recording it.
     pub fn lease(&self) -> i64 {
         self.timeout.as_secs() as i64 + 30
+    }
+
+    /// Jobs held claimed but not yet started, at most, besides the attempts in flight.
+    fn claim_ahead(&self) -> usize {
+        self.concurrency.max(MIN_CLAIM_AHEAD)
     }
 }
 
@@ -182,58 +207,151 @@ impl Dispatcher {
         DispatcherHandle { stop, task }
     }
 
-    async fn run(self, mut stopped: watch::Receiver<bool>) {
+    async fn run(self, stopped: watch::Receiver<bool>) {
+        let (finished, to_record) = mpsc::channel(RECORD_QUEUE);
+        // One task: aborting it (a crash) stops claiming, sending and recording at once.
+        tokio::join!(self.dispatch(stopped, finished), self.record_all(to_record));
+    }
+
+    /// Claims due jobs and keeps up to `concurrency` attempts in flight, handing each
+    /// outcome to the recorder. On stop: gives back the jobs claimed but not started, lets
+    /// the attempts in flight finish, and returns (closing the recorder's queue).
+    async fn dispatch(
+        &self,
+        mut stopped: watch::Receiver<bool>,
+        finished: mpsc::Sender<FinishedAttempt>,
+    ) {
         let cfg = &self.inner.config;
+        let slots = cfg.concurrency.max(1);
+        let ahead = cfg.claim_ahead();
+        let mut queued: VecDeque<(ClaimedJob, UnixTime)> = VecDeque::new();
         let mut in_flight: JoinSet<()> = JoinSet::new();
-        loop {
-            if *stopped.borrow() {
-                break;
-            }
-            let slots = cfg.concurrency.max(1);
-            let free = slots.saturating_sub(in_flight.len());
-            let mut full = false;
-            // Claim in batches (each claim is a write): when idle, or half the slots are free.
-            if free > 0 && (in_flight.is_empty() || free * 2 >= slots) {
-                match self.claim(free).await {
-                    Ok(jobs) => {
-                        full = jobs.len() == free;
-                        for job in jobs {
-                            let me = self.clone();
-                            in_flight.spawn(async move { me.deliver(job).await });
-                        }
+        // At most one claim at a time, as a task so attempts go on while it commits.
+        let mut claiming: JoinSet<(usize, UnixTime, StoreResult<Vec<ClaimedJob>>)> = JoinSet::new();
+        let mut more_due = true;
+        let mut poll = tokio::time::interval(cfg.poll_interval);
+        poll.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        while !*stopped.borrow() {
+            let now = self.inner.clock.now();
+            let mut stale = Vec::new();
+            while in_flight.len() < slots {
+                let Some((job, claimed_at)) = queued.pop_front() else {
+                    break;
+                };
+                if now.since(claimed_at) > CLAIM_FRESH_SECS {
+                    stale.push(job);
+                    continue;
+                }
+                let (me, finished) = (self.clone(), finished.clone());
+                in_flight.spawn(async move {
+                    if let Some(done) = me.attempt(job).await {
+                        // Fails only when the recorder is gone (the task is being dropped).
+                        let _ = finished.send(done).await;
                     }
-                    Err(err) => tracing::error!(error = %err, "claiming webhook jobs failed"),
-                }
+                });
             }
-            if full {
-                // More may be due: claim again as soon as enough slots are free.
-                while in_flight.len() * 2 > slots {
-                    in_flight.join_next().await;
-                }
-                continue;
+            self.release(&stale).await;
+            if more_due && claiming.is_empty() && queued.len() <= ahead / 2 {
+                let limit = slots + ahead - in_flight.len() - queued.len();
+                let me = self.clone();
+                claiming.spawn(async move { (limit, now, me.claim_at(now, limit).await) });
+                more_due = false;
             }
             tokio::select! {
-                _ = stopped.changed() => {}
+                changed = stopped.changed() => {
+                    if changed.is_err() {
+                        break; // The handle was dropped: stop as on shutdown.
+                    }
+                }
                 Some(_) = in_flight.join_next(), if !in_flight.is_empty() => {}
-                _ = self.inner.store.outbox_woken() => {}
-                _ = tokio::time::sleep(cfg.poll_interval) => {}
+                Some(claimed) = claiming.join_next(), if !claiming.is_empty() => {
+                    if let Ok((limit, at, result)) = claimed {
+                        match result {
+                            Ok(jobs) => {
+                                // A full batch: more may be due, claim again when there is room.
+                                more_due = jobs.len() == limit;
+                                queued.extend(jobs.into_iter().map(|job| (job, at)));
+                            }
+                            Err(err) => tracing::error!(error = %err, "claiming webhook jobs failed"),
+                        }
+                    }
+                }
+                _ = self.inner.store.outbox_woken() => more_due = true,
+                _ = poll.tick() => more_due = true,
             }
         }
+        if let Some(Ok((_, at, Ok(jobs)))) = claiming.join_next().await {
+            queued.extend(jobs.into_iter().map(|job| (job, at)));
+        }
+        let unstarted: Vec<ClaimedJob> = queued.into_iter().map(|(job, _)| job).collect();
+        self.release(&unstarted).await;
         while in_flight.join_next().await.is_some() {}
     }
 
-    async fn claim(&self, limit: usize) -> crate::storage::StoreResult<Vec<ClaimedJob>> {
-        let now = self.inner.clock.now();
+    /// Records finished attempts as they come, each time all that have piled up (up to
+    /// `MAX_RECORD_BATCH`) in one transaction, until the queue closes and is drained.
+    async fn record_all(&self, mut to_record: mpsc::Receiver<FinishedAttempt>) {
+        let mut batch = Vec::with_capacity(MAX_RECORD_BATCH);
+        while to_record.recv_many(&mut batch, MAX_RECORD_BATCH).await > 0 {
+            self.record(&batch).await;
+            batch.clear();
+        }
+    }
+
+    /// Records a batch in one transaction. If that fails, each attempt is tried on its own,
+    /// so one bad record cannot hold back the rest; one that still fails leaves its job
+    /// leased, to be retried when the lease runs out (its attempt recorded as interrupted).
+    async fn record(&self, batch: &[FinishedAttempt]) {
+        let store = &self.inner.store;
+        if let Err(err) = store.finish_attempts(batch).await {
+            tracing::warn!(error = %err, attempts = batch.len(), "recording webhook attempts failed; recording them one by one");
+            for done in batch {
+                if let Err(err) = store.finish_attempts(std::slice::from_ref(done)).await {
+                    tracing::error!(
+                        error = %err,
+                        event_id = %done.job.event_id,
+                        attempt = done.job.attempt,
+                        "recording a webhook attempt failed"
+                    );
+                }
+            }
+        }
+        for done in batch {
+            let outcome = &done.outcome;
+            crate::metrics::delivery(match (outcome.success, outcome.retry_at) {
+                (true, _) => "delivered",
+                (false, Some(_)) => "retrying",
+                (false, None) => "failed",
+            });
+        }
+    }
+
+    /// Gives claimed jobs back unstarted (logged on failure: they then wait out their lease).
+    async fn release(&self, jobs: &[ClaimedJob]) {
+        if jobs.is_empty() {
+            return;
+        }
+        if let Err(err) = self.inner.store.release_jobs(jobs).await {
+            tracing::error!(error = %err, jobs = jobs.len(), "giving back webhook jobs failed");
+        }
+    }
+
+    async fn claim_at(&self, now: UnixTime, limit: usize) -> StoreResult<Vec<ClaimedJob>> {
         self.inner
             .store
             .claim_jobs(now, self.inner.config.lease(), limit as u32)
             .await
     }
 
-    /// Claims what is due now and delivers it, waiting for every attempt; returns how many
-    /// attempts were made. For tests and benchmarks that step the dispatcher by hand.
+    /// Claims what is due now (up to `concurrency` jobs) and delivers it, waiting for every
+    /// attempt and recording them together; returns how many attempts were made. For tests
+    /// and benchmarks that step the dispatcher by hand.
     pub async fn run_once(&self) -> usize {
-        let jobs = match self.claim(self.inner.config.concurrency.max(1)).await {
+        let now = self.inner.clock.now();
+        let jobs = match self
+            .claim_at(now, self.inner.config.concurrency.max(1))
+            .await
+        {
             Ok(jobs) => jobs,
             Err(err) => {
                 tracing::error!(error = %err, "claiming webhook jobs failed");
@@ -244,15 +362,20 @@ impl Dispatcher {
         let mut set = JoinSet::new();
         for job in jobs {
             let me = self.clone();
-            set.spawn(async move { me.deliver(job).await });
+            set.spawn(async move { me.attempt(job).await });
         }
-        while set.join_next().await.is_some() {}
+        let mut batch = Vec::with_capacity(n);
+        while let Some(done) = set.join_next().await {
+            batch.extend(done.ok().flatten());
+        }
+        self.record(&batch).await;
         n
     }
 
-    /// Makes the claimed attempt and records it. A storage failure leaves the job leased;
-    /// it falls due again when the lease runs out. Each attempt is a job with its own span
-    /// (never the URL or payload: either may carry a customer's secrets).
+    /// Makes the claimed attempt; returns it for recording, or `None` when the job was
+    /// settled without one (its endpoint was disabled or deleted since it was queued). Each
+    /// attempt is a job with its own span (never the URL or payload: either may carry a
+    /// customer's secrets).
     #[tracing::instrument(
         name = "webhook_attempt",
         skip_all,
@@ -263,7 +386,7 @@ impl Dispatcher {
             attempt = job.attempt,
         )
     )]
-    async fn deliver(&self, job: ClaimedJob) {
+    async fn attempt(&self, job: ClaimedJob) -> Option<FinishedAttempt> {
         let inner = &self.inner;
         if !job.endpoint_live {
             if let Err(err) = inner
@@ -273,7 +396,7 @@ impl Dispatcher {
             {
                 tracing::error!(error = %err, "settling a webhook job failed");
             }
-            return;
+            return None;
         }
         let sent = self.send(&job).await;
         let at = inner.clock.now();
@@ -295,14 +418,7 @@ impl Dispatcher {
             error = outcome.error.as_deref(),
             "webhook attempt"
         );
-        if let Err(err) = inner.store.finish_attempt(&job, &outcome).await {
-            tracing::error!(error = %err, "recording a webhook attempt failed");
-        }
-        crate::metrics::delivery(match (outcome.success, outcome.retry_at) {
-            (true, _) => "delivered",
-            (false, Some(_)) => "retrying",
-            (false, None) => "failed",
-        });
+        Some(FinishedAttempt { job, outcome })
     }
 
     async fn send(&self, job: &ClaimedJob) -> Sent {

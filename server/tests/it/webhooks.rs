@@ -968,3 +968,323 @@ both_backends!(
         other.close().await;
     }
 );
+
+// ---------------------------------------------------------------------------------------
+// Batching (issue 17): claims taken ahead of the attempts in flight, records written in
+// batches, and what happens when a claim is given back or a batch cannot be recorded.
+
+impl World {
+    /// Queues `n` test events for the endpoint with public id `id`, directly in the outbox
+    /// (quicker than `n` API calls); returns their event ids in queue order.
+    async fn queue_tests(&self, id: &str, n: usize) -> Vec<String> {
+        let endpoint = callscope_server::webhooks::parse_endpoint_id(id).unwrap();
+        let mut ids = Vec::with_capacity(n);
+        for _ in 0..n {
+            let event = callscope_server::webhooks::events::test_event(id, clock::now());
+            assert!(
+                self.store
+                    .enqueue_for_endpoint(self.account, endpoint, &event, clock::now())
+                    .await
+                    .unwrap()
+            );
+            ids.push(event.event_id);
+        }
+        ids
+    }
+
+    /// Runs `sql` on the test database over a connection of its own.
+    async fn execute(&self, db: &TestDb, sql: &str) {
+        use sqlx::{Connection, Executor};
+        match self.store.backend() {
+            callscope_server::storage::Backend::Sqlite => {
+                let mut conn = sqlx::SqliteConnection::connect(&db.url).await.unwrap();
+                conn.execute(sql).await.unwrap();
+                conn.close().await.unwrap();
+            }
+            callscope_server::storage::Backend::Postgres => {
+                let mut conn = sqlx::PgConnection::connect(&db.url).await.unwrap();
+                conn.execute(sql).await.unwrap();
+                conn.close().await.unwrap();
+            }
+        }
+    }
+
+    /// Makes every insert of a delivery record fail, or (with `event_id`) those of one event.
+    async fn refuse_records(&self, db: &TestDb, event_id: Option<&str>) {
+        let only = event_id.map_or(String::new(), |e| format!("WHEN (NEW.event_id = '{e}')"));
+        let sql = match self.store.backend() {
+            callscope_server::storage::Backend::Sqlite => format!(
+                "CREATE TRIGGER refuse_records BEFORE INSERT ON webhook_deliveries {only}
+                 BEGIN SELECT RAISE(ABORT, 'records refused'); END"
+            ),
+            callscope_server::storage::Backend::Postgres => format!(
+                "CREATE FUNCTION refuse_records() RETURNS trigger LANGUAGE plpgsql AS
+                     $$ BEGIN RAISE EXCEPTION 'records refused'; END $$;
+                 CREATE TRIGGER refuse_records BEFORE INSERT ON webhook_deliveries
+                     FOR EACH ROW {only} EXECUTE FUNCTION refuse_records()"
+            ),
+        };
+        self.execute(db, &sql).await;
+    }
+
+    async fn accept_records(&self, db: &TestDb) {
+        let sql = match self.store.backend() {
+            callscope_server::storage::Backend::Sqlite => "DROP TRIGGER refuse_records",
+            callscope_server::storage::Backend::Postgres => {
+                "DROP TRIGGER refuse_records ON webhook_deliveries"
+            }
+        };
+        self.execute(db, sql).await;
+    }
+
+    /// Every delivery record of the endpoint with public id `id`, by event id.
+    async fn records_by_event(&self, id: &str) -> HashMap<String, Vec<Outcome>> {
+        let endpoint = callscope_server::webhooks::parse_endpoint_id(id).unwrap();
+        let (records, more) = self
+            .store
+            .endpoint_deliveries(endpoint, None, 100_000)
+            .await
+            .unwrap();
+        assert!(!more);
+        let mut by_event: HashMap<String, Vec<Outcome>> = HashMap::new();
+        for r in records {
+            let record = serde_json::to_value(&r).unwrap();
+            by_event
+                .entry(r.event_id.clone())
+                .or_default()
+                .push(outcome(&record));
+        }
+        by_event
+    }
+}
+
+/// How many times the receiver saw each event id.
+fn received_counts(receiver: &Receiver) -> HashMap<String, usize> {
+    let mut seen: HashMap<String, usize> = HashMap::new();
+    for r in receiver.received() {
+        *seen
+            .entry(r.headers["webhook-id"].to_str().unwrap().to_owned())
+            .or_default() += 1;
+    }
+    seen
+}
+
+both_backends!(
+    two_dispatchers_claiming_ahead_deliver_each_job_once,
+    |db: TestDb| async move {
+        let w = world(&db, true).await;
+        let receiver = Receiver::start(vec![]).await;
+        let (id, _) = w.endpoint(&receiver.url(), None).await;
+        let ids = w.queue_tests(&id, 300).await;
+        // Concurrencies far below a claim's batch: each claims many jobs ahead of its
+        // attempts, and both claim from the same rows at once.
+        let other = Store::connect(&db.url, 4).await.unwrap();
+        let a = w.dispatcher(
+            SystemClock,
+            DispatchConfig {
+                concurrency: 1,
+                ..fast(5_000)
+            },
+        );
+        let b = Dispatcher::new(
+            other.clone(),
+            w.keys.webhook_secret,
+            DispatchConfig {
+                concurrency: 3,
+                ..fast(5_000)
+            },
+            Arc::new(SystemClock),
+        );
+        let (a, b) = (a.spawn(), b.spawn());
+        wait_for("every event", async || {
+            receiver.received().len() >= ids.len()
+        })
+        .await;
+        a.shutdown().await;
+        b.shutdown().await;
+
+        let seen = received_counts(&receiver);
+        assert_eq!(seen.len(), ids.len());
+        assert!(
+            seen.values().all(|n| *n == 1),
+            "an event was delivered twice"
+        );
+        let records = w.records_by_event(&id).await;
+        for event_id in &ids {
+            let job = w.job(event_id, &id).await;
+            assert_eq!((job.state.as_str(), job.attempts), ("delivered", 1));
+            assert_eq!(job.locked_until, None);
+            assert_eq!(records[event_id], [(1, json!(200), true, Value::Null)]);
+        }
+        other.close().await;
+    }
+);
+
+both_backends!(
+    shutdown_gives_back_jobs_claimed_but_not_started,
+    |db: TestDb| async move {
+        let w = world(&db, true).await;
+        let receiver = Receiver::start(vec![Answer::Hang]).await;
+        let (id, _) = w.endpoint(&receiver.url(), None).await;
+        let ids = w.queue_tests(&id, 20).await;
+        let clock = ManualClock::new(clock::now().plus(1));
+        let config = DispatchConfig {
+            concurrency: 1,
+            ..fast(1_000)
+        };
+        let lease = config.lease();
+        let first = w.dispatcher(clock.clone(), config.clone()).spawn();
+        wait_for("attempt 1 to arrive", async || {
+            receiver.received().len() == 1
+        })
+        .await;
+        // One attempt in flight, and the rest claimed ahead of it.
+        for event_id in &ids[1..] {
+            let job = w.job(event_id, &id).await;
+            assert_eq!(
+                (job.attempts, job.locked_until),
+                (1, Some(clock.now().plus(lease)))
+            );
+        }
+        first.shutdown().await;
+
+        // The attempt in flight finished and was recorded (a timeout, retried in 5 s)…
+        let job = w.job(&ids[0], &id).await;
+        assert_eq!(
+            (job.state.as_str(), job.attempts, job.locked_until),
+            ("pending", 1, None)
+        );
+        assert_eq!(job.due_at, clock.now().plus(5));
+        // …and the others are due again as their first attempt, as if never claimed.
+        for event_id in &ids[1..] {
+            let job = w.job(event_id, &id).await;
+            assert_eq!(
+                (job.state.as_str(), job.attempts, job.locked_until),
+                ("pending", 0, None)
+            );
+        }
+        let d = w.dispatcher(clock.clone(), fast(1_000));
+        assert_eq!(d.run_once().await, ids.len() - 1, "no lease to wait for");
+        let records = w.records_by_event(&id).await;
+        assert_eq!(
+            records[&ids[0]],
+            [(1, Value::Null, false, json!("timeout"))]
+        );
+        for event_id in &ids[1..] {
+            assert_eq!(
+                records[event_id],
+                [(1, json!(200), true, Value::Null)],
+                "not interrupted"
+            );
+        }
+        assert!(received_counts(&receiver).values().all(|n| *n == 1));
+    }
+);
+
+both_backends!(
+    giving_back_a_claim_that_ran_out_leaves_the_new_claim_alone,
+    |db: TestDb| async move {
+        let w = world(&db, true).await;
+        let (id, _) = w.endpoint("http://127.0.0.1:9/hook", None).await;
+        let ids = w.queue_tests(&id, 1).await;
+        let now = clock::now();
+        let old = w.store.claim_jobs(now, 40, 10).await.unwrap();
+        assert_eq!(old.len(), 1);
+        // The lease runs out and another dispatcher claims the job as attempt 2.
+        let new = w.store.claim_jobs(now.plus(40), 40, 10).await.unwrap();
+        assert_eq!(
+            (new.len(), new[0].attempt, new[0].interrupted),
+            (1, 2, true)
+        );
+        w.store.release_jobs(&old).await.unwrap();
+        let job = w.job(&ids[0], &id).await;
+        assert_eq!((job.attempts, job.locked_until), (2, Some(now.plus(80))));
+        // Giving back the live claim makes attempt 2 due again, still owed its interrupted
+        // record for attempt 1.
+        w.store.release_jobs(&new).await.unwrap();
+        let job = w.job(&ids[0], &id).await;
+        assert_eq!((job.attempts, job.locked_until), (1, None));
+        let again = w.store.claim_jobs(now.plus(40), 40, 10).await.unwrap();
+        assert_eq!((again[0].attempt, again[0].interrupted), (2, true));
+    }
+);
+
+both_backends!(
+    a_batch_that_cannot_be_recorded_is_retried_after_the_lease,
+    |db: TestDb| async move {
+        let w = world(&db, true).await;
+        let receiver = Receiver::start(vec![]).await;
+        let (id, _) = w.endpoint(&receiver.url(), None).await;
+        let ids = w.queue_tests(&id, 5).await;
+        let clock = ManualClock::new(clock::now().plus(1));
+        let config = fast(2_000);
+        let lease = config.lease();
+        let d = w.dispatcher(clock.clone(), config);
+
+        w.refuse_records(&db, None).await;
+        assert_eq!(d.run_once().await, 5);
+        assert_eq!(receiver.received().len(), 5, "the attempts were made");
+        for event_id in &ids {
+            let job = w.job(event_id, &id).await;
+            assert_eq!(
+                (job.state.as_str(), job.attempts, job.locked_until),
+                ("pending", 1, Some(clock.now().plus(lease))),
+                "unrecorded: still leased"
+            );
+        }
+        w.accept_records(&db).await;
+        assert_eq!(d.run_once().await, 0, "the lease holds");
+        clock.advance(lease);
+        assert_eq!(d.run_once().await, 5);
+        let records = w.records_by_event(&id).await;
+        for event_id in &ids {
+            let job = w.job(event_id, &id).await;
+            assert_eq!((job.state.as_str(), job.attempts), ("delivered", 2));
+            assert_eq!(
+                records[event_id],
+                [
+                    (2, json!(200), true, Value::Null),
+                    (1, Value::Null, false, json!(delivery_error::INTERRUPTED)),
+                ]
+            );
+        }
+    }
+);
+
+both_backends!(
+    one_record_that_cannot_be_written_holds_back_only_its_job,
+    |db: TestDb| async move {
+        let w = world(&db, true).await;
+        let receiver = Receiver::start(vec![]).await;
+        let (id, _) = w.endpoint(&receiver.url(), None).await;
+        let ids = w.queue_tests(&id, 5).await;
+        let clock = ManualClock::new(clock::now().plus(1));
+        let config = fast(2_000);
+        let lease = config.lease();
+        let d = w.dispatcher(clock.clone(), config);
+
+        w.refuse_records(&db, Some(&ids[2])).await;
+        assert_eq!(d.run_once().await, 5);
+        for (i, event_id) in ids.iter().enumerate() {
+            let job = w.job(event_id, &id).await;
+            let expected = if i == 2 {
+                ("pending", 1)
+            } else {
+                ("delivered", 1)
+            };
+            assert_eq!((job.state.as_str(), job.attempts), expected, "{i}");
+        }
+        w.accept_records(&db).await;
+        clock.advance(lease);
+        assert_eq!(d.run_once().await, 1);
+        let records = w.records_by_event(&id).await;
+        assert_eq!(
+            records[&ids[2]],
+            [
+                (2, json!(200), true, Value::Null),
+                (1, Value::Null, false, json!(delivery_error::INTERRUPTED)),
+            ]
+        );
+        assert_eq!(w.job(&ids[2], &id).await.state, "delivered");
+    }
+);
