@@ -152,6 +152,9 @@ impl Receiver {
     }
 }
 
+/// A call's events (id, name) and its delivery records.
+type History = (Vec<(String, String)>, Vec<Value>);
+
 /// One event's delivery records: (successes, interrupted attempts, other failures).
 fn tally(deliveries: &[Value], event_id: &str) -> (u32, u32, u32) {
     let mut t = (0, 0, 0);
@@ -221,7 +224,7 @@ both_backends!(
             .values()
             .map(|a| a.call_id.clone().unwrap())
             .collect();
-        let mut histories: HashMap<String, (Vec<(String, String)>, Vec<Value>)> = HashMap::new();
+        let mut histories: HashMap<String, History> = HashMap::new();
         for id in &calls {
             let call: CallId = id.parse().unwrap();
             let events = db.store.call_events(call).await.unwrap();
