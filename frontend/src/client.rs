@@ -3,6 +3,7 @@
 use std::sync::Arc;
 
 use callscope_shared::PublicDebugView;
+use serde::de::DeserializeOwned;
 
 /// A loaded call: the parsed view and the JSON exactly as served (for the download).
 #[derive(Debug, Clone)]
@@ -27,7 +28,7 @@ pub enum LoadError {
 /// Classifies an answer by status. Pure, so tests can pin it.
 pub fn classify(status: u16, retry_after: Option<&str>, body: String) -> Result<Loaded, LoadError> {
     match status {
-        200 => serde_json::from_str::<PublicDebugView>(&body)
+        200 => from_json::<PublicDebugView>(&body)
             .map(|view| Loaded {
                 view: Arc::new(view),
                 raw: body.into(),
@@ -39,6 +40,21 @@ pub fn classify(status: u16, retry_after: Option<&str>, body: String) -> Result<
         }),
         other => Err(LoadError::Server(format!("the server answered {other}"))),
     }
+}
+
+/// Parses JSON text. In the browser, with the browser's own parser (`JSON.parse`) and
+/// serde-wasm-bindgen reading the result: a JSON parser in the wasm would be a large share
+/// of the bundle. Native builds (the tests) use serde_json.
+#[cfg(target_arch = "wasm32")]
+pub fn from_json<T: DeserializeOwned>(text: &str) -> Result<T, String> {
+    let value = web_sys::js_sys::JSON::parse(text).map_err(|_| "not JSON".to_owned())?;
+    serde_wasm_bindgen::from_value(value).map_err(|e| e.to_string())
+}
+
+/// Parses JSON text (native builds: serde_json).
+#[cfg(not(target_arch = "wasm32"))]
+pub fn from_json<T: DeserializeOwned>(text: &str) -> Result<T, String> {
+    serde_json::from_str(text).map_err(|e| e.to_string())
 }
 
 /// `GET <path>` with `Accept: application/json`.

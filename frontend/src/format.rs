@@ -98,13 +98,14 @@ pub fn utc_offset(offset_minutes: i32) -> String {
     }
 }
 
-/// A wire enum value (`in-progress`, `caller-hangup`) as a label: `In progress`.
+/// A wire enum value (`in-progress`, `caller-hangup`) as a label: `In progress`. Wire
+/// values are ASCII: ASCII case mapping keeps Unicode's case tables out of the wasm.
 pub fn label(wire: &str) -> String {
     let mut out = String::with_capacity(wire.len());
     for (i, c) in wire.chars().enumerate() {
         match c {
             '-' | '_' => out.push(' '),
-            c if i == 0 => out.extend(c.to_uppercase()),
+            c if i == 0 => out.push(c.to_ascii_uppercase()),
             c => out.push(c),
         }
     }

@@ -44,11 +44,11 @@ fn badge(kind: &'static str, value: String, tone: &'static str) -> impl IntoView
 pub fn ended_sentence(view: &PublicDebugView) -> String {
     let mut out = format!(
         "The call ended ({}",
-        format::label(&view.status.to_string()).to_lowercase()
+        format::label(&view.status.to_string()).to_ascii_lowercase()
     );
     if let Some(reason) = view.ended_reason {
         out.push_str(", ");
-        out.push_str(&format::label(&reason.to_string()).to_lowercase());
+        out.push_str(&format::label(&reason.to_string()).to_ascii_lowercase());
     }
     out.push_str(&format!(
         ") after {}. This view is final.",

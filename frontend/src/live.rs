@@ -6,6 +6,8 @@
 use callscope_shared::live_view::{self, StreamClosed, TurnsAppended, WebhooksAppended};
 use callscope_shared::{PublicCallState, PublicDebugView};
 
+use crate::client::from_json;
+
 /// One event of the stream, parsed.
 #[derive(Debug, Clone, PartialEq)]
 pub enum LiveEvent {
@@ -53,15 +55,15 @@ impl Closed {
 /// Parses the event named `kind` with `data` (one JSON value). Unknown kinds are an error
 /// the caller may ignore (a newer server).
 pub fn parse(kind: &str, data: &str) -> Result<LiveEvent, String> {
-    let bad = |e: serde_json::Error| format!("{kind}: {e}");
+    let bad = |e: String| format!("{kind}: {e}");
     Ok(match kind {
-        live_view::SNAPSHOT => LiveEvent::Snapshot(serde_json::from_str(data).map_err(bad)?),
-        live_view::TURNS => LiveEvent::Turns(serde_json::from_str(data).map_err(bad)?),
-        live_view::WEBHOOKS => LiveEvent::Webhooks(serde_json::from_str(data).map_err(bad)?),
-        live_view::CALL => LiveEvent::Call(serde_json::from_str(data).map_err(bad)?),
+        live_view::SNAPSHOT => LiveEvent::Snapshot(from_json(data).map_err(bad)?),
+        live_view::TURNS => LiveEvent::Turns(from_json(data).map_err(bad)?),
+        live_view::WEBHOOKS => LiveEvent::Webhooks(from_json(data).map_err(bad)?),
+        live_view::CALL => LiveEvent::Call(from_json(data).map_err(bad)?),
         live_view::END => LiveEvent::End,
         live_view::CLOSED => {
-            let closed: StreamClosed = serde_json::from_str(data).map_err(bad)?;
+            let closed: StreamClosed = from_json(data).map_err(bad)?;
             LiveEvent::Closed(Closed::from_reason(&closed.reason))
         }
         other => return Err(format!("unknown event {other:?}")),

@@ -4,7 +4,12 @@
 use std::fmt;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
+#[cfg(not(target_arch = "wasm32"))]
 use time::{OffsetDateTime, format_description::well_known::Rfc3339, macros::format_description};
+
+// The viewer's wasm parses and formats by hand (a smaller bundle); native builds use `time`.
+#[cfg(any(test, target_arch = "wasm32"))]
+mod civil;
 
 /// A UTC instant with one-second resolution.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -29,8 +34,11 @@ impl Timestamp {
 
     /// Parses RFC 3339 with any offset; fractional seconds are truncated.
     pub fn parse(text: &str) -> Option<Self> {
-        let at = OffsetDateTime::parse(text, &Rfc3339).ok()?;
-        Self::from_unix(at.unix_timestamp())
+        #[cfg(not(target_arch = "wasm32"))]
+        let unix = OffsetDateTime::parse(text, &Rfc3339).ok()?.unix_timestamp();
+        #[cfg(target_arch = "wasm32")]
+        let unix = civil::parse(text)?;
+        Self::from_unix(unix)
     }
 
     /// This instant plus `secs` seconds, saturating at the representable range.
@@ -40,6 +48,12 @@ impl Timestamp {
 }
 
 impl fmt::Display for Timestamp {
+    #[cfg(target_arch = "wasm32")]
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&civil::format(self.0))
+    }
+
+    #[cfg(not(target_arch = "wasm32"))]
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let at = OffsetDateTime::from_unix_timestamp(self.0).map_err(|_| fmt::Error)?;
         let text = at
