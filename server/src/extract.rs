@@ -35,6 +35,23 @@ where
     }
 }
 
+/// `axum::Json` of any JSON value, with JSON errors: for the handlers that read their fields
+/// from the value themselves and answer every wrong shape with their field's own message
+/// (a transfer body that is not `{"destination": "<E.164>"}`, an array included, is the
+/// spec's `destination must be a valid E.164 phone number`).
+#[derive(Debug, Clone, Default)]
+pub struct AnyJson(pub serde_json::Value);
+
+impl<S: Send + Sync> FromRequest<S> for AnyJson {
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, ApiError> {
+        let axum::Json(value) =
+            axum::Json::<serde_json::Value>::from_request(request, state).await?;
+        Ok(Self(value))
+    }
+}
+
 /// A `T` read only from a JSON object.
 struct JsonObject<T>(T);
 

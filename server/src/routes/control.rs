@@ -15,7 +15,7 @@ use crate::app::AppState;
 use crate::auth::Auth;
 use crate::call_control::{self, GatherRequest, TransferError};
 use crate::error::{ApiError, messages};
-use crate::extract::{ApiJson, PathParam};
+use crate::extract::{AnyJson, PathParam};
 
 #[derive(Serialize, ToSchema)]
 pub struct Success {
@@ -119,7 +119,7 @@ pub async fn transfer(
     State(state): State<AppState>,
     auth: Auth,
     PathParam(call_id): PathParam,
-    ApiJson(body): ApiJson<Value>,
+    AnyJson(body): AnyJson,
 ) -> Result<Json<Transferred>, ApiError> {
     let destination = body
         .get("destination")
@@ -163,7 +163,7 @@ pub async fn gather(
     State(state): State<AppState>,
     auth: Auth,
     PathParam(call_id): PathParam,
-    ApiJson(body): ApiJson<Value>,
+    AnyJson(body): AnyJson,
 ) -> Result<(StatusCode, Json<GatherInitiated>), ApiError> {
     let request = GatherRequest::from_json(&body).map_err(ApiError::bad_request)?;
     let call_id = parse_call_id(&call_id)?;
