@@ -295,6 +295,14 @@ pub async fn public_headers(request: axum::extract::Request, next: Next) -> Resp
     let mut response = next.run(request).await;
     let h = response.headers_mut();
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    insert_link_privacy(h);
+    h.insert(header::VARY, HeaderValue::from_static("Accept"));
+    response
+}
+
+/// What every answer under a public link carries, whatever it caches: no referrer leaves
+/// with the token, no robot indexes it, no content is sniffed.
+fn insert_link_privacy(h: &mut HeaderMap) {
     h.insert(
         header::REFERRER_POLICY,
         HeaderValue::from_static("no-referrer"),
@@ -307,8 +315,6 @@ pub async fn public_headers(request: axum::extract::Request, next: Next) -> Resp
         header::X_CONTENT_TYPE_OPTIONS,
         HeaderValue::from_static("nosniff"),
     );
-    h.insert(header::VARY, HeaderValue::from_static("Accept"));
-    response
 }
 
 /// Headers on every answer of a link's recording: the public ones, except that a served
@@ -319,18 +325,7 @@ pub async fn recording_headers(request: axum::extract::Request, next: Next) -> R
     if !h.contains_key(header::CACHE_CONTROL) {
         h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     }
-    h.insert(
-        header::REFERRER_POLICY,
-        HeaderValue::from_static("no-referrer"),
-    );
-    h.insert(
-        "x-robots-tag",
-        HeaderValue::from_static("noindex, nofollow"),
-    );
-    h.insert(
-        header::X_CONTENT_TYPE_OPTIONS,
-        HeaderValue::from_static("nosniff"),
-    );
+    insert_link_privacy(h);
     response
 }
 
