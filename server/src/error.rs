@@ -92,11 +92,10 @@ impl ApiError {
 impl From<StoreError> for ApiError {
     fn from(err: StoreError) -> Self {
         // The database's message may quote stored values; it goes to the log only.
-        let answer = match &err {
-            StoreError::Database(
-                sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_),
-            ) => ApiError::unavailable(messages::SERVICE_UNAVAILABLE, 5),
-            _ => ApiError::internal(),
+        let answer = if err.is_unavailable() {
+            ApiError::unavailable(messages::SERVICE_UNAVAILABLE, 5)
+        } else {
+            ApiError::internal()
         };
         answer.caused_by(err)
     }

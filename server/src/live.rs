@@ -14,6 +14,21 @@ use serde::{Deserialize, Serialize};
 /// "in progress" for ever.
 pub const LIVE_TTL_SECONDS: u64 = 6 * 60 * 60;
 
+/// Longest one Redis call may take. A Redis that is down makes the connection manager
+/// retry its reconnection, and a request waiting on it would otherwise be held until the
+/// request timeout (408); bounded, it fails fast as a 503 with `Retry-After`.
+pub const REDIS_CALL_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// Runs one Redis call within `REDIS_CALL_TIMEOUT`.
+async fn bounded<T>(
+    call: impl std::future::Future<Output = redis::RedisResult<T>>,
+) -> Result<T, LiveError> {
+    match tokio::time::timeout(REDIS_CALL_TIMEOUT, call).await {
+        Ok(result) => Ok(result?),
+        Err(_) => Err(LiveError::Timeout),
+    }
+}
+
 /// The state of a call while it is live.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LiveCall {
@@ -36,6 +51,8 @@ pub struct LiveCall {
 pub enum LiveError {
     #[error("redis: {0}")]
     Redis(#[from] redis::RedisError),
+    #[error("redis did not answer within {REDIS_CALL_TIMEOUT:?}")]
+    Timeout,
     #[error("live entry is not valid JSON: {0}")]
     Corrupt(#[from] serde_json::Error),
 }
@@ -92,7 +109,7 @@ impl LiveStore {
             LiveStore::InProcess(_) => Ok(()),
             LiveStore::Redis { conn, .. } => {
                 let mut conn = conn.clone();
-                let _: String = redis::cmd("PING").query_async(&mut conn).await?;
+                let _: String = bounded(redis::cmd("PING").query_async(&mut conn)).await?;
                 Ok(())
             }
         }
@@ -111,9 +128,9 @@ impl LiveStore {
             LiveStore::Redis { conn, prefix, .. } => {
                 let mut conn = conn.clone();
                 let value = serde_json::to_string(call)?;
-                let _: () = conn
-                    .set_ex(Self::key(prefix, call_id), value, LIVE_TTL_SECONDS)
-                    .await?;
+                let _: () =
+                    bounded(conn.set_ex(Self::key(prefix, call_id), value, LIVE_TTL_SECONDS))
+                        .await?;
                 Ok(())
             }
         }
@@ -130,7 +147,7 @@ impl LiveStore {
                 .cloned()),
             LiveStore::Redis { conn, prefix, .. } => {
                 let mut conn = conn.clone();
-                let value: Option<String> = conn.get(Self::key(prefix, call_id)).await?;
+                let value: Option<String> = bounded(conn.get(Self::key(prefix, call_id))).await?;
                 Ok(value.map(|v| serde_json::from_str(&v)).transpose()?)
             }
         }
@@ -151,7 +168,7 @@ impl LiveStore {
                     Self::key(prefix, call_id),
                     Self::gather_key(prefix, call_id),
                 ];
-                let _: () = conn.del(&keys[..]).await?;
+                let _: () = bounded(conn.del(&keys[..])).await?;
                 Ok(())
             }
         }
@@ -181,14 +198,16 @@ impl LiveStore {
             }
             LiveStore::Redis { conn, prefix, .. } => {
                 let mut conn = conn.clone();
-                let set: Option<String> = redis::cmd("SET")
-                    .arg(Self::gather_key(prefix, call_id))
-                    .arg(gather_id)
-                    .arg("NX")
-                    .arg("PX")
-                    .arg(u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX).max(1))
-                    .query_async(&mut conn)
-                    .await?;
+                let set: Option<String> = bounded(
+                    redis::cmd("SET")
+                        .arg(Self::gather_key(prefix, call_id))
+                        .arg(gather_id)
+                        .arg("NX")
+                        .arg("PX")
+                        .arg(u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX).max(1))
+                        .query_async(&mut conn),
+                )
+                .await?;
                 Ok(set.is_some())
             }
         }
@@ -211,13 +230,15 @@ impl LiveStore {
             }
             LiveStore::Redis { conn, prefix, .. } => {
                 let mut conn = conn.clone();
-                let _: i64 = redis::cmd("EVAL")
-                    .arg(RELEASE_IF_OWNED)
-                    .arg(1)
-                    .arg(Self::gather_key(prefix, call_id))
-                    .arg(gather_id)
-                    .query_async(&mut conn)
-                    .await?;
+                let _: i64 = bounded(
+                    redis::cmd("EVAL")
+                        .arg(RELEASE_IF_OWNED)
+                        .arg(1)
+                        .arg(Self::gather_key(prefix, call_id))
+                        .arg(gather_id)
+                        .query_async(&mut conn),
+                )
+                .await?;
                 Ok(())
             }
         }

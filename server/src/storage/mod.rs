@@ -101,6 +101,26 @@ impl StoreError {
     pub fn is_unique_violation(&self) -> bool {
         matches!(self, StoreError::Database(sqlx::Error::Database(e)) if e.is_unique_violation())
     }
+
+    /// The database could not be reached or dropped the connection (stopped, restarting,
+    /// unreachable, pool exhausted): the request may succeed later, so it is a 503, not a
+    /// 500. PostgreSQL says so with SQLSTATE class 08 (connection exception), 53300 (too
+    /// many connections) and 57P01–57P03 (shut down by an operator or a crash, starting up).
+    pub fn is_unavailable(&self) -> bool {
+        let StoreError::Database(err) = self else {
+            return false;
+        };
+        match err {
+            sqlx::Error::PoolTimedOut
+            | sqlx::Error::PoolClosed
+            | sqlx::Error::Io(_)
+            | sqlx::Error::WorkerCrashed => true,
+            sqlx::Error::Database(db) => db.code().is_some_and(|code| {
+                code.starts_with("08") || matches!(&*code, "53300" | "57P01" | "57P02" | "57P03")
+            }),
+            _ => false,
+        }
+    }
 }
 
 pub type StoreResult<T> = Result<T, StoreError>;

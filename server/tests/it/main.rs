@@ -14,6 +14,7 @@ mod debug_links;
 mod debug_recording;
 mod edge;
 mod fake_telnyx;
+mod faults;
 mod live_view;
 mod metrics;
 mod miss_limiter;
