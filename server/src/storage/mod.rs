@@ -102,10 +102,12 @@ impl StoreError {
         matches!(self, StoreError::Database(sqlx::Error::Database(e)) if e.is_unique_violation())
     }
 
-    /// The database could not be reached or dropped the connection (stopped, restarting,
-    /// unreachable, pool exhausted): the request may succeed later, so it is a 503, not a
-    /// 500. PostgreSQL says so with SQLSTATE class 08 (connection exception), 53300 (too
-    /// many connections) and 57P01–57P03 (shut down by an operator or a crash, starting up).
+    /// The database could not be reached, dropped the connection or could not take the
+    /// lock in time (stopped, restarting, unreachable, pool exhausted, another writer held
+    /// SQLite's file past the busy timeout): the request may succeed later, so it is a 503,
+    /// not a 500. PostgreSQL says so with SQLSTATE class 08 (connection exception), 53300
+    /// (too many connections) and 57P01–57P03 (shut down by an operator or a crash,
+    /// starting up); SQLite with SQLITE_BUSY and SQLITE_LOCKED (any extended code of them).
     pub fn is_unavailable(&self) -> bool {
         let StoreError::Database(err) = self else {
             return false;
@@ -115,13 +117,28 @@ impl StoreError {
             | sqlx::Error::PoolClosed
             | sqlx::Error::Io(_)
             | sqlx::Error::WorkerCrashed => true,
-            sqlx::Error::Database(db) => db.code().is_some_and(|code| {
-                code.starts_with("08") || matches!(&*code, "53300" | "57P01" | "57P02" | "57P03")
-            }),
+            sqlx::Error::Database(db) => {
+                if let Some(sqlite) = db.try_downcast_ref::<sqlx::sqlite::SqliteError>() {
+                    use sqlx::error::DatabaseError;
+                    let primary = sqlite
+                        .code()
+                        .and_then(|code| code.parse::<i32>().ok())
+                        .map(|code| code & 0xff);
+                    return matches!(primary, Some(SQLITE_BUSY | SQLITE_LOCKED));
+                }
+                db.code().is_some_and(|code| {
+                    code.starts_with("08")
+                        || matches!(&*code, "53300" | "57P01" | "57P02" | "57P03")
+                })
+            }
             _ => false,
         }
     }
 }
+
+/// SQLite's primary result codes for "another connection holds the lock".
+const SQLITE_BUSY: i32 = 5;
+const SQLITE_LOCKED: i32 = 6;
 
 pub type StoreResult<T> = Result<T, StoreError>;
 

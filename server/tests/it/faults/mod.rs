@@ -8,4 +8,5 @@ mod crash;
 mod load;
 mod postgres_outage;
 mod redis_outage;
+mod sqlite_lock;
 mod support;

@@ -11,7 +11,7 @@ use callscope_server::clock::UnixTime;
 use reqwest::StatusCode;
 
 use super::load::{Load, TOKEN};
-use super::support::{PrivatePostgres, wait_until};
+use super::support::{PrivatePostgres, show_server_errors, wait_until};
 use crate::common::{self, TestServer, fixtures, status_and_json};
 
 const LIMIT: Duration = Duration::from_secs(180);
@@ -34,6 +34,7 @@ async fn readyz(server: &TestServer) -> (StatusCode, Option<String>, serde_json:
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn postgres_stopped_under_load_is_503_then_recovers_losing_nothing() {
+    show_server_errors();
     let pg = PrivatePostgres::start().await;
     let mut config = common::config();
     config.database_url = pg.url();

@@ -13,13 +13,14 @@ use reqwest::StatusCode;
 use serde_json::json;
 
 use super::load::{Load, TOKEN};
-use super::support::{PrivateRedis, wait_until};
+use super::support::{PrivateRedis, show_server_errors, wait_until};
 use crate::common::{self, TestDb, TestServer, fixtures, status_and_json};
 
 const LIMIT: Duration = Duration::from_secs(180);
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn redis_killed_under_load_is_503_where_needed_then_recovers() {
+    show_server_errors();
     let db = TestDb::sqlite().await;
     let mut redis = PrivateRedis::start().await;
     let mut config = common::config();

@@ -346,3 +346,13 @@ pub async fn wait_until(limit: Duration, mut check: impl AsyncFnMut() -> bool) -
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
 }
+
+/// Sends the in-process server's warnings and errors (each failed request's cause) to the
+/// test's output, which the harness shows when the test fails: a 500 found under a fault
+/// names its cause.
+pub fn show_server_errors() {
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter("callscope_server=warn")
+        .with_test_writer()
+        .try_init();
+}
