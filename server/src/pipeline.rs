@@ -382,6 +382,8 @@ pub async fn update(
     if new != state {
         tx.save(&new).await?;
         tx.commit().await?;
+    } else {
+        drop(tx);
     }
     read(store, &new).await
 }
@@ -401,6 +403,8 @@ pub async fn end(
     let state = tx.state().clone();
     if ended {
         tx.commit().await?;
+    } else {
+        drop(tx);
     }
     live.remove(call_id).await?;
     read(store, &state).await
@@ -627,6 +631,9 @@ pub fn parse_agent_ref(text: &str) -> Option<AgentRef> {
         .flatten()
 }
 
+/// Locks the call for a change; `CallNotFound` when there is none. Commit or drop the
+/// lock before awaiting anything else (the live store, the provider, a read through the
+/// pool): on SQLite it is the database's one write lock, and every other writer waits.
 pub(crate) async fn lock(store: &Store, call_id: CallId) -> Result<CallTx, PipelineError> {
     store
         .lock_call(call_id)

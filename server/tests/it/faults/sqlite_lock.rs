@@ -1,7 +1,8 @@
-//! SQLite's file held by another writer past the busy timeout (another process, a long
-//! backup, a starved writer on a loaded machine): the write is answered 503 JSON with
-//! `Retry-After`, never a 500, and changes nothing; once the lock is released its retry
-//! goes through.
+//! SQLite's one write lock. Held by another writer past the busy timeout (another process,
+//! a long backup): the write is answered 503 JSON with `Retry-After`, never a 500, and
+//! changes nothing; once the lock is released its retry goes through. And a request that
+//! waits on the live store does not hold it (a stalled Redis once made every other writer
+//! fail that way).
 
 use std::str::FromStr;
 
@@ -14,8 +15,56 @@ use sqlx::sqlite::SqliteConnectOptions;
 use sqlx::{ConnectOptions, Connection};
 
 use super::load::TOKEN;
-use super::support::show_server_errors;
+use super::support::{PrivateRedis, show_server_errors};
 use crate::common::{self, TestDb, TestServer, fixtures, status_and_json};
+
+/// The pipeline API's `POST`, with its status, `Retry-After` and JSON body.
+async fn post(
+    server: &TestServer,
+    path: &str,
+    body: serde_json::Value,
+) -> (
+    StatusCode,
+    Option<reqwest::header::HeaderValue>,
+    serde_json::Value,
+) {
+    let r = server
+        .client
+        .post(server.url(path))
+        .bearer_auth(TOKEN)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    let retry_after = r.headers().get("retry-after").cloned();
+    let (status, body) = status_and_json(r).await;
+    (status, retry_after, body)
+}
+
+/// A live call of a new agent of account `acme`: its id.
+async fn live_call(db: &TestDb, server: &TestServer) -> String {
+    let acme = db.store.ensure_account("acme", UnixTime(1)).await.unwrap();
+    let agent = fixtures::agent(&db.store, acme, 0x0fa0_0010).await;
+    let (status, _, call) = post(
+        server,
+        "/pipeline/v1/calls",
+        json!({"agent_id": agent.public_id.to_string(), "from_number": "+31612345678",
+               "to_number": "+31850012345", "status": "in-progress"}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{call}");
+    call["call_id"].as_str().unwrap().to_owned()
+}
+
+/// A connection of its own to the test's SQLite file that does not wait for locks.
+async fn other_connection(db: &TestDb) -> sqlx::SqliteConnection {
+    SqliteConnectOptions::from_str(&db.url)
+        .unwrap()
+        .busy_timeout(std::time::Duration::ZERO)
+        .connect()
+        .await
+        .unwrap()
+}
 
 #[tokio::test]
 async fn a_write_that_cannot_lock_sqlite_is_503_and_changes_nothing() {
@@ -29,43 +78,18 @@ async fn a_write_that_cannot_lock_sqlite_is_503_and_changes_nothing() {
             .live(LiveStore::in_process()),
     )
     .await;
-    let acme = db.store.ensure_account("acme", UnixTime(1)).await.unwrap();
-    let agent = fixtures::agent(&db.store, acme, 0x0fa0_0010).await;
-    let post = async |path: &str, body: serde_json::Value| {
-        let r = server
-            .client
-            .post(server.url(path))
-            .bearer_auth(TOKEN)
-            .json(&body)
-            .send()
-            .await
-            .unwrap();
-        let retry_after = r.headers().get("retry-after").cloned();
-        let (status, body) = status_and_json(r).await;
-        (status, retry_after, body)
-    };
-    let (status, _, call) = post(
-        "/pipeline/v1/calls",
-        json!({"agent_id": agent.public_id.to_string(), "from_number": "+31612345678",
-               "to_number": "+31850012345", "status": "in-progress"}),
-    )
-    .await;
-    assert_eq!(status, StatusCode::CREATED, "{call}");
-    let id = call["call_id"].as_str().unwrap().to_owned();
+    let id = live_call(&db, &server).await;
     let end = format!("/pipeline/v1/calls/{id}/end");
 
     // Another connection, as another process would, takes the write lock and keeps it.
-    let mut other = SqliteConnectOptions::from_str(&db.url)
-        .unwrap()
-        .connect()
-        .await
-        .unwrap();
+    let mut other = other_connection(&db).await;
     sqlx::query("BEGIN IMMEDIATE")
         .execute(&mut other)
         .await
         .unwrap();
 
-    let (status, retry_after, body) = post(&end, json!({"ended_reason": "caller-hangup"})).await;
+    let (status, retry_after, body) =
+        post(&server, &end, json!({"ended_reason": "caller-hangup"})).await;
     assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
     assert!(retry_after.is_some(), "503 without Retry-After");
     assert!(body["error"].is_string(), "{body}");
@@ -87,8 +111,58 @@ async fn a_write_that_cannot_lock_sqlite_is_503_and_changes_nothing() {
         "the refused end changed the call: {detail}"
     );
 
-    let (status, _, ended) = post(&end, json!({"ended_reason": "caller-hangup"})).await;
+    let (status, _, ended) = post(&server, &end, json!({"ended_reason": "caller-hangup"})).await;
     assert_eq!(status, StatusCode::OK, "{ended}");
     assert_eq!(ended["status"], "completed");
     assert_eq!(ended["ended_reason"], "caller-hangup");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_request_waiting_on_a_stalled_redis_does_not_hold_the_write_lock() {
+    show_server_errors();
+    let db = TestDb::sqlite().await;
+    let redis = PrivateRedis::start().await;
+    let mut config = common::config();
+    config.pipeline_tokens = TOKEN.parse().unwrap();
+    config.redis_url = Some(redis.url());
+    let server = TestServer::start_app(Application::builder(config).store(db.store.clone())).await;
+    let id = live_call(&db, &server).await;
+    let end = format!("/pipeline/v1/calls/{id}/end");
+    let (status, _, body) = post(&server, &end, json!({"ended_reason": "caller-hangup"})).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+
+    // Ending it again reads the call under its lock, then removes the live entry: with
+    // Redis stalled that wait lasts the live store's 2 s cap.
+    redis.pause(true);
+    let again = tokio::spawn({
+        let (client, url) = (server.client.clone(), server.url(&end));
+        async move {
+            let r = client
+                .post(url)
+                .bearer_auth(TOKEN)
+                .json(&json!({"ended_reason": "caller-hangup"}))
+                .send()
+                .await
+                .unwrap();
+            status_and_json(r).await
+        }
+    });
+    tokio::time::sleep(std::time::Duration::from_millis(700)).await;
+    let mut other = other_connection(&db).await;
+    let locked = sqlx::query("BEGIN IMMEDIATE").execute(&mut other).await;
+    assert!(
+        locked.is_ok(),
+        "a request waiting on Redis holds SQLite's write lock: {locked:?}"
+    );
+    sqlx::query("ROLLBACK").execute(&mut other).await.unwrap();
+
+    let (status, body) = again.await.unwrap();
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
+    redis.pause(false);
+    let (status, _, body) = post(&server, &end, json!({"ended_reason": "caller-hangup"})).await;
+    assert_eq!(
+        (status, &body["status"]),
+        (StatusCode::OK, &json!("completed")),
+        "{body}"
+    );
 }

@@ -249,6 +249,18 @@ impl PrivateRedis {
         assert!(answers, "the private Redis did not answer PING within 60 s");
     }
 
+    /// SIGSTOP, then SIGCONT: Redis keeps its connections open but answers nothing (a
+    /// stalled Redis, the worst case for a caller), then goes on.
+    pub fn pause(&self, paused: bool) {
+        let child = self.child.as_ref().expect("running");
+        let signal = if paused { "-STOP" } else { "-CONT" };
+        let status = Command::new("kill")
+            .args([signal, &child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success(), "kill {signal}");
+    }
+
     /// SIGKILL: Redis is gone at once, as in a crash.
     pub fn kill(&mut self) {
         if let Some(mut child) = self.child.take() {
