@@ -61,12 +61,12 @@ if [ -z "$only" ] || [ "$only" = http ]; then
       echo "==> $name, serve with REDIS_URL=${redis:-unset}"
       if [ -n "$redis" ]; then with_redis=(--redis-url "$redis" --redis-prefix callscope-bench:); else with_redis=(); fi
       env -u REDIS_URL RUST_LOG=warn "$bin" --database-url "$db_url" serve --link-key-file "$cache/http-$name.key" \
-        --bind 127.0.0.1:18090 --dist dist --pipeline-token bench-token "${with_redis[@]}" >/dev/null &
+        --bind 127.0.0.1:18090 --dist dist --pipeline-token bench-pipeline-token-0123 "${with_redis[@]}" >/dev/null &
       server=$!
       trap 'kill $server 2>/dev/null || true' EXIT
       sleep 1
       # A live call of 40 entries; then the same call while an entry is appended every 100 ms.
-      read -r live_id live_url < <(python3 scripts/bench/live_link.py http://127.0.0.1:18090 "$key" bench-token)
+      read -r live_id live_url < <(python3 scripts/bench/live_link.py http://127.0.0.1:18090 "$key" bench-pipeline-token-0123)
       for target in healthz ended live live-appending; do
         case $target in
           healthz) t=http://127.0.0.1:18090/healthz ;;
@@ -74,7 +74,7 @@ if [ -z "$only" ] || [ "$only" = http ]; then
           *) t=$live_url ;;
         esac
         if [ "$target" = live-appending ]; then
-          python3 scripts/bench/live_link.py http://127.0.0.1:18090 "$key" bench-token --append "$live_id" &
+          python3 scripts/bench/live_link.py http://127.0.0.1:18090 "$key" bench-pipeline-token-0123 --append "$live_id" &
           appender=$!
         fi
         echo "==> wrk -t2 -c64 -d15s --latency ($target)"
@@ -82,7 +82,7 @@ if [ -z "$only" ] || [ "$only" = http ]; then
           | grep -E 'Requests/sec|^ +(50|90|99)%|Non-2xx|Socket errors'
         if [ "$target" = live-appending ]; then kill $appender; wait $appender 2>/dev/null || true; fi
       done
-      curl -sf -X POST -H "Authorization: Bearer bench-token" -H 'Content-Type: application/json' \
+      curl -sf -X POST -H "Authorization: Bearer bench-pipeline-token-0123" -H 'Content-Type: application/json' \
         "http://127.0.0.1:18090/pipeline/v1/calls/$live_id/end" -d '{"ended_reason": "caller-hangup"}' >/dev/null
       kill $server; wait $server 2>/dev/null || true
     done
