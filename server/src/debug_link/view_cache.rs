@@ -53,6 +53,8 @@ struct Inner {
     /// The counter every slot's generation is drawn from.
     next_generation: u64,
     slots: HashMap<CallId, Slot>,
+    /// When expired views were last dropped (`None`: never).
+    swept_at: Option<Instant>,
 }
 
 #[derive(Debug)]
@@ -89,6 +91,7 @@ impl ViewCache {
     /// ticket to build it with.
     pub fn lookup(&self, call_id: CallId, now: Instant) -> Lookup {
         let mut inner = self.lock();
+        inner.sweep(now);
         if let Some(slot) = inner.slots.get(&call_id) {
             match &slot.entry {
                 Some((built, view)) if now.saturating_duration_since(*built) < MAX_AGE => {
@@ -162,6 +165,25 @@ impl Inner {
     fn generation(&mut self) -> u64 {
         self.next_generation += 1;
         self.next_generation
+    }
+
+    /// At most once per `MAX_AGE`, drops every view older than `MAX_AGE` with its slot: no
+    /// request would be answered from it, and kept it would hold memory until `CAPACITY`
+    /// calls had been viewed. Dropping a slot only keeps a build under way for it from being
+    /// kept (its ticket no longer matches), never keeps a stale view.
+    fn sweep(&mut self, now: Instant) {
+        if self
+            .swept_at
+            .is_some_and(|at| now.saturating_duration_since(at) < MAX_AGE)
+        {
+            return;
+        }
+        self.swept_at = Some(now);
+        self.slots.retain(|_, slot| {
+            slot.entry
+                .as_ref()
+                .is_none_or(|(built, _)| now.saturating_duration_since(*built) < MAX_AGE)
+        });
     }
 
     /// Drops the slot with the oldest view (an empty slot first: its build is under way
@@ -277,6 +299,27 @@ mod tests {
         cache.put(t, view(call(1), "v"), now);
         assert!(hit(&cache, call(1), now + MAX_AGE / 2).is_some());
         assert!(hit(&cache, call(1), now + MAX_AGE).is_none());
+    }
+
+    #[test]
+    fn expired_views_are_dropped_not_kept_until_capacity() {
+        let cache = ViewCache::default();
+        let at = Instant::now();
+        for n in 1..=10 {
+            let t = ticket(&cache, call(n), at);
+            cache.put(t, view(call(n), "v"), at);
+        }
+        assert_eq!(cache.len(), 10);
+        // Within MAX_AGE nothing is dropped; past it, a lookup of another call sweeps them.
+        assert!(hit(&cache, call(1), at + MAX_AGE / 2).is_some());
+        assert_eq!(cache.len(), 10);
+        let later = at + MAX_AGE * 2;
+        let _ = ticket(&cache, call(99), later);
+        assert_eq!(cache.len(), 1, "only the new call's slot is left");
+        // A view built after the sweep is kept and served.
+        let t = ticket(&cache, call(1), later);
+        cache.put(t, view(call(1), "fresh"), later);
+        assert!(hit(&cache, call(1), later).is_some());
     }
 
     #[test]
