@@ -1,6 +1,8 @@
 //! Text formatting for the viewer. Pure: no DOM, no clock; the caller passes the viewer's
 //! UTC offset where local time is wanted.
 
+use callscope_shared::timestamp::calendar::civil_from_days;
+
 /// `m:ss` (or `h:mm:ss` from an hour) for a number of seconds from the start of the call.
 /// Negative and non-finite inputs show as `0:00`; fractions are truncated.
 pub fn clock(seconds: f64) -> String {
@@ -55,21 +57,6 @@ pub fn thousands(value: u64) -> String {
         out.push(c);
     }
     out
-}
-
-/// Civil date (year, month 1–12, day 1–31) of a day count since 1970-01-01.
-fn civil_from_days(days: i64) -> (i64, u32, u32) {
-    // Shift the epoch to 0000-03-01 so leap days fall at the end of a 400-year era.
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    (year, month, day)
 }
 
 /// `YYYY-MM-DD HH:MM:SS` of Unix seconds shifted by `offset_minutes` east of UTC.

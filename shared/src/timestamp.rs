@@ -7,6 +7,7 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 #[cfg(not(target_arch = "wasm32"))]
 use time::{OffsetDateTime, format_description::well_known::Rfc3339, macros::format_description};
 
+pub mod calendar;
 // The viewer's wasm parses and formats by hand (a smaller bundle); native builds use `time`.
 #[cfg(any(test, target_arch = "wasm32"))]
 mod civil;
