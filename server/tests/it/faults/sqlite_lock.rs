@@ -134,29 +134,23 @@ async fn a_request_waiting_on_a_stalled_redis_does_not_hold_the_write_lock() {
     // Ending it again reads the call under its lock, then removes the live entry: with
     // Redis stalled that wait lasts the live store's 2 s cap.
     redis.pause(true);
-    let again = tokio::spawn({
-        let (client, url) = (server.client.clone(), server.url(&end));
-        async move {
-            let r = client
-                .post(url)
-                .bearer_auth(TOKEN)
-                .json(&json!({"ended_reason": "caller-hangup"}))
-                .send()
-                .await
-                .unwrap();
-            status_and_json(r).await
+    let probe = async {
+        tokio::time::sleep(std::time::Duration::from_millis(700)).await;
+        let mut other = other_connection(&db).await;
+        let locked = sqlx::query("BEGIN IMMEDIATE").execute(&mut other).await;
+        if locked.is_ok() {
+            sqlx::query("ROLLBACK").execute(&mut other).await.unwrap();
         }
-    });
-    tokio::time::sleep(std::time::Duration::from_millis(700)).await;
-    let mut other = other_connection(&db).await;
-    let locked = sqlx::query("BEGIN IMMEDIATE").execute(&mut other).await;
+        locked
+    };
+    let ((status, _, body), locked) = tokio::join!(
+        post(&server, &end, json!({"ended_reason": "caller-hangup"})),
+        probe
+    );
     assert!(
         locked.is_ok(),
         "a request waiting on Redis holds SQLite's write lock: {locked:?}"
     );
-    sqlx::query("ROLLBACK").execute(&mut other).await.unwrap();
-
-    let (status, body) = again.await.unwrap();
     assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
     redis.pause(false);
     let (status, _, body) = post(&server, &end, json!({"ended_reason": "caller-hangup"})).await;
